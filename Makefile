@@ -1,0 +1,55 @@
+# automagic — every entry point a person or CI uses.
+# `make demo` (fresh machine: set-up + image + fixture mirror + QEMU demo) and
+# `make test` (set-up + check + every test suite) are the README's two commands.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+AUTOMAGIC := ./bin/automagic
+
+.PHONY: help setup check typecheck lint format-check test unit integration e2e bench image fixture demo clean
+
+help:
+	@echo "make demo   - install everything, build the image and fixture mirror, netboot a QEMU machine that installs itself"
+	@echo "make test   - install everything, then check + unit + integration + e2e"
+	@echo "make check  - typecheck + lint + format check"
+	@echo "make unit | integration | e2e | bench | image | fixture"
+
+setup:
+	./bin/setup-debian
+
+check: typecheck lint format-check
+
+typecheck:
+	npx tsc --noEmit
+
+lint:
+	npx eslint .
+
+format-check:
+	npx prettier --check .
+
+unit:
+	bash test/run.sh unit
+
+integration:
+	bash test/run.sh integration
+
+e2e:
+	bash test/run.sh e2e
+
+test: setup check
+	bash test/run.sh all
+
+bench: setup
+	bash test/bench/run.sh
+
+image: setup
+	$(AUTOMAGIC) image build
+
+fixture: setup
+	npx tsx test/fixture-mirror/build.ts
+
+demo: setup
+	npx tsx test/e2e/demo.ts
+
+clean:
+	rm -rf build var

@@ -1,0 +1,246 @@
+// The install spec: the one contract between server and payload.
+// The server resolves a host file (defaults, extends, secrets) into this
+// shape; the payload validates what it receives with the same schema.
+// Everything here is normalised: MACs lower-case with colons, sizes in bytes.
+import { z } from "zod";
+
+export const SPEC_VERSION = 1;
+
+/** Gentoo Release Engineering "Automated Weekly Release Key" (primary). */
+export const GENTOO_RELEASE_KEY = "13EBBDBEDE7A12775DFDB1BABB572E0E2D182910";
+
+export const macSchema = z
+  .string()
+  .regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/, "a MAC as six lower-case hex pairs joined by ':'");
+
+const name = z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "a POSIX user/group name");
+const fingerprint = z.string().regex(/^[0-9A-F]{40}$/, "a 40-hex-digit OpenPGP fingerprint");
+const absPath = z.string().regex(/^\/[^\0]*$/, "an absolute path");
+
+/** Selects the target disk by a stable property, never by kernel name alone. */
+export const diskSelectorSchema = z
+  .object({
+    serial: z.string().min(1).optional(),
+    byId: z
+      .string()
+      .regex(/^\/dev\/disk\/by-id\/[^/]+$/, "a /dev/disk/by-id/ path")
+      .optional(),
+    wwn: z
+      .string()
+      .regex(/^(0x)?[0-9a-f]+$/i, "a WWN in hex")
+      .optional(),
+    minBytes: z.number().int().positive().optional(),
+    maxBytes: z.number().int().positive().optional(),
+  })
+  .strict()
+  .refine(
+    (d) => d.serial || d.byId || d.wwn || d.minBytes !== undefined || d.maxBytes !== undefined,
+    "needs at least one of serial, byId, wwn, minBytes/maxBytes",
+  );
+export type DiskSelector = z.infer<typeof diskSelectorSchema>;
+
+/** Finds a partition by a stable identifier. */
+export const partRefSchema = z
+  .object({
+    uuid: z.string().min(1).optional(),
+    partuuid: z.string().min(1).optional(),
+    label: z.string().min(1).optional(),
+    partlabel: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine(
+    (p) => [p.uuid, p.partuuid, p.label, p.partlabel].filter(Boolean).length === 1,
+    "give exactly one of uuid, partuuid, label, partlabel",
+  );
+export type PartRef = z.infer<typeof partRefSchema>;
+
+export const fsTypeSchema = z.enum(["ext4", "xfs", "btrfs"]);
+export type FsType = z.infer<typeof fsTypeSchema>;
+
+/** keep: reuse the existing table, reformat only root (and never /home). */
+export const keepLayoutSchema = z
+  .object({
+    mode: z.literal("keep"),
+    root: partRefSchema,
+    esp: partRefSchema.optional(),
+    swap: partRefSchema.optional(),
+  })
+  .strict();
+
+/** create: write a fresh GPT on the target disk. `wipe` must be true. */
+export const createLayoutSchema = z
+  .object({
+    mode: z.literal("create"),
+    wipe: z.literal(true),
+    espBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(512 * 1024 * 1024),
+    swapBytes: z.number().int().nonnegative().default(0),
+    rootBytes: z.number().int().positive().optional(), // absent: the rest of the disk
+  })
+  .strict();
+
+export const layoutSchema = z.discriminatedUnion("mode", [keepLayoutSchema, createLayoutSchema]);
+export type Layout = z.infer<typeof layoutSchema>;
+
+export const homeSchema = z
+  .object({
+    ref: partRefSchema,
+    fs: fsTypeSchema,
+    options: z.string().default("defaults"),
+  })
+  .strict();
+
+export const networkSchema = z.discriminatedUnion("mode", [
+  z.object({ mode: z.literal("dhcp"), interface: z.string().optional() }).strict(),
+  z
+    .object({
+      mode: z.literal("static"),
+      interface: z.string().optional(),
+      address: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, "an IPv4 address with /prefix"),
+      gateway: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, "an IPv4 address"),
+      dns: z.array(z.string()).default([]),
+    })
+    .strict(),
+]);
+
+/** crypt(3) hashes only ($6$, $5$, $y$, $2b$ ...), "!"/"*" for locked, or keep the old one. */
+export const cryptHashSchema = z
+  .string()
+  .regex(/^(\$(1|5|6|y|gy|7|2[abxy]?)\$\S+|!|\*|!\*)$/, "a crypt(3) hash, '!' or '*'");
+export const passwordSchema = z.union([z.literal("keep"), cryptHashSchema]);
+
+export const userSchema = z
+  .object({
+    name,
+    uid: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31),
+    gid: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31),
+    groups: z.array(name).default([]),
+    shell: absPath.default("/bin/bash"),
+    home: absPath.optional(), // default /home/<name> (root: /root)
+    password: passwordSchema,
+    authorizedKeys: z
+      .array(z.string().regex(/^(ssh|ecdsa|sk)-\S+ \S+/, "an OpenSSH public key"))
+      .default([]),
+  })
+  .strict();
+export type User = z.infer<typeof userSchema>;
+
+export const groupSchema = z
+  .object({
+    name,
+    gid: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31),
+  })
+  .strict();
+
+export const portageSchema = z
+  .object({
+    profile: z.string().min(1),
+    makeConf: z.record(z.string(), z.string()).default({}),
+    binhost: z.boolean().default(true),
+    sync: z.boolean().default(false), // emerge --sync in phase 2 (never twice a day)
+    packageUse: z.array(z.string()).default([]),
+    acceptKeywords: z.array(z.string()).default([]),
+    license: z.array(z.string()).default([]),
+    mask: z.array(z.string()).default([]),
+    keepGoing: z.boolean().default(true),
+  })
+  .strict();
+
+export const installSpecSchema = z
+  .object({
+    version: z.literal(SPEC_VERSION),
+    host: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "a host name"),
+    hostname: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]*$/, "a hostname"),
+    macs: z.array(macSchema).min(1),
+    firmware: z.enum(["bios", "uefi"]),
+    disk: diskSelectorSchema,
+    layout: layoutSchema,
+    home: homeSchema,
+    rootfs: fsTypeSchema,
+    init: z.enum(["openrc", "systemd"]),
+    stage3: z
+      .object({
+        variant: z.string().regex(/^[a-z0-9-]+$/),
+        /** Base URL of a Gentoo-mirror-shaped tree, as the payload reaches it (the server's cache). */
+        mirror: z.string().url(),
+        /** Primary-key fingerprints whose VALIDSIG is accepted. */
+        trustedKeys: z.array(fingerprint).min(1),
+      })
+      .strict(),
+    portage: portageSchema,
+    locale: z
+      .object({
+        locales: z.array(z.string()).min(1), // locale.gen lines, e.g. "en_US.UTF-8 UTF-8"
+        lang: z.string().min(1), // e.g. "en_US.UTF-8"
+      })
+      .strict(),
+    timezone: z.string().regex(/^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/, "a zoneinfo name"),
+    keymap: z.string().min(1),
+    network: networkSchema,
+    users: z.array(userSchema).default([]),
+    groups: z.array(groupSchema).default([]),
+    keepSshHostKeys: z.boolean().default(false),
+    kernel: z
+      .object({
+        package: z.string().default("sys-kernel/gentoo-kernel-bin"),
+        cmdline: z.string().default(""),
+      })
+      .strict(),
+    packages: z.array(z.string()).default([]),
+    services: z
+      .object({
+        enable: z.array(z.string()).default([]),
+        disable: z.array(z.string()).default([]),
+      })
+      .strict(),
+    overlay: z
+      .object({
+        /** Whether hosts/<host>/files/ exists; the tree itself comes from the run's overlay endpoint. */
+        present: z.boolean(),
+        /** Paths the overlay must never overwrite. */
+        protect: z.array(absPath).default([]),
+      })
+      .strict(),
+    postInstall: z
+      .object({
+        capture: z.boolean().default(false),
+      })
+      .strict(),
+  })
+  .strict();
+
+export type InstallSpec = z.infer<typeof installSpecSchema>;
+export type InstallSpecInput = z.input<typeof installSpecSchema>;
+
+/** Parses a spec and returns it, or throws an Error whose lines are `path: reason`. */
+export function parseInstallSpec(data: unknown, source = "spec"): InstallSpec {
+  const r = installSpecSchema.safeParse(data);
+  if (r.success) return r.data;
+  const lines = r.error.issues.map((i) => `${source}: ${formatPath(i.path)}: ${i.message}`);
+  throw new Error(lines.join("\n"));
+}
+
+/** users[1].uid style paths, as every error message in automagic prints them. */
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = "";
+  for (const p of path) {
+    if (typeof p === "number") out += `[${p}]`;
+    else out += out === "" ? String(p) : `.${String(p)}`;
+  }
+  return out === "" ? "(root)" : out;
+}
