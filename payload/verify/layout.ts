@@ -1,0 +1,24 @@
+// Where things live on a Gentoo mirror (and on our /mirror/ endpoint, which
+// has the same shape). One place, shared by the payload and the server.
+
+export const AUTOBUILDS = "releases/amd64/autobuilds";
+export const SNAPSHOT = "snapshots/gentoo-latest.tar.xz";
+export const SNAPSHOT_SIG = `${SNAPSHOT}.gpgsig`;
+
+/** Gentoo's snapshot signing key (primary), which differs from the release key. */
+export const GENTOO_SNAPSHOT_KEY = "DCD05B71EAB94199527F44ACDB6B8C1F96D8BF6D";
+
+export function pointerPath(variant: string): string {
+  return `${AUTOBUILDS}/latest-stage3-amd64-${variant}.txt`;
+}
+
+/** Public key file the server publishes for a pinned fingerprint. */
+export function keyPath(fingerprint: string): string {
+  return `keys/${fingerprint}.asc`;
+}
+
+/** `new URL(rel, base)` that keeps the base's last path segment (".../mirror" + "x" = ".../mirror/x"). */
+export function mirrorUrl(base: string, rel: string): string {
+  const b = base.endsWith("/") ? base : `${base}/`;
+  return new URL(rel, b).toString();
+}
