@@ -1,0 +1,62 @@
+// The seams phase 2 needs from the rest of the payload. The phase-1 engineer
+// owns the real CommandRunner and Reporter (payload/exec, payload/report);
+// these interfaces are the minimum phase 2 calls, so any richer
+// implementation fits them structurally.
+import type { InstallSpec } from "../spec/schema.ts";
+import type { RunEvent } from "../spec/events.ts";
+
+export interface CommandResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  /** Called once per output line as it arrives (emerge progress is streamed this way). */
+  onLine?: (line: string, stream: "stdout" | "stderr") => void;
+  env?: Record<string, string>;
+}
+
+/** Runs a program; resolves with its exit code (never rejects on a non-zero exit). */
+export interface CommandRunner {
+  run(argv: readonly string[], opts?: RunOptions): Promise<CommandResult>;
+}
+
+/** What phase 2 reports; the reporter adds seq, time and phase. */
+export type Phase2Event = Omit<RunEvent, "seq" | "time" | "phase">;
+
+export interface Reporter {
+  emit(event: Phase2Event): void | Promise<void>;
+}
+
+export interface Phase2Context {
+  spec: InstallSpec;
+  /** Server base URL, e.g. http://10.0.0.1:8080 */
+  server: string;
+  /** The phase-2 run token. */
+  token: string;
+  /** "/" on the installed system; a chroot directory in tests. */
+  root: string;
+  runner: CommandRunner;
+  report: Reporter;
+  /** Injectable clock (sync stamp, step timings). */
+  now?: () => Date;
+  /** Injectable fetch (the overlay download). */
+  fetch?: typeof globalThis.fetch;
+}
+
+export interface StepTiming {
+  step: string;
+  ms: number;
+}
+
+export interface Phase2Summary {
+  packages: { requested: string[]; installed: string[]; emergeRan: boolean };
+  portage: { written: string[]; unchanged: number };
+  sync: "done" | "skipped-recent" | "not-requested";
+  overlay: { written: string[]; unchanged: number; protected: string[]; skipped: string[] };
+  services: { enabled: string[]; disabled: string[]; unchanged: string[] };
+  sshdRestarted: boolean;
+  steps: StepTiming[];
+  totalMs: number;
+}
