@@ -1,0 +1,337 @@
+// planInstall(spec, probe): the whole phase-1 install as data. Pure: it
+// validates while planning (every refusal is a PlanRefusal naming the field)
+// and orders the steps so nothing is destroyed before everything needed is
+// in hand: fetch+verify and the keep-list come before the first format.
+import type { InstallSpec } from "../spec/schema.ts";
+import type { ProbedSystem } from "../probe/types.ts";
+import { portageFiles } from "../render/portage.ts";
+import { systemCommands, systemFiles } from "../render/system.ts";
+import { renderNetwork } from "../render/network.ts";
+import { checkFirmware, checkHomeOwners, checkKeepList, chooseStaging } from "./checks.ts";
+import { resolveDevices } from "./layout.ts";
+import { PlanRefusal, type Step } from "./types.ts";
+
+export interface PlanOptions {
+  /** Where the new root is mounted. */
+  target?: string;
+  /** The payload's own scratch directory on the RAM system. */
+  stateDir?: string;
+}
+
+export function planInstall(
+  spec: InstallSpec,
+  probe: ProbedSystem,
+  opts: PlanOptions = {},
+): Step[] {
+  const target = opts.target ?? "/mnt/gentoo";
+  const stateDir = opts.stateDir ?? "/run/automagic";
+  checkFirmware(spec, probe);
+  const dev = resolveDevices(spec, probe);
+  checkHomeOwners(spec, probe);
+  checkKeepList(spec, probe, dev.oldRoot);
+  const staging = chooseStaging(probe, stateDir);
+  let network;
+  try {
+    network = renderNetwork(spec, probe.bootNic);
+  } catch (e) {
+    throw new PlanRefusal("network", (e as Error).message);
+  }
+
+  const steps: Step[] = [];
+  const add = (s: Omit<Step, "destructive"> & { destructive?: boolean }) =>
+    steps.push({ destructive: false, ...s });
+
+  add({
+    id: "fetch-verify",
+    group: "prepare",
+    title: `fetch and verify stage3-amd64-${spec.stage3.variant} and the repository snapshot`,
+    detail: [
+      `mirror ${spec.stage3.mirror}`,
+      `signatures: GOODSIG+VALIDSIG from ${spec.stage3.trustedKeys.join(", ")}; SHA512 from .DIGESTS`,
+      `staging in ${staging.where === "ram" ? "RAM" : "/home"} (${staging.dir}): ${staging.reason}`,
+    ],
+    action: {
+      kind: "fetch-verify",
+      mirror: spec.stage3.mirror,
+      variant: spec.stage3.variant,
+      trustedKeys: spec.stage3.trustedKeys,
+      staging,
+    },
+  });
+  const keepNames = spec.users.filter((u) => u.password === "keep").map((u) => u.name);
+  if (dev.oldRoot && (keepNames.length || spec.keepSshHostKeys)) {
+    const fstype =
+      probe.oldRoot?.device === dev.oldRoot
+        ? (probe.disks.flatMap((d) => d.partitions).find((p) => p.path === dev.oldRoot)?.fstype ??
+          "auto")
+        : "auto";
+    add({
+      id: "read-keep-list",
+      group: "prepare",
+      title: "read what is kept from the old root (read-only)",
+      device: dev.oldRoot,
+      detail: [
+        ...(keepNames.length ? [`password hashes of ${keepNames.join(", ")}`] : []),
+        ...(spec.keepSshHostKeys ? ["SSH host keys"] : []),
+      ],
+      action: {
+        kind: "read-keep-list",
+        device: dev.oldRoot,
+        fstype,
+        passwords: keepNames,
+        sshHostKeys: spec.keepSshHostKeys,
+      },
+    });
+  }
+
+  if (dev.partition) {
+    add({
+      id: "partition",
+      group: "pave",
+      title: `write a fresh GPT on ${dev.disk.path}`,
+      device: dev.disk.path,
+      destructive: true,
+      detail: dev.partition.partitions.map(
+        (p) => `${p.number}: ${p.role}${p.sizeBytes ? ` ${p.sizeBytes} bytes` : " rest of disk"}`,
+      ),
+      action: dev.partition,
+    });
+  }
+  if (dev.esp && dev.formatEsp) {
+    add({
+      id: "format-esp",
+      group: "pave",
+      title: `wipefs + mkfs.vfat ${dev.esp}`,
+      device: dev.esp,
+      destructive: true,
+      detail: [],
+      action: { kind: "format", device: dev.esp, fs: "vfat", label: "EFI" },
+    });
+  }
+  if (dev.swap && dev.formatSwap) {
+    add({
+      id: "format-swap",
+      group: "pave",
+      title: `mkswap ${dev.swap}`,
+      device: dev.swap,
+      destructive: true,
+      detail: [],
+      action: { kind: "format", device: dev.swap, fs: "swap" },
+    });
+  }
+  add({
+    id: "format-root",
+    group: "pave",
+    title: `wipefs + mkfs.${spec.rootfs} ${dev.root}`,
+    device: dev.root,
+    destructive: true,
+    detail: [`/home (${dev.home}) is not touched`],
+    action: { kind: "format", device: dev.root, fs: spec.rootfs, label: "gentoo-root" },
+  });
+
+  add({
+    id: "mount-root",
+    group: "install",
+    title: `mount ${dev.root} at ${target}`,
+    device: dev.root,
+    detail: [],
+    action: { kind: "mount", device: dev.root, target, fs: spec.rootfs },
+  });
+  add({
+    id: "extract-stage3",
+    group: "install",
+    title: `extract the stage3 into ${target}`,
+    device: dev.root,
+    detail: ["tar xp --xattrs-include='*.*' --numeric-owner, streamed with progress"],
+    action: { kind: "extract-stage3", target },
+  });
+  if (dev.esp) {
+    add({
+      id: "mount-esp",
+      group: "install",
+      title: `mount ${dev.esp} at ${target}/efi`,
+      device: dev.esp,
+      detail: [],
+      action: { kind: "mount", device: dev.esp, target: `${target}/efi`, fs: "vfat" },
+    });
+  }
+  add({
+    id: "mount-home",
+    group: "install",
+    title: `mount /home (${dev.home}) at ${target}/home`,
+    device: dev.home,
+    detail: ["after extraction, so tar never touches /home's top directory"],
+    action: {
+      kind: "mount",
+      device: dev.home,
+      target: `${target}/home`,
+      fs: dev.homeFs,
+      options: spec.home.options,
+    },
+  });
+  const pfiles = portageFiles(spec);
+  add({
+    id: "portage",
+    group: "install",
+    title: "repository snapshot and /etc/portage",
+    detail: [
+      "snapshot -> /var/db/repos/gentoo",
+      ...pfiles.map((f) => f.path),
+      ...(spec.portage.binhost ? ["getuto (binary package keys)"] : []),
+    ],
+    action: { kind: "portage", target, files: pfiles, binhost: spec.portage.binhost },
+  });
+  add({
+    id: "chroot-mounts",
+    group: "install",
+    title: "chroot mounts",
+    detail: [
+      "proc; rbind+rslave sys, dev; bind+slave run; resolv.conf dereferenced; /dev/shm",
+      ...(spec.firmware === "uefi" ? ["efivarfs"] : []),
+    ],
+    action: { kind: "chroot-mounts", target, efivarfs: spec.firmware === "uefi" },
+  });
+
+  const sfiles = systemFiles(spec);
+  add({
+    id: "system-files",
+    group: "configure",
+    title: "hostname, locale, keymap, timezone files",
+    detail: sfiles.map((f) => f.path),
+    action: { kind: "write-files", target, files: sfiles },
+  });
+  const scmds = systemCommands(spec);
+  add({
+    id: "system-config",
+    group: "configure",
+    title: "profile, timezone, locales",
+    detail: scmds.map((c) => c.join(" ")),
+    action: { kind: "chroot-run", target, commands: scmds },
+  });
+  add({
+    id: "fstab",
+    group: "configure",
+    title: "fstab by UUID",
+    detail: [
+      `/ ${dev.root}`,
+      ...(dev.esp ? [`/efi ${dev.esp}`] : []),
+      `/home ${dev.home}`,
+      ...(dev.swap ? [`swap ${dev.swap}`] : []),
+    ],
+    action: {
+      kind: "fstab",
+      target,
+      root: { device: dev.root, fs: spec.rootfs },
+      ...(dev.esp ? { esp: { device: dev.esp } } : {}),
+      home: { device: dev.home, fs: dev.homeFs, options: spec.home.options },
+      ...(dev.swap ? { swap: { device: dev.swap } } : {}),
+    },
+  });
+  add({
+    id: "network-files",
+    group: "configure",
+    title: `network (${spec.init}, ${spec.network.mode})`,
+    detail: [...network.files.map((f) => f.path), ...network.commands.map((c) => c.join(" "))],
+    action: { kind: "write-files", target, files: network.files },
+  });
+  add({
+    id: "network-enable",
+    group: "configure",
+    title: "enable networking",
+    detail: [],
+    action: { kind: "chroot-run", target, commands: network.commands },
+  });
+  add({
+    id: "accounts",
+    group: "configure",
+    title: "groups and users with the spec's UID/GID",
+    detail: [
+      ...spec.groups.map((g) => `group ${g.name} ${g.gid}`),
+      ...spec.users.map(
+        (u) =>
+          `user ${u.name} ${u.uid}:${u.gid}${u.password === "keep" ? " (kept password)" : ""}${u.authorizedKeys.length ? `, ${u.authorizedKeys.length} authorized key(s)` : ""}`,
+      ),
+    ],
+    action: { kind: "accounts", target },
+  });
+  add({
+    id: "ssh",
+    group: "configure",
+    title: `sshd enabled, ${spec.keepSshHostKeys ? "kept" : "fresh"} host keys`,
+    detail: [],
+    action: { kind: "ssh", target, keepHostKeys: spec.keepSshHostKeys, init: spec.init },
+  });
+  add({
+    id: "machine-id",
+    group: "configure",
+    title: "fresh machine-id",
+    detail: [],
+    action: { kind: "machine-id", target, init: spec.init },
+  });
+
+  add({
+    id: "kernel",
+    group: "boot",
+    title: `kernel: emerge ${spec.kernel.package}`,
+    detail: [
+      "installkernel+dracut, cmdline root=UUID=<root>" +
+        (spec.kernel.cmdline ? ` ${spec.kernel.cmdline}` : ""),
+    ],
+    action: {
+      kind: "kernel",
+      target,
+      package: spec.kernel.package,
+      cmdline: spec.kernel.cmdline,
+      rootDevice: dev.root,
+    },
+  });
+  add({
+    id: "bootloader",
+    group: "boot",
+    title:
+      spec.firmware === "uefi" ? `GRUB (UEFI) on ${dev.esp}` : `GRUB (BIOS) on ${dev.disk.path}`,
+    device: spec.firmware === "uefi" ? dev.esp : dev.disk.path,
+    detail:
+      spec.firmware === "uefi"
+        ? [
+            "grub-install --efi-directory=/efi --no-nvram + fallback EFI/BOOT/BOOTX64.EFI",
+            "efibootmgr entry appended after the current BootOrder (netboot stays first)",
+            "grub-mkconfig; grub.cfg must carry root=UUID=",
+          ]
+        : [
+            `grub-install --target=i386-pc ${dev.disk.path}`,
+            "grub-mkconfig; grub.cfg must carry root=UUID=",
+          ],
+    action: {
+      kind: "bootloader",
+      target,
+      firmware: spec.firmware,
+      disk: dev.disk.path,
+      rootDevice: dev.root,
+      ...(dev.esp ? { espDevice: dev.esp } : {}),
+    },
+  });
+
+  add({
+    id: "first-boot",
+    group: "finish",
+    title: "phase-2 first-boot hook",
+    detail: [],
+    action: { kind: "first-boot", target },
+  });
+  add({
+    id: "rotate-token",
+    group: "finish",
+    title: "rotate to the phase-2 token; store it, the server URL and this binary",
+    detail: [],
+    action: { kind: "rotate-token", target },
+  });
+  add({
+    id: "unmount",
+    group: "finish",
+    title: `unmount everything under ${target}`,
+    detail: [],
+    action: { kind: "unmount", target },
+  });
+  return steps;
+}

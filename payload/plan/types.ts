@@ -1,0 +1,100 @@
+// The install as data. planInstall() returns Step[]; --dry-run prints them;
+// the executor walks them, one handler per action kind (payload/steps/).
+
+/** A file the plan already knows the full content of (pure renderers). */
+export interface PlannedFile {
+  path: string; // inside the target root
+  content: string;
+  mode: number;
+}
+
+export type Action =
+  | {
+      kind: "fetch-verify";
+      mirror: string;
+      variant: string;
+      trustedKeys: string[];
+      staging: StagingChoice;
+    }
+  | {
+      kind: "read-keep-list";
+      device: string;
+      fstype: string;
+      passwords: string[];
+      sshHostKeys: boolean;
+    }
+  | {
+      kind: "partition";
+      disk: string;
+      firmware: "bios" | "uefi";
+      partitions: {
+        number: number;
+        role: "bios_grub" | "esp" | "swap" | "root";
+        sizeBytes?: number;
+      }[];
+    }
+  | { kind: "format"; device: string; fs: string; label?: string }
+  | { kind: "mount"; device: string; target: string; fs: string; options?: string }
+  | { kind: "extract-stage3"; target: string }
+  | { kind: "portage"; target: string; files: PlannedFile[]; binhost: boolean }
+  | { kind: "chroot-mounts"; target: string; efivarfs: boolean }
+  | { kind: "write-files"; target: string; files: PlannedFile[] }
+  | { kind: "chroot-run"; target: string; commands: string[][] }
+  | {
+      kind: "fstab";
+      target: string;
+      root: { device: string; fs: string };
+      esp?: { device: string };
+      home: { device: string; fs: string; options: string };
+      swap?: { device: string };
+    }
+  | { kind: "accounts"; target: string }
+  | { kind: "ssh"; target: string; keepHostKeys: boolean; init: "openrc" | "systemd" }
+  | { kind: "machine-id"; target: string; init: "openrc" | "systemd" }
+  | { kind: "kernel"; target: string; package: string; cmdline: string; rootDevice: string }
+  | {
+      kind: "bootloader";
+      target: string;
+      firmware: "bios" | "uefi";
+      disk: string;
+      rootDevice: string;
+      espDevice?: string;
+    }
+  | { kind: "first-boot"; target: string }
+  | { kind: "rotate-token"; target: string }
+  | { kind: "unmount"; target: string };
+
+export type ActionKind = Action["kind"];
+
+export interface StagingChoice {
+  where: "ram" | "home";
+  /** Directory on the RAM system; for "home" it is on the /home filesystem, mounted by fetch. */
+  dir: string;
+  reason: string;
+}
+
+export interface Step {
+  /** Stable name used in events and reports: "format-root", "kernel". */
+  id: string;
+  /** Group for the tree: prepare, pave, install, configure, boot, finish. */
+  group: "prepare" | "pave" | "install" | "configure" | "boot" | "finish";
+  title: string;
+  /** The device the step acts on, for failure reports. */
+  device?: string;
+  /** True when the step destroys data; none may come before every "prepare" step. */
+  destructive: boolean;
+  /** Lines shown under the step in the tree. */
+  detail: string[];
+  action: Action;
+}
+
+/** Why a plan cannot be made; `field` is the spec path or probe item at fault. */
+export class PlanRefusal extends Error {
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`${field}: ${reason}`);
+    this.name = "PlanRefusal";
+  }
+}

@@ -1,0 +1,80 @@
+// What the probe saw, as plain data. planInstall() decides from this object
+// alone, so every refusal can be tested with a JSON fixture
+// (test/fixtures/probe/*.json) instead of a machine.
+
+export interface ProbedPartition {
+  path: string; // /dev/sda2, /dev/nvme0n1p2, /dev/loop3p2
+  name: string;
+  sizeBytes: number;
+  /** Partition number on its disk (1-based), when known. */
+  number?: number;
+  fstype?: string;
+  uuid?: string;
+  partuuid?: string;
+  label?: string;
+  partlabel?: string;
+  /** GPT type GUID or MBR type (lower-case). */
+  parttype?: string;
+  /** Where the RUNNING system has it mounted ("[SWAP]" for active swap). */
+  mountpoints: string[];
+}
+
+export interface ProbedDisk {
+  path: string; // /dev/sda
+  name: string;
+  type: string; // lsblk TYPE: disk, loop
+  sizeBytes: number;
+  serial?: string;
+  wwn?: string;
+  model?: string;
+  /** /dev/disk/by-id/* links that point at this disk. */
+  byId: string[];
+  /** Partition table type: gpt, dos, or absent for a blank disk. */
+  pttype?: string;
+  /** Mountpoints of the whole-disk device itself (a filesystem without a table). */
+  mountpoints: string[];
+  partitions: ProbedPartition[];
+}
+
+/** A top-level entry of the /home filesystem and its owner. */
+export interface HomeEntry {
+  name: string;
+  uid: number;
+  gid: number;
+  isDir: boolean;
+}
+
+/** An account line from the old root, without its secret. */
+export interface OldAccount {
+  name: string;
+  uid: number;
+  gid: number;
+  /** The old shadow has a usable entry for this name. */
+  hasShadow: boolean;
+}
+
+/** What was found on the partition that will be paved, read-only. */
+export interface OldRootFacts {
+  device: string;
+  /** The filesystem held an /etc/passwd: an OS to keep things from. */
+  hasOs: boolean;
+  accounts: OldAccount[];
+  /** File names under /etc/ssh matching ssh_host_*_key. */
+  sshHostKeys: string[];
+}
+
+export interface ProbedSystem {
+  firmware: "bios" | "uefi";
+  ramBytes: number;
+  /** MemAvailable: what a RAM staging area may use. */
+  availRamBytes: number;
+  /** The NIC the firmware booted from (BOOTIF=01-aa-bb-...), if known. */
+  bootNic?: { mac: string; name?: string };
+  /** The probe was restricted to these devices (--devices). */
+  restrictedTo?: string[];
+  disks: ProbedDisk[];
+  /** Top level of the /home filesystem the spec names, if it was found and readable. */
+  home?: { device: string; fstype?: string; entries: HomeEntry[]; freeBytes?: number };
+  /** The old root (layout keep), if it was found and readable. */
+  oldRoot?: OldRootFacts;
+}

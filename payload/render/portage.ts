@@ -1,0 +1,106 @@
+// Pure renderers for /etc/portage: make.conf, repos.conf, binrepos.conf and
+// the package.* files. Golden-tested in test/unit/payload/render.test.ts.
+import type { InstallSpec } from "../spec/schema.ts";
+import type { PlannedFile } from "../plan/types.ts";
+
+/** What a 2026 stage3 ships, so a spec only states what it changes. */
+const STAGE_DEFAULTS: [string, string][] = [
+  ["COMMON_FLAGS", "-O2 -pipe"],
+  ["CFLAGS", "${COMMON_FLAGS}"],
+  ["CXXFLAGS", "${COMMON_FLAGS}"],
+  ["FCFLAGS", "${COMMON_FLAGS}"],
+  ["FFLAGS", "${COMMON_FLAGS}"],
+  ["LC_MESSAGES", "C.UTF-8"],
+];
+
+export function renderMakeConf(spec: InstallSpec): string {
+  const vars = new Map<string, string>(STAGE_DEFAULTS);
+  for (const [k, v] of Object.entries(spec.portage.makeConf)) vars.set(k, v);
+  if (spec.portage.binhost) {
+    // Appended, so a FEATURES the spec sets is extended rather than replaced.
+    const own = vars.get("FEATURES");
+    const extra = "getbinpkg binpkg-request-signature";
+    vars.set("FEATURES", own ? `${own} ${extra}` : `\${FEATURES} ${extra}`);
+  }
+  const lines = [
+    "# Written by automagic-install from the host spec; phase 2 keeps it.",
+    `# host: ${spec.host}`,
+    "",
+  ];
+  for (const [k, v] of vars) lines.push(`${k}="${escapeValue(v)}"`);
+  return lines.join("\n") + "\n";
+}
+
+function escapeValue(v: string): string {
+  // make.conf is bash-like: keep ${VAR} expansion working, escape quotes and backslashes.
+  return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
+}
+
+export function renderReposConf(): string {
+  return [
+    "# Written by automagic-install. The tree was installed from the verified",
+    "# snapshot; `emerge --sync` (phase 2, when the spec asks) uses this.",
+    "[DEFAULT]",
+    "main-repo = gentoo",
+    "",
+    "[gentoo]",
+    "location = /var/db/repos/gentoo",
+    "sync-type = rsync",
+    "sync-uri = rsync://rsync.gentoo.org/gentoo-portage",
+    "auto-sync = yes",
+    "sync-rsync-verify-jobs = 1",
+    "sync-rsync-verify-metamanifest = yes",
+    "sync-rsync-verify-max-age = 3",
+    "sync-openpgp-key-path = /usr/share/openpgp-keys/gentoo-release.asc",
+    "",
+  ].join("\n");
+}
+
+/** The profile's release ("23.0") picks the binhost path; x86-64 is the baseline ISA. */
+export function renderBinreposConf(spec: InstallSpec): string {
+  const release = /\/(\d+\.\d+)(\/|$)/.exec(spec.portage.profile)?.[1] ?? "23.0";
+  return [
+    "# Written by automagic-install: Gentoo's official binary packages.",
+    "[gentoo]",
+    "priority = 9999",
+    `sync-uri = https://distfiles.gentoo.org/releases/amd64/binpackages/${release}/x86-64/`,
+    "verify-signature = true",
+    "location = /var/cache/binhost/gentoo",
+    "",
+  ].join("\n");
+}
+
+function listFile(path: string, lines: string[]): PlannedFile[] {
+  if (lines.length === 0) return [];
+  return [
+    {
+      path,
+      content: ["# Written by automagic-install from the host spec.", ...lines, ""].join("\n"),
+      mode: 0o644,
+    },
+  ];
+}
+
+/** Every /etc/portage file the plan writes, in a fixed order. */
+export function portageFiles(spec: InstallSpec): PlannedFile[] {
+  const p = spec.portage;
+  return [
+    { path: "/etc/portage/make.conf", content: renderMakeConf(spec), mode: 0o644 },
+    { path: "/etc/portage/repos.conf/gentoo.conf", content: renderReposConf(), mode: 0o644 },
+    ...(p.binhost
+      ? [
+          {
+            path: "/etc/portage/binrepos.conf/gentoo.conf",
+            content: renderBinreposConf(spec),
+            mode: 0o644,
+          },
+        ]
+      : []),
+    // installkernel builds the initramfs with dracut (Handbook, "Kernel").
+    ...listFile("/etc/portage/package.use/installkernel", ["sys-kernel/installkernel dracut"]),
+    ...listFile("/etc/portage/package.use/automagic", p.packageUse),
+    ...listFile("/etc/portage/package.accept_keywords/automagic", p.acceptKeywords),
+    ...listFile("/etc/portage/package.license/automagic", p.license),
+    ...listFile("/etc/portage/package.mask/automagic", p.mask),
+  ];
+}
