@@ -1,0 +1,236 @@
+// The host file schema: what a person writes in hosts/<name>.yaml (after
+// defaults.yaml and `extends:` are merged in). It follows the install spec
+// (payload/spec/schema.ts) field for field, with three kinds of difference:
+// - hand-written notations are normalised here (any MAC notation -> colon
+//   form, "512MiB"/"20G" -> bytes, a /dev/disk/by-id path -> { byId });
+// - a few things the spec leaves implicit are said explicitly (layout
+//   `create` names the disk it may wipe, /home may name its disk) so the
+//   loader can check them;
+// - values the server supplies (host, mirror, trusted keys, overlay presence)
+//   are optional or absent.
+import { z } from "zod";
+import {
+  cryptHashSchema,
+  fsTypeSchema,
+  groupSchema,
+  networkSchema,
+  partRefSchema,
+  userSchema,
+} from "../../payload/spec/schema.ts";
+import { normaliseMac, parseSize } from "./units.ts";
+
+/** Kernel names like /dev/sda move between boots; the spec never accepts them. */
+const KERNEL_NAME = /^\/dev\/(sd[a-z]+|vd[a-z]+|hd[a-z]+|xvd[a-z]+|nvme\d+n\d+|mmcblk\d+)\d*$/;
+
+export const sizeField = z
+  .union([z.number(), z.string()], {
+    error: 'a size such as "512MiB", "20G" or a number of bytes',
+  })
+  .transform((v, ctx) => {
+    const r = parseSize(v);
+    if (typeof r === "string") {
+      ctx.addIssue({ code: "custom", message: r });
+      return z.NEVER;
+    }
+    return r;
+  })
+  .meta({ description: 'Bytes, or "512MiB", "20G" (binary) / "500GB" (decimal)' });
+
+export const macField = z
+  .string({
+    error: (iss) =>
+      iss.input === undefined
+        ? "required"
+        : "write the MAC as a quoted string (YAML did not read it as text)",
+  })
+  .transform((v, ctx) => {
+    const mac = normaliseMac(v);
+    if (mac === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        message: `"${v}" is not a MAC address (52:54:00:ab:cd:ef, 52-54-00-ab-cd-ef, 5254.00ab.cdef or 525400abcdef)`,
+      });
+      return z.NEVER;
+    }
+    return mac;
+  });
+
+const diskObject = z
+  .object(
+    {
+      serial: z.string().min(1).optional().meta({ description: "Disk serial (lsblk -o SERIAL)" }),
+      byId: z
+        .string()
+        .regex(/^\/dev\/disk\/by-id\/[^/]+$/, "a /dev/disk/by-id/ path")
+        .optional(),
+      wwn: z
+        .string()
+        .regex(/^(0x)?[0-9a-f]+$/i, "a WWN in hex")
+        .transform((w) => w.toLowerCase())
+        .optional(),
+      minSize: sizeField.optional(),
+      maxSize: sizeField.optional(),
+    },
+    {
+      error: (iss) =>
+        typeof iss.input === "string"
+          ? `"${iss.input}" is a kernel device name, which can change between boots; select the disk by serial, byId, wwn or minSize/maxSize`
+          : "a disk selector (serial, byId, wwn, minSize/maxSize)",
+    },
+  )
+  .strict()
+  .refine(
+    (d) => d.serial || d.byId || d.wwn || d.minSize !== undefined || d.maxSize !== undefined,
+    "needs at least one of serial, byId, wwn, minSize/maxSize",
+  )
+  .refine(
+    (d) => d.minSize === undefined || d.maxSize === undefined || d.minSize <= d.maxSize,
+    "minSize is larger than maxSize",
+  );
+
+/** A disk selector; a bare by-id path is accepted as shorthand for { byId }. */
+export const diskField = z.preprocess(
+  (v) => (typeof v === "string" && !KERNEL_NAME.test(v) ? { byId: v } : v),
+  diskObject,
+);
+export type HostDiskSelector = z.output<typeof diskObject>;
+
+const keepLayout = z
+  .object({
+    mode: z.literal("keep"),
+    root: partRefSchema.meta({ description: "The root partition to reformat" }),
+    esp: partRefSchema.optional(),
+    swap: partRefSchema.optional(),
+  })
+  .strict();
+
+const createLayout = z
+  .object({
+    mode: z.literal("create"),
+    wipe: z
+      .preprocess(
+        (v) => (typeof v === "string" && !KERNEL_NAME.test(v) ? { byId: v } : v),
+        diskObject,
+      )
+      .meta({ description: "The disk that may be wiped: must select the same disk as `disk`" }),
+    espSize: sizeField.optional(),
+    swapSize: sizeField.optional(),
+    rootSize: sizeField.optional().meta({ description: "Absent: the rest of the disk" }),
+  })
+  .strict();
+
+export const layoutField = z.discriminatedUnion("mode", [keepLayout, createLayout], {
+  error: "needs mode: keep (reformat only root) or mode: create (new partition table)",
+});
+
+export const homeField = z
+  .object({
+    ref: partRefSchema,
+    fs: fsTypeSchema,
+    options: z.string().optional(),
+    disk: diskField
+      .optional()
+      .meta({
+        description: "Where /home lives; lets validation refuse a layout that would wipe it",
+      }),
+  })
+  .strict();
+
+/** A password: a crypt(3) hash, `keep` (the old one), or a reference into the secrets file. */
+export const passwordField = z
+  .union([z.string(), z.object({ secret: z.string().min(1) }).strict()], {
+    error: "a crypt(3) hash, keep, or { secret: NAME }",
+  })
+  .superRefine((v, ctx) => {
+    if (typeof v === "string" && v !== "keep" && !cryptHashSchema.safeParse(v).success) {
+      // Never echo the value: it may be someone's real password.
+      ctx.addIssue({
+        code: "custom",
+        message:
+          "is neither a crypt(3) hash nor keep (plaintext passwords are refused; make a hash with `mkpasswd -m yescrypt`)",
+      });
+    }
+  });
+
+const hostUser = userSchema.extend({ password: passwordField });
+
+const list = z.array(z.string());
+
+export const hostFileSchema = z
+  .object({
+    $schema: z.string().optional().meta({ description: "Ignored; for editors" }),
+    extends: z
+      .union([z.string(), z.array(z.string())])
+      .optional()
+      .meta({ description: "Other files in this folder (name without .yaml) merged in first" }),
+    hostname: z.string().optional().meta({ description: "Default: the file name" }),
+    macs: z.array(macField).min(1, "at least one MAC"),
+    firmware: z.enum(["bios", "uefi"]),
+    disk: diskField,
+    layout: layoutField,
+    home: homeField,
+    rootfs: fsTypeSchema,
+    init: z.enum(["openrc", "systemd"]),
+    stage3: z
+      .object({
+        variant: z.string().optional().meta({ description: "Default: the init system" }),
+        mirror: z.url().optional().meta({ description: "Default: the server's /mirror/" }),
+        trustedKeys: z.array(z.string()).optional(),
+      })
+      .strict()
+      .optional(),
+    portage: z
+      .object({
+        profile: z.string().min(1),
+        makeConf: z.record(z.string(), z.string()).optional(),
+        binhost: z.boolean().optional(),
+        sync: z.boolean().optional(),
+        packageUse: list.optional(),
+        acceptKeywords: list.optional(),
+        license: list.optional(),
+        mask: list.optional(),
+        keepGoing: z.boolean().optional(),
+      })
+      .strict(),
+    locale: z.object({ locales: z.array(z.string()).min(1), lang: z.string().min(1) }).strict(),
+    timezone: z.string(),
+    keymap: z.string(),
+    network: networkSchema,
+    users: z.array(hostUser).optional(),
+    groups: z.array(groupSchema).optional(),
+    keepSshHostKeys: z.boolean().optional(),
+    kernel: z
+      .object({ package: z.string().optional(), cmdline: z.string().optional() })
+      .strict()
+      .optional(),
+    packages: list.optional(),
+    services: z.object({ enable: list.optional(), disable: list.optional() }).strict().optional(),
+    overlay: z
+      .object({
+        protect: list.optional(),
+        /** git keeps only the executable bit, so other modes are listed here. */
+        modes: z
+          .record(
+            z.string().regex(/^\/[^\0]+$/, "an absolute path inside the overlay"),
+            z.string().regex(/^0?[0-7]{3}$/, 'an octal mode such as "0440"'),
+          )
+          .optional()
+          .meta({
+            description: 'File modes in hosts/<name>/files, e.g. /etc/sudoers.d/wheel: "0440"',
+          }),
+      })
+      .strict()
+      .optional(),
+    postInstall: z.object({ capture: z.boolean().optional() }).strict().optional(),
+    inventory: z
+      .object({ groups: z.array(z.string().regex(/^[A-Za-z0-9_-]+$/, "a group name")) })
+      .strict()
+      .optional()
+      .meta({ description: "Inventory groups (for Ansible and listings)" }),
+  })
+  .strict();
+
+/** A normalised host file. Passwords are still `{ secret }` references until the loader resolves them. */
+export type HostFile = z.output<typeof hostFileSchema>;
+export type HostFileInput = z.input<typeof hostFileSchema>;
+export type HostUser = z.output<typeof hostUser>;
