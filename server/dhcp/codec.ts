@@ -1,0 +1,195 @@
+// DHCPv4 wire codec (RFC 2131 section 2, RFC 2132, RFC 3396 long options).
+// Pure: bytes -> DhcpPacket -> bytes. decode() throws DhcpDecodeError naming
+// the field and offset; callers count and drop such packets.
+import { ipBytes, readIp } from "./ip.ts";
+import { Opt } from "./options.ts";
+
+export const MAGIC_COOKIE = 0x63825363;
+/** Fixed BOOTP header before the magic cookie. */
+export const HEADER_LEN = 236;
+/** RFC 1542 2.1: BOOTP relays and old clients expect at least a 300-byte message. */
+export const MIN_PACKET_LEN = 300;
+
+export interface DhcpPacket {
+  op: number;
+  htype: number;
+  hlen: number;
+  hops: number;
+  xid: number;
+  secs: number;
+  flags: number;
+  ciaddr: string;
+  yiaddr: string;
+  siaddr: string;
+  giaddr: string;
+  /** All 16 bytes of chaddr; `hlen` says how many are the hardware address. */
+  chaddr: Buffer;
+  sname: string;
+  file: string;
+  /** Options in wire order; repeated instances are concatenated (RFC 3396). */
+  options: Map<number, Buffer>;
+}
+
+export class DhcpDecodeError extends Error {
+  constructor(
+    message: string,
+    readonly field: string,
+    readonly offset: number,
+  ) {
+    super(`dhcp packet: ${field} at byte ${offset}: ${message}`);
+    this.name = "DhcpDecodeError";
+  }
+}
+
+export const BROADCAST_FLAG = 0x8000;
+
+function cString(buf: Buffer): string {
+  const nul = buf.indexOf(0);
+  return buf.subarray(0, nul === -1 ? buf.length : nul).toString("latin1");
+}
+
+/** Parses one option area into `into`; returns the overload value (option 52) if seen. */
+function parseOptions(
+  buf: Buffer,
+  base: number,
+  area: string,
+  into: Map<number, Buffer>,
+  requireEnd: boolean,
+): number | undefined {
+  let overload: number | undefined;
+  let i = 0;
+  while (i < buf.length) {
+    const code = buf[i]!;
+    if (code === Opt.pad) {
+      i += 1;
+      continue;
+    }
+    if (code === Opt.end) return overload;
+    if (i + 1 >= buf.length) {
+      throw new DhcpDecodeError(`option ${code} has no length byte`, area, base + i);
+    }
+    const len = buf[i + 1]!;
+    if (i + 2 + len > buf.length) {
+      throw new DhcpDecodeError(`option ${code} length ${len} runs past the end`, area, base + i);
+    }
+    const value = buf.subarray(i + 2, i + 2 + len);
+    if (code === Opt.overload) {
+      if (len !== 1) throw new DhcpDecodeError(`option 52 length ${len}, want 1`, area, base + i);
+      overload = value[0];
+    } else {
+      const prev = into.get(code);
+      into.set(code, prev ? Buffer.concat([prev, value]) : Buffer.from(value));
+    }
+    i += 2 + len;
+  }
+  // Real clients (and RFC 2131) always end the option area with 255, but a
+  // few old BOOTP stacks pad to the end instead; only the main area must end.
+  if (requireEnd) throw new DhcpDecodeError("no end option (255)", area, base + buf.length);
+  return overload;
+}
+
+export function decode(buf: Buffer): DhcpPacket {
+  if (buf.length < HEADER_LEN + 4) {
+    throw new DhcpDecodeError(`${buf.length} bytes, need at least ${HEADER_LEN + 4}`, "length", 0);
+  }
+  const op = buf[0]!;
+  if (op !== 1 && op !== 2) throw new DhcpDecodeError(`op ${op}, want 1 or 2`, "op", 0);
+  const hlen = buf[2]!;
+  if (hlen > 16) throw new DhcpDecodeError(`hlen ${hlen} > 16`, "hlen", 2);
+  if (buf.readUInt32BE(HEADER_LEN) !== MAGIC_COOKIE) {
+    throw new DhcpDecodeError("magic cookie missing (plain BOOTP?)", "cookie", HEADER_LEN);
+  }
+  const options = new Map<number, Buffer>();
+  const overload = parseOptions(
+    buf.subarray(HEADER_LEN + 4),
+    HEADER_LEN + 4,
+    "options",
+    options,
+    true,
+  );
+  // RFC 2132 9.3: with overload, `file` (1) and/or `sname` (2) carry options
+  // and their text meaning is void.
+  let file = cString(buf.subarray(108, 236));
+  let sname = cString(buf.subarray(44, 108));
+  if (overload !== undefined) {
+    if (overload < 1 || overload > 3) {
+      throw new DhcpDecodeError(`option 52 value ${overload}`, "overload", HEADER_LEN + 4);
+    }
+    if (overload & 1) {
+      parseOptions(buf.subarray(108, 236), 108, "file", options, false);
+      file = "";
+    }
+    if (overload & 2) {
+      parseOptions(buf.subarray(44, 108), 44, "sname", options, false);
+      sname = "";
+    }
+  }
+  return {
+    op,
+    htype: buf[1]!,
+    hlen,
+    hops: buf[3]!,
+    xid: buf.readUInt32BE(4),
+    secs: buf.readUInt16BE(8),
+    flags: buf.readUInt16BE(10),
+    ciaddr: readIp(buf, 12),
+    yiaddr: readIp(buf, 16),
+    siaddr: readIp(buf, 20),
+    giaddr: readIp(buf, 24),
+    chaddr: Buffer.from(buf.subarray(28, 44)),
+    sname,
+    file,
+    options,
+  };
+}
+
+function writeText(out: Buffer, offset: number, size: number, text: string, field: string): void {
+  const bytes = Buffer.from(text, "latin1");
+  // Leave room for the terminating NUL some firmware requires.
+  if (bytes.length >= size)
+    throw new Error(`dhcp encode: ${field} '${text}' exceeds ${size - 1} bytes`);
+  bytes.copy(out, offset);
+}
+
+/** Serialises a packet; options longer than 255 bytes are split (RFC 3396). */
+export function encode(p: DhcpPacket): Buffer {
+  const optParts: Buffer[] = [];
+  for (const [code, value] of p.options) {
+    if (code === Opt.pad || code === Opt.end) continue;
+    if (value.length === 0) {
+      optParts.push(Buffer.from([code, 0]));
+      continue;
+    }
+    for (let i = 0; i < value.length; i += 255) {
+      const chunk = value.subarray(i, i + 255);
+      optParts.push(Buffer.from([code, chunk.length]), chunk);
+    }
+  }
+  optParts.push(Buffer.from([Opt.end]));
+  const opts = Buffer.concat(optParts);
+  const total = Math.max(HEADER_LEN + 4 + opts.length, MIN_PACKET_LEN);
+  const out = Buffer.alloc(total);
+  out[0] = p.op;
+  out[1] = p.htype;
+  out[2] = p.hlen;
+  out[3] = p.hops;
+  out.writeUInt32BE(p.xid >>> 0, 4);
+  out.writeUInt16BE(p.secs, 8);
+  out.writeUInt16BE(p.flags, 10);
+  ipBytes(p.ciaddr).copy(out, 12);
+  ipBytes(p.yiaddr).copy(out, 16);
+  ipBytes(p.siaddr).copy(out, 20);
+  ipBytes(p.giaddr).copy(out, 24);
+  p.chaddr.subarray(0, 16).copy(out, 28);
+  writeText(out, 44, 64, p.sname, "sname");
+  writeText(out, 108, 128, p.file, "file");
+  out.writeUInt32BE(MAGIC_COOKIE, HEADER_LEN);
+  opts.copy(out, HEADER_LEN + 4);
+  return out;
+}
+
+/** The message type (option 53), or undefined for BOOTP / a broken option. */
+export function messageType(p: DhcpPacket): number | undefined {
+  const v = p.options.get(Opt.messageType);
+  return v && v.length === 1 ? v[0] : undefined;
+}

@@ -1,0 +1,75 @@
+// DhcpConfig: the contract `automagic serve` fills in, validated with zod so
+// a typo fails at start naming the field, not when a machine boots.
+import { z } from "zod";
+import { inSubnet, ipToInt } from "./ip.ts";
+
+const ipv4 = z.string().refine((s) => {
+  try {
+    ipToInt(s);
+    return true;
+  } catch {
+    return false;
+  }
+}, "not an IPv4 address");
+
+export const subnetSchema = z.object({
+  network: ipv4,
+  prefixLen: z.number().int().min(8).max(30),
+  poolStart: ipv4,
+  poolEnd: ipv4,
+  router: ipv4.optional(),
+  dns: z.array(ipv4).optional(),
+  leaseSeconds: z.number().int().min(60).max(0x7fffffff).optional(),
+});
+
+export const dhcpConfigSchema = z
+  .object({
+    mode: z.enum(["full", "proxy", "off"]),
+    interface: z.string().min(1).max(15),
+    serverIp: ipv4,
+    port: z.number().int().min(1).max(65535).optional(),
+    proxyPort: z.number().int().min(1).max(65535).optional(),
+    subnet: subnetSchema.optional(),
+    /** Extra subnets served only through relays (chosen by giaddr). */
+    relaySubnets: z.array(subnetSchema).optional(),
+    bootfiles: z.object({
+      bios: z.string().min(1).max(127),
+      uefi: z.string().min(1).max(127),
+      httpBoot: z.string().min(1).optional(),
+    }),
+    ipxeScriptUrl: z.string().url(),
+    tftpServer: ipv4.optional(),
+    leaseFile: z.string().min(1),
+    force: z.boolean().optional(),
+    /** How long the start-up probe listens for another server's OFFER (ms). */
+    probeMs: z.number().int().min(0).max(30_000).optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.mode !== "full") return;
+    if (!c.subnet) {
+      ctx.addIssue({ code: "custom", path: ["subnet"], message: "required in full mode" });
+      return;
+    }
+    for (const s of [c.subnet, ...(c.relaySubnets ?? [])]) {
+      for (const k of ["poolStart", "poolEnd"] as const) {
+        if (!inSubnet(s[k], s.network, s.prefixLen)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["subnet", k],
+            message: `${s[k]} is outside ${s.network}/${s.prefixLen}`,
+          });
+        }
+      }
+    }
+  });
+
+export type DhcpConfig = z.input<typeof dhcpConfigSchema>;
+
+export function parseDhcpConfig(cfg: unknown): z.output<typeof dhcpConfigSchema> {
+  const r = dhcpConfigSchema.safeParse(cfg);
+  if (!r.success) {
+    const msg = r.error.issues.map((i) => `dhcp config: ${i.path.join(".")}: ${i.message}`);
+    throw new Error(msg.join("; "), { cause: r.error });
+  }
+  return r.data;
+}

@@ -1,0 +1,100 @@
+// Lease persistence: an append-only text journal ("mac ip expiresMs" per
+// line, expires 0 = released) with group commit. Every append resolves only
+// after its line is fdatasync'ed, so an ACK is never sent for a lease a crash
+// could forget; appends that arrive while a sync runs share the next one,
+// which keeps the cost per ACK small under load. On open the journal is
+// replayed and compacted (write temp, fsync, rename).
+import { open, readFile, rename, type FileHandle } from "node:fs/promises";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+
+export interface JournalRecord {
+  mac: string;
+  ip: string;
+  expires: number;
+}
+
+const LINE = /^([0-9a-f:]{1,47}) (\d{1,3}(?:\.\d{1,3}){3}) (\d{1,15})$/;
+
+/** Last record per MAC wins; malformed lines (a torn last write) are skipped. */
+export function replayJournal(text: string): Map<string, JournalRecord> {
+  const out = new Map<string, JournalRecord>();
+  for (const line of text.split("\n")) {
+    const m = LINE.exec(line);
+    if (!m) continue;
+    out.set(m[1]!, { mac: m[1]!, ip: m[2]!, expires: Number(m[3]) });
+  }
+  return out;
+}
+
+export function formatRecord(r: JournalRecord): string {
+  return `${r.mac} ${r.ip} ${Math.round(r.expires)}\n`;
+}
+
+export class LeaseJournal {
+  private pending: string[] = [];
+  private waiters: Array<{ resolve(): void; reject(e: Error): void }> = [];
+  private flushing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly fh: FileHandle,
+    readonly path: string,
+  ) {}
+
+  /** Reads, compacts and opens the journal; returns it with the live records. */
+  static async open(
+    path: string,
+    now: number,
+  ): Promise<{ journal: LeaseJournal; records: JournalRecord[] }> {
+    mkdirSync(dirname(path), { recursive: true });
+    let text = "";
+    try {
+      text = await readFile(path, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
+        throw new Error(`dhcp lease file ${path}: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    const records = [...replayJournal(text).values()].filter((r) => r.expires > now);
+    const tmp = `${path}.tmp`;
+    const t = await open(tmp, "w");
+    await t.writeFile(records.map(formatRecord).join(""));
+    await t.sync();
+    await t.close();
+    await rename(tmp, path);
+    const fh = await open(path, "a");
+    return { journal: new LeaseJournal(fh, path), records };
+  }
+
+  append(r: JournalRecord): Promise<void> {
+    this.pending.push(formatRecord(r));
+    const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    if (!this.flushing) this.flushing = this.flushLoop();
+    return p;
+  }
+
+  private async flushLoop(): Promise<void> {
+    while (this.pending.length > 0) {
+      const lines = this.pending;
+      const waiters = this.waiters;
+      this.pending = [];
+      this.waiters = [];
+      try {
+        await this.fh.write(lines.join(""));
+        await this.fh.datasync();
+        for (const w of waiters) w.resolve();
+      } catch (err) {
+        const e = new Error(`dhcp lease file ${this.path}: ${(err as Error).message}`, {
+          cause: err,
+        });
+        for (const w of waiters) w.reject(e);
+      }
+    }
+    this.flushing = undefined;
+  }
+
+  async close(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    await this.fh.close();
+  }
+}

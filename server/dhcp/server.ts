@@ -1,0 +1,225 @@
+// The socket loop: receive, decode, decide (full.ts / proxy.ts), persist,
+// send. Nothing here decides anything; a bad packet is counted and dropped,
+// a handler bug is logged and dropped, only start-up errors throw.
+import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
+import { bindToDevice } from "./bind-device.ts";
+import type { BootConfig } from "./boot.ts";
+import { decode, encode, messageType, type DhcpPacket } from "./codec.ts";
+import { parseDhcpConfig, type DhcpConfig } from "./config.ts";
+import { handleFull, type FullContext } from "./full.ts";
+import { macOf } from "./ip.ts";
+import { LeaseJournal } from "./journal.ts";
+import { LeaseTable } from "./lease-table.ts";
+import { msgTypeName } from "./options.ts";
+import type { Outcome } from "./outcome.ts";
+import { probeForOtherServer } from "./probe.ts";
+import { handleProxy } from "./proxy.ts";
+
+export interface DhcpLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug?(obj: object, msg?: string): void;
+}
+
+export interface DhcpTraceEvent {
+  mac: string;
+  source: "dhcp";
+  what: string;
+  detail: Record<string, unknown>;
+}
+
+export interface DhcpHooks {
+  onTrace?(ev: DhcpTraceEvent): void;
+  reservationFor?(mac: string): string | undefined;
+  log?: DhcpLogger;
+}
+
+export interface DhcpStats {
+  received: number;
+  malformed: number;
+  replied: number;
+  /** Well-formed but not for us (replies, BOOTP, non-PXE in proxy mode, ...). */
+  ignored: number;
+  /** Handler or send failures (logged). */
+  errors: number;
+}
+
+export interface DhcpServer {
+  close(): Promise<void>;
+  leases(): Array<{ mac: string; ip: string; expires: number }>;
+  stats(): DhcpStats;
+}
+
+const silent: DhcpLogger = { info() {}, warn() {}, error() {} };
+
+async function openSocket(port: number, ifname: string): Promise<Socket> {
+  const sock = createSocket({ type: "udp4", reuseAddr: true });
+  await new Promise<void>((resolve, reject) => {
+    sock.once("error", (err) =>
+      reject(new Error(`dhcp: cannot bind UDP port ${port}: ${err.message}`, { cause: err })),
+    );
+    sock.bind(port, "0.0.0.0", () => resolve());
+  });
+  try {
+    await bindToDevice(port, ifname);
+  } catch (err) {
+    sock.close();
+    throw err;
+  }
+  sock.setBroadcast(true);
+  return sock;
+}
+
+export async function startDhcpServer(
+  input: DhcpConfig,
+  hooks: DhcpHooks = {},
+): Promise<DhcpServer> {
+  const cfg = parseDhcpConfig(input);
+  const log = hooks.log ?? silent;
+  const stats: DhcpStats = { received: 0, malformed: 0, replied: 0, ignored: 0, errors: 0 };
+  if (cfg.mode === "off") {
+    return { close: async () => {}, leases: () => [], stats: () => ({ ...stats }) };
+  }
+  const boot: BootConfig = {
+    bootfiles: cfg.bootfiles,
+    ipxeScriptUrl: cfg.ipxeScriptUrl,
+    tftpServer: cfg.tftpServer ?? cfg.serverIp,
+  };
+  const port = cfg.port ?? 67;
+  const sockets: Socket[] = [];
+  let journal: LeaseJournal | undefined;
+  let full: FullContext | undefined;
+
+  if (cfg.mode === "full") {
+    if (!cfg.force) {
+      const other = await probeForOtherServer(cfg.interface, cfg.probeMs ?? 1500);
+      if (other) {
+        throw new Error(
+          `dhcp: another DHCP server (${other.serverId}, from ${other.from}) answers on ` +
+            `${cfg.interface}; refusing to start in full mode (use --force to override)`,
+        );
+      }
+    }
+    const opened = await LeaseJournal.open(cfg.leaseFile, Date.now());
+    journal = opened.journal;
+    const subnets = [cfg.subnet!, ...(cfg.relaySubnets ?? [])].map((s) => ({
+      cfg: s,
+      table: new LeaseTable(s.poolStart, s.poolEnd),
+    }));
+    for (const r of opened.records) {
+      const s = subnets.find((x) => x.table.inPool(r.ip)) ?? subnets[0]!;
+      s.table.restore(r.mac, r.ip, r.expires);
+    }
+    full = {
+      serverIp: cfg.serverIp,
+      subnets,
+      boot,
+      reservationFor: (mac) => {
+        try {
+          return hooks.reservationFor?.(mac);
+        } catch (err) {
+          log.error({ err, mac }, "dhcp: reservationFor hook failed; using the pool");
+          return undefined;
+        }
+      },
+    };
+  }
+
+  const trace = (mac: string, o: Outcome, req: DhcpPacket) => {
+    if (!hooks.onTrace) return;
+    try {
+      hooks.onTrace({
+        mac,
+        source: "dhcp",
+        what: o.trace.what,
+        detail: { type: msgTypeName(messageType(req)), ...o.trace.detail },
+      });
+    } catch (err) {
+      log.error({ err }, "dhcp: onTrace hook failed");
+    }
+  };
+
+  const send = (sock: Socket, o: Outcome) => {
+    const r = o.reply!;
+    sock.send(encode(r.packet), r.to.port, r.to.address, (err) => {
+      if (err) {
+        stats.errors += 1;
+        log.warn({ err, to: r.to }, "dhcp: send failed");
+      } else stats.replied += 1;
+    });
+  };
+
+  const onMessage = (sock: Socket, via: "dhcp" | "pxe", msg: Buffer, rinfo: RemoteInfo) => {
+    stats.received += 1;
+    let req: DhcpPacket;
+    try {
+      req = decode(msg);
+    } catch (err) {
+      stats.malformed += 1;
+      log.debug?.(
+        { from: rinfo.address, err: (err as Error).message },
+        "dhcp: malformed packet dropped",
+      );
+      return;
+    }
+    if (req.op !== 1 || messageType(req) === undefined) {
+      stats.ignored += 1;
+      return;
+    }
+    let o: Outcome;
+    try {
+      o = full
+        ? handleFull(req, full)
+        : handleProxy(req, { serverIp: cfg.serverIp, boot }, via, rinfo);
+    } catch (err) {
+      stats.errors += 1;
+      log.error({ err, from: rinfo.address }, "dhcp: handler failed; packet dropped");
+      return;
+    }
+    const mac = macOf(req.chaddr, req.hlen);
+    trace(mac, o, req);
+    if (!o.reply) stats.ignored += 1;
+    if (o.persist && journal) {
+      journal.append(o.persist).then(
+        () => o.reply && send(sock, o),
+        (err: Error) => {
+          stats.errors += 1;
+          log.error({ err, mac }, "dhcp: lease not persisted; no ACK sent");
+        },
+      );
+    } else if (o.reply) {
+      send(sock, o);
+    }
+  };
+
+  try {
+    const via: Array<["dhcp" | "pxe", number]> = [["dhcp", port]];
+    if (cfg.mode === "proxy") via.push(["pxe", cfg.proxyPort ?? 4011]);
+    for (const [kind, p] of via) {
+      const sock = await openSocket(p, cfg.interface);
+      sock.on("message", (m, r) => onMessage(sock, kind, m, r));
+      sock.on("error", (err) => log.error({ err, port: p }, "dhcp: socket error"));
+      sockets.push(sock);
+    }
+  } catch (err) {
+    for (const s of sockets) s.close();
+    await journal?.close();
+    throw err;
+  }
+  log.info({ mode: cfg.mode, interface: cfg.interface, port }, "dhcp: serving");
+
+  return {
+    async close() {
+      await Promise.all(sockets.map((s) => new Promise<void>((res) => s.close(() => res()))));
+      await journal?.close();
+    },
+    leases() {
+      if (!full) return [];
+      return full.subnets.flatMap((s) =>
+        s.table.bound().map(({ mac, ip, expires }) => ({ mac, ip, expires })),
+      );
+    },
+    stats: () => ({ ...stats }),
+  };
+}
