@@ -1,0 +1,111 @@
+// /api/v1/admin/*: arming, status, events (JSON or SSE), trace, discovered,
+// inventory, wake. Loopback-only unless an admin token is configured, and
+// with a token configured every request must carry it.
+import { timingSafeEqual } from "node:crypto";
+import express, { Router, type Request, type RequestHandler, type Response } from "express";
+import { parseAction, ActionError } from "../policy/actions.ts";
+import type { HostEntry } from "../hosts/index.ts";
+import type { AppDeps } from "./deps.ts";
+import { HttpError } from "./errors.ts";
+import { hostStatus, inventory } from "./views.ts";
+import { followEvents } from "./sse.ts";
+
+export function isLoopback(addr: string | undefined): boolean {
+  if (!addr) return false;
+  return addr === "::1" || addr.startsWith("127.") || addr.startsWith("::ffff:127.");
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export function adminGuard(adminToken: string | undefined): RequestHandler {
+  return (req, _res, next) => {
+    if (adminToken) {
+      const h = req.headers.authorization ?? "";
+      const given = h.startsWith("Bearer ") ? h.slice(7).trim() : "";
+      if (!sameSecret(given, adminToken))
+        throw new HttpError(401, "admin API: bearer token required");
+      return next();
+    }
+    if (!isLoopback(req.socket.remoteAddress)) {
+      throw new HttpError(403, "admin API is loopback-only; configure an admin token to expose it");
+    }
+    next();
+  };
+}
+
+export function adminRouter(deps: AppDeps): Router {
+  const r = Router();
+  const { store, config, log } = deps;
+  const now = () => Date.now();
+  r.use("/api/v1/admin", adminGuard(config.adminToken));
+
+  function host(req: Request): HostEntry {
+    const name = String(req.params.name ?? "");
+    const h = deps.hosts().byName(name);
+    if (!h)
+      throw new HttpError(404, `no host "${name}" in ${deps.hosts().hosts.length} host files`);
+    return h;
+  }
+  const status = (h: HostEntry) => hostStatus(h, store.hostFacts(h.name), now(), config.stallMs);
+
+  r.get("/api/v1/admin/hosts", (_req, res) => {
+    res.json(deps.hosts().hosts.map(status));
+  });
+  r.get("/api/v1/admin/hosts/:name", (req, res) => {
+    const h = host(req);
+    res.json({ ...status(h), runs: store.runs(h.name) });
+  });
+  r.post("/api/v1/admin/hosts/:name/next", express.json(), (req, res) => {
+    const h = host(req);
+    const text = (req.body as { action?: unknown } | undefined)?.action;
+    if (typeof text !== "string")
+      throw new HttpError(400, 'body: action: expected a string like "install"');
+    let action;
+    try {
+      action = parseAction(text);
+    } catch (err) {
+      if (err instanceof ActionError) throw new HttpError(400, err.message, { cause: err });
+      throw err;
+    }
+    const out = store.arm(h.name, action);
+    log.info({ host: h.name, macs: h.macs, action, cancelledRun: out.cancelledRun }, "armed");
+    res.json({ ...status(h), ...out });
+  });
+  r.get("/api/v1/admin/hosts/:name/events", (req, res) => {
+    const h = host(req);
+    const after = Number(req.query.after ?? 0) || 0;
+    if (req.query.follow === "1" || req.headers.accept === "text/event-stream") {
+      followEvents(req, res, store, h.name, after);
+      return;
+    }
+    res.json(store.hostEvents(h.name, after));
+  });
+  r.get("/api/v1/admin/hosts/:name/trace", (req, res) => {
+    const h = host(req);
+    res.json({ status: status(h), trace: store.obs.traceFor(h.macs) });
+  });
+  r.get("/api/v1/admin/trace/:mac", (req, res) => {
+    res.json({ trace: store.obs.traceFor([String(req.params.mac).toLowerCase()]) });
+  });
+  r.get("/api/v1/admin/discovered", (_req, res) => {
+    const reg = deps.hosts();
+    res.json(store.obs.discovered((mac) => reg.byMac(mac) !== undefined));
+  });
+  r.get("/api/v1/admin/inventory", (_req, res) => {
+    const hosts = deps.hosts().hosts;
+    const states = new Map(hosts.map((h) => [h.name, status(h).state]));
+    res.json(inventory(hosts, store.obs.leases(), states));
+  });
+  r.post("/api/v1/admin/hosts/:name/wake", async (req, res: Response) => {
+    const h = host(req);
+    if (!deps.wake) throw new HttpError(501, "wake: no served interface configured");
+    for (const mac of h.macs) await deps.wake(mac);
+    log.info({ host: h.name, macs: h.macs }, "wake-on-lan sent");
+    res.json({ host: h.name, woke: h.macs });
+  });
+  return r;
+}

@@ -1,0 +1,80 @@
+// GET/HEAD /images/<id>/<sha16>/<file>: kernel and initrd, streamed from disk
+// with Range, ETag and conditional requests. Nothing is read into memory
+// beyond the stream's small window, so 200 clients cost 200 windows.
+import { createReadStream } from "node:fs";
+import { pipeline } from "node:stream/promises";
+import { Router, type Request, type Response } from "express";
+import type { ImageCatalog, ImageFile } from "./images.ts";
+import { isImageFile } from "./images.ts";
+import { parseRange } from "./range.ts";
+import { HttpError } from "./errors.ts";
+
+export interface ArtifactHooks {
+  /** Called once per request that starts sending a body (boot trace). */
+  onFetch?(req: Request, id: string, file: string, status: number): void;
+}
+
+const CHUNK = 256 * 1024;
+
+export function artifactsRouter(images: ImageCatalog, hooks: ArtifactHooks = {}): Router {
+  const r = Router();
+  r.get("/images/:id/:sha/:file", async (req, res) => {
+    const { id, sha, file } = req.params as { id: string; sha: string; file: string };
+    if (!/^[0-9a-f]{16}$/.test(sha) || !isImageFile(file)) {
+      throw new HttpError(404, `no artifact ${req.path}`);
+    }
+    const f = await images.file(id, file);
+    // A stale content address (image rebuilt since the script was served)
+    // is a 404, never the new bytes under the old name.
+    if (!f || !f.sha256.startsWith(sha)) throw new HttpError(404, `no artifact ${req.path}`);
+    const status = await sendFile(req, res, f);
+    hooks.onFetch?.(req, id, file, status);
+  });
+  return r;
+}
+
+/** Streams `f` honouring Range / If-Range / If-None-Match; returns the status sent. */
+export async function sendFile(req: Request, res: Response, f: ImageFile): Promise<number> {
+  const etag = `"${f.sha256}"`;
+  res.setHeader("ETag", etag);
+  res.setHeader("Accept-Ranges", "bytes");
+  res.setHeader("Last-Modified", new Date(f.mtimeMs).toUTCString());
+  // The URL names the content: it can be cached for ever.
+  res.setHeader("Cache-Control", "public, max-age=31536000, immutable");
+  res.setHeader("Content-Type", "application/octet-stream");
+  const inm = req.headers["if-none-match"];
+  if (inm && inm.split(",").some((t) => t.trim() === etag || t.trim() === "*")) {
+    res.status(304).end();
+    return 304;
+  }
+  const ifRange = req.headers["if-range"];
+  const range =
+    ifRange && ifRange !== etag ? { kind: "none" as const } : parseRange(req.headers.range, f.size);
+  if (range.kind === "unsatisfiable") {
+    res.setHeader("Content-Range", `bytes */${f.size}`);
+    res.status(416).end();
+    return 416;
+  }
+  let start = 0;
+  let end = f.size - 1;
+  let status = 200;
+  if (range.kind === "range") {
+    ({ start, end } = range);
+    status = 206;
+    res.setHeader("Content-Range", `bytes ${start}-${end}/${f.size}`);
+  }
+  res.setHeader("Content-Length", String(Math.max(0, end - start + 1)));
+  res.status(status);
+  if (req.method === "HEAD" || f.size === 0) {
+    res.end();
+    return status;
+  }
+  const stream = createReadStream(f.path, { start, end, highWaterMark: CHUNK });
+  try {
+    await pipeline(stream, res);
+  } catch (err) {
+    // A client that hangs up mid-download is normal (iPXE retry, curl ^C).
+    if ((err as NodeJS.ErrnoException).code !== "ERR_STREAM_PREMATURE_CLOSE") throw err;
+  }
+  return status;
+}

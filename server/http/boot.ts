@@ -1,0 +1,98 @@
+// GET /boot.ipxe: every boot path ends here (BIOS PXE -> undionly.kpxe,
+// UEFI PXE -> snponly.efi, UEFI HTTP boot -> /ipxe/snponly.efi, iPXE ROMs
+// directly), and the answer comes from server/policy alone.
+import { Router, type Request } from "express";
+import { decideBoot, type BootRequest } from "../policy/decide.ts";
+import { renderIpxe, type Script } from "../policy/ipxe.ts";
+import { normalizeMac } from "../policy/mac.ts";
+import type { AppDeps } from "./deps.ts";
+import { artifactPath } from "./images.ts";
+
+function q(req: Request, key: string): string | undefined {
+  const v = req.query[key];
+  return typeof v === "string" && v !== "" ? v.slice(0, 200) : undefined;
+}
+
+export function clientIp(req: Request): string | undefined {
+  const a = req.socket.remoteAddress;
+  return a?.startsWith("::ffff:") ? a.slice(7) : a;
+}
+
+export function bootRouter(deps: AppDeps, ipToMac: Map<string, string>): Router {
+  const r = Router();
+  const { config, store, log } = deps;
+  r.get("/boot.ipxe", async (req, res) => {
+    res.type("text/plain").setHeader("Cache-Control", "no-store");
+    const rawMac = q(req, "mac") ?? q(req, "bootif");
+    if (!rawMac) {
+      res.send(renderIpxe({ kind: "chain", serverUrl: config.serverUrl }));
+      return;
+    }
+    const mac = normalizeMac(rawMac);
+    const ip = clientIp(req);
+    if (!mac) {
+      log.warn({ mac: rawMac, ip }, "boot.ipxe: not a MAC, answering local");
+      res.send(renderIpxe(local(rawMac.replace(/[^0-9A-Za-z:-]/g, "?"), "malformed MAC", deps)));
+      return;
+    }
+    if (ip) ipToMac.set(ip, mac);
+    const breq: BootRequest = { mac };
+    const uuid = q(req, "uuid");
+    const arch = q(req, "arch");
+    if (uuid) breq.uuid = uuid;
+    if (arch) breq.arch = arch;
+    const host = deps.hosts().byMac(mac);
+    if (!host) {
+      store.obs.discover(mac, { arch, uuid, ip, via: "boot.ipxe" });
+    }
+    const image = host ? await deps.images.current() : undefined;
+    const { decision, runId, token } = host
+      ? store.decideAndBegin(host.name, mac, (f) => decideBoot(host, f, breq), image !== undefined)
+      : { decision: decideBoot(undefined, undefined, breq) };
+    let script: Script;
+    if (decision.kind === "local") {
+      script = local(mac, decision.reason, deps);
+    } else if (!image || !token || runId === undefined) {
+      const message = `${decision.action} is armed for ${host?.name} but there is no netboot image (images/current); booting local, action stays armed`;
+      log.error({ mac, host: host?.name, action: decision.action }, message);
+      script = { kind: "error", mac, message, localBoot: config.localBoot };
+    } else {
+      const k = image.files.vmlinuz;
+      const i = image.files["initrd.img"];
+      script = {
+        kind: "boot",
+        mac,
+        host: host!.name,
+        action: decision.action,
+        runId,
+        token,
+        serverUrl: config.serverUrl,
+        kernelUrl: config.serverUrl + artifactPath(image.id, "vmlinuz", k.sha256),
+        initrdUrl: config.serverUrl + artifactPath(image.id, "initrd.img", i.sha256),
+        tries: config.bootTries,
+        localBoot: config.localBoot,
+      };
+      if (config.extraCmdline) script.extraCmdline = config.extraCmdline;
+    }
+    const served =
+      script.kind === "boot" ? script.action : script.kind === "error" ? "error" : "local";
+    store.obs.trace(mac, "http", "boot.ipxe served", {
+      decision: served,
+      reason: decision.reason,
+      host: host?.name,
+      run: runId,
+      arch,
+      ip,
+    });
+    log.info(
+      { mac, host: host?.name ?? null, decision: served, reason: decision.reason, run: runId },
+      "boot decision",
+    );
+    res.send(renderIpxe(script));
+  });
+  return r;
+}
+
+function local(mac: string, reason: string, deps: AppDeps): Script {
+  return { kind: "local", mac, reason, localBoot: deps.config.localBoot };
+}

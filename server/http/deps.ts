@@ -1,0 +1,41 @@
+// What the HTTP app needs from the rest of the server. `serve` wires the real
+// things; tests pass object literals and a temporary state dir.
+import type { Readable } from "node:stream";
+import type { Router } from "express";
+import type { Logger } from "pino";
+import type { InstallSpec } from "../../payload/spec/schema.ts";
+import type { HostEntry, HostRegistry } from "../hosts/index.ts";
+import type { LocalBoot } from "../policy/ipxe.ts";
+import type { StateStore } from "../state/store.ts";
+import type { ImageCatalog } from "./images.ts";
+
+export type HostLookup = Pick<HostRegistry, "hosts" | "byMac" | "byName">;
+
+export interface AppConfig {
+  /** Base URL machines reach this server at, e.g. http://10.0.0.1:8080 (no trailing slash). */
+  serverUrl: string;
+  localBoot: LocalBoot;
+  /** Kernel/initrd download attempts in the iPXE script. */
+  bootTries: number;
+  extraCmdline?: string;
+  /** A run silent this long is shown as stalled. */
+  stallMs: number;
+  /** When set, every admin request needs `Authorization: Bearer <adminToken>`. */
+  adminToken?: string;
+  /** Where UEFI HTTP boot fetches iPXE from (/ipxe/<file>); usually /usr/lib/ipxe. */
+  ipxeDir?: string;
+}
+
+export interface AppDeps {
+  config: AppConfig;
+  /** The current host registry; a getter because SIGHUP swaps it. */
+  hosts: () => HostLookup;
+  store: StateStore;
+  images: ImageCatalog;
+  resolveSpec: (host: HostEntry) => InstallSpec;
+  packOverlay?: (host: HostEntry) => Readable | undefined;
+  mirror?: Router;
+  /** Sends a Wake-on-LAN packet on the served interface. */
+  wake?: (mac: string) => Promise<void>;
+  log: Logger;
+}

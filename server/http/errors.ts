@@ -1,0 +1,39 @@
+// One place where failures become HTTP responses (matchbox maps errors to
+// transport codes in one place too). Routes throw HttpError; anything else
+// is a 500 logged with its cause, never a stack trace on the wire.
+import type { ErrorRequestHandler } from "express";
+import type { Logger } from "pino";
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "HttpError";
+  }
+}
+
+export function errorHandler(log: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    const status =
+      err instanceof HttpError
+        ? err.status
+        : // body-parser errors carry a status (413, 400 on bad JSON)
+          typeof (err as { status?: unknown }).status === "number"
+          ? (err as { status: number }).status
+          : 500;
+    const message = err instanceof Error ? err.message : String(err);
+    if (status >= 500)
+      log.error({ err, method: req.method, url: req.originalUrl }, "request failed");
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res
+      .status(status)
+      .type("application/json")
+      .send(JSON.stringify({ error: status >= 500 ? "internal error" : message }));
+  };
+}

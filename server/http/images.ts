@@ -1,0 +1,95 @@
+// The netboot images on disk (images/<id>/{vmlinuz,initrd.img}, images/current
+// -> <id>) and their content addresses. URLs carry a SHA-256 prefix, so a
+// rebuilt image gets new URLs and no cache can hand out the old bytes.
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { readlink, realpath, stat } from "node:fs/promises";
+import { basename, join, sep } from "node:path";
+
+export const IMAGE_FILES = ["vmlinuz", "initrd.img"] as const;
+export type ImageFileName = (typeof IMAGE_FILES)[number];
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export interface ImageFile {
+  path: string;
+  size: number;
+  mtimeMs: number;
+  sha256: string;
+}
+
+export interface CurrentImage {
+  id: string;
+  files: Record<ImageFileName, ImageFile>;
+}
+
+export function isImageId(id: string): boolean {
+  return ID.test(id) && id !== "current";
+}
+
+export function isImageFile(name: string): name is ImageFileName {
+  return (IMAGE_FILES as readonly string[]).includes(name);
+}
+
+/** URL path of a file under its content address: /images/<id>/<sha16>/<file>. */
+export function artifactPath(id: string, file: ImageFileName, sha256: string): string {
+  return `/images/${encodeURIComponent(id)}/${sha256.slice(0, 16)}/${file}`;
+}
+
+export class ImageCatalog {
+  // Hashing a 200 MiB initrd takes about a second: do it once per file version.
+  private readonly hashes = new Map<string, Promise<string>>();
+
+  constructor(readonly dir: string) {}
+
+  /** The image `current` points at, or undefined when there is none (yet). */
+  async current(): Promise<CurrentImage | undefined> {
+    let id: string;
+    try {
+      id = basename(await readlink(join(this.dir, "current")));
+    } catch {
+      return undefined;
+    }
+    if (!isImageId(id)) return undefined;
+    const vmlinuz = await this.file(id, "vmlinuz");
+    const initrd = await this.file(id, "initrd.img");
+    if (!vmlinuz || !initrd) return undefined;
+    return { id, files: { vmlinuz, "initrd.img": initrd } };
+  }
+
+  /** A file of image `id`, or undefined if absent or outside the images dir. */
+  async file(id: string, name: ImageFileName): Promise<ImageFile | undefined> {
+    if (!isImageId(id) || !isImageFile(name)) return undefined;
+    let path: string;
+    try {
+      const root = await realpath(this.dir);
+      path = await realpath(join(this.dir, id, name));
+      // A symlink inside an image dir must not lead out of the images tree.
+      if (!path.startsWith(root + sep)) return undefined;
+    } catch {
+      return undefined;
+    }
+    const st = await stat(path);
+    if (!st.isFile()) return undefined;
+    const key = `${path}:${st.ino}:${st.size}:${st.mtimeMs}`;
+    let hash = this.hashes.get(key);
+    if (!hash) {
+      hash = sha256File(path);
+      this.hashes.set(key, hash);
+      hash.catch(() => this.hashes.delete(key));
+    }
+    return { path, size: st.size, mtimeMs: st.mtimeMs, sha256: await hash };
+  }
+}
+
+function sha256File(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash("sha256");
+    createReadStream(path, { highWaterMark: 1 << 20 })
+      .on("data", (c) => h.update(c))
+      .on("error", (err) =>
+        reject(new Error(`${path}: cannot hash: ${err.message}`, { cause: err })),
+      )
+      .on("end", () => resolve(h.digest("hex")));
+  });
+}

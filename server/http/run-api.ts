@@ -1,0 +1,107 @@
+// /api/v1/run/:token/* — what the payload calls. The token is the only
+// credential: a MAC is not one. No valid, unexpired token, no secret.
+import { pipeline } from "node:stream/promises";
+import express, { Router, type Request } from "express";
+import { eventBatchSchema } from "../../payload/spec/events.ts";
+import { formatPath } from "../../payload/spec/schema.ts";
+import type { HostEntry } from "../hosts/index.ts";
+import type { RunFacts } from "../policy/state-machine.ts";
+import type { AppDeps } from "./deps.ts";
+import { HttpError } from "./errors.ts";
+
+interface Authed {
+  run: RunFacts;
+  phase: 1 | 2;
+  host: HostEntry;
+}
+
+export function runRouter(deps: AppDeps): Router {
+  const r = Router();
+  const { store, log } = deps;
+
+  function auth(req: Request): Authed {
+    const token = String(req.params.token ?? "");
+    const c = store.checkToken(token);
+    if (!c.ok) {
+      // unknown -> 404 (nothing by that name); expired/revoked -> 401.
+      throw new HttpError(c.reason === "unknown" ? 404 : 401, `run token ${c.reason}`);
+    }
+    const host = deps.hosts().byName(c.run.host);
+    if (!host) throw new HttpError(410, `host ${c.run.host} no longer has a host file`);
+    return { run: c.run, phase: c.phase, host };
+  }
+
+  r.get("/api/v1/run/:token/spec", (req, res) => {
+    const a = auth(req);
+    const spec = deps.resolveSpec(a.host);
+    store.markStarted(a.run.id);
+    for (const mac of a.host.macs) {
+      store.obs.trace(mac, "payload", "spec fetched", { run: a.run.id, phase: a.phase });
+    }
+    log.info({ host: a.host.name, run: a.run.id, phase: a.phase }, "spec served");
+    res.setHeader("Cache-Control", "no-store");
+    res.json(spec);
+  });
+
+  r.post("/api/v1/run/:token/events", express.json({ limit: "32mb" }), (req, res) => {
+    const a = auth(req);
+    const parsed = eventBatchSchema.safeParse(req.body);
+    if (!parsed.success) {
+      const why = parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`);
+      throw new HttpError(400, `event batch: ${why.join("; ")}`);
+    }
+    const events = parsed.data.events;
+    const ahead = events.find((e) => e.phase > a.phase);
+    if (ahead) {
+      throw new HttpError(
+        400,
+        `events[seq ${ahead.seq}]: phase ${ahead.phase} with a phase-${a.phase} token`,
+      );
+    }
+    // Store per declared phase: phase-1 stragglers may arrive with the phase-2 token.
+    let accepted = 0;
+    let duplicates = 0;
+    let run = a.run;
+    for (const phase of [1, 2] as const) {
+      const batch = events.filter((e) => e.phase === phase);
+      if (batch.length === 0) continue;
+      const out = store.appendEvents(a.run.id, phase, batch);
+      accepted += out.accepted;
+      duplicates += out.duplicates;
+      run = out.run;
+    }
+    for (const e of events) {
+      if (
+        e.kind === "run-start" ||
+        e.kind === "step-fail" ||
+        e.kind === "run-done" ||
+        e.kind === "phase-done"
+      ) {
+        for (const mac of a.host.macs) {
+          store.obs.trace(mac, "payload", e.kind, { run: a.run.id, phase: e.phase, step: e.step });
+        }
+        log.info({ host: a.host.name, run: a.run.id, kind: e.kind, step: e.step }, "run event");
+      }
+    }
+    res.json({ accepted, duplicates, status: run.status });
+  });
+
+  r.post("/api/v1/run/:token/phase2", (req, res) => {
+    const a = auth(req);
+    if (a.phase !== 1) throw new HttpError(409, `run ${a.run.id} is already in phase 2`);
+    const token = store.beginPhase2(a.run.id);
+    log.info({ host: a.host.name, run: a.run.id }, "phase 2 token issued, phase 1 token revoked");
+    res.json({ token });
+  });
+
+  r.get("/api/v1/run/:token/overlay.tar", async (req, res) => {
+    const a = auth(req);
+    const stream = deps.packOverlay?.(a.host);
+    if (!stream)
+      throw new HttpError(404, `host ${a.host.name} has no overlay (hosts/${a.host.name}/files)`);
+    res.type("application/x-tar").setHeader("Cache-Control", "no-store");
+    await pipeline(stream, res);
+  });
+
+  return r;
+}

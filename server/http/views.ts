@@ -1,0 +1,78 @@
+// Pure views over the store for the admin API and the CLI: host status rows
+// and the Ansible inventory.
+import type { HostEntry } from "../hosts/index.ts";
+import { hostPhase, phaseLabel, type HostFacts } from "../policy/state-machine.ts";
+import type { Lease } from "../state/observations.ts";
+
+export interface HostStatus {
+  host: string;
+  macs: string[];
+  /** local | armed:X | running:X | stalled:X | failed:X */
+  state: string;
+  run?: {
+    id: number;
+    action: string;
+    status: string;
+    phase: 1 | 2;
+    step?: string;
+    progress?: { done: number; total?: number; unit?: string };
+    lastEventAt?: string;
+    failure?: string;
+  };
+}
+
+export function hostStatus(
+  host: HostEntry,
+  facts: HostFacts,
+  now: number,
+  stallMs: number,
+): HostStatus {
+  const phase = hostPhase(facts, now, stallMs);
+  const out: HostStatus = { host: host.name, macs: host.macs, state: phaseLabel(phase) };
+  const r = facts.run;
+  if (r) {
+    out.run = { id: r.id, action: r.action, status: r.status, phase: r.phase };
+    if (r.currentStep) out.run.step = r.currentStep;
+    if (r.progress) out.run.progress = r.progress;
+    if (r.lastEventAt) out.run.lastEventAt = new Date(r.lastEventAt).toISOString();
+    if (r.failure) out.run.failure = r.failure;
+  }
+  return out;
+}
+
+export interface Inventory {
+  _meta: { hostvars: Record<string, Record<string, unknown>> };
+  all: { hosts: string[]; children: string[] };
+  [group: string]: unknown;
+}
+
+/**
+ * `ansible-inventory -i script` JSON (the --list form): every host in `all`,
+ * groups from host files, address from the DHCP lease when there is one.
+ */
+export function inventory(
+  hosts: HostEntry[],
+  leases: Lease[],
+  states: Map<string, string>,
+): Inventory {
+  const ipByMac = new Map(leases.map((l) => [l.mac, l.ip]));
+  const groups = new Map<string, string[]>();
+  const hostvars: Record<string, Record<string, unknown>> = {};
+  for (const h of hosts) {
+    const vars: Record<string, unknown> = {
+      automagic_macs: h.macs,
+      automagic_state: states.get(h.name) ?? "local",
+      automagic_firmware: h.firmware,
+    };
+    const ip = h.macs.map((m) => ipByMac.get(m)).find(Boolean);
+    if (ip) vars.ansible_host = ip;
+    hostvars[h.name] = vars;
+    for (const g of h.groups) groups.set(g, [...(groups.get(g) ?? []), h.name]);
+  }
+  const inv: Inventory = {
+    _meta: { hostvars },
+    all: { hosts: hosts.map((h) => h.name).sort(), children: [...groups.keys()].sort() },
+  };
+  for (const [g, members] of groups) inv[g] = { hosts: members.sort() };
+  return inv;
+}

@@ -1,0 +1,57 @@
+// THE boot decision. Every boot path (BIOS PXE, UEFI PXE, UEFI HTTP boot,
+// iPXE asking directly) ends in GET /boot.ipxe, and that route asks only this
+// function. Peers that gated "stop netbooting" on some paths but not others
+// reinstalled machines in a loop (tinkerbell#951); one function, one answer.
+import type { Action } from "./actions.ts";
+import type { HostFacts } from "./state-machine.ts";
+
+export interface BootRequest {
+  mac: string;
+  uuid?: string;
+  arch?: string;
+}
+
+export type Decision =
+  | { kind: "local"; reason: string }
+  /** newRun: consume the armed action into a new run. reuseRun: re-serve a run
+   * whose payload has not spoken yet (e.g. the initrd download failed and the
+   * machine was power-cycled) with a fresh token. */
+  | { kind: "boot"; action: Action; reason: string; reuseRun?: number };
+
+export function decideBoot(
+  host: { name: string } | undefined,
+  facts: HostFacts | undefined,
+  _req: BootRequest,
+): Decision {
+  if (!host) return { kind: "local", reason: "unknown MAC (recorded as discovered)" };
+  if (!facts) return { kind: "local", reason: "no action armed" };
+  if (facts.armed !== "local") {
+    return { kind: "boot", action: facts.armed, reason: `armed ${facts.armed}` };
+  }
+  const run = facts.run;
+  if (!run) return { kind: "local", reason: "no action armed" };
+  switch (run.status) {
+    case "booting":
+      // Nothing on the machine has been touched yet: serving the same run
+      // again is safe and saves a person a re-arm after a flaky download.
+      return {
+        kind: "boot",
+        action: run.action,
+        reuseRun: run.id,
+        reason: `run ${run.id} (${run.action}) not started by the payload yet`,
+      };
+    case "running":
+      // The payload has started: a second netboot (phase-1 reboot, crash,
+      // power-cycle) must go to the disk, never restart the install.
+      return { kind: "local", reason: `run ${run.id} (${run.action}) in progress` };
+    case "failed":
+      return {
+        kind: "local",
+        reason: `run ${run.id} (${run.action}) failed; re-arm to retry`,
+      };
+    case "done":
+      return { kind: "local", reason: `run ${run.id} (${run.action}) done` };
+    case "cancelled":
+      return { kind: "local", reason: `run ${run.id} (${run.action}) cancelled` };
+  }
+}

@@ -1,0 +1,334 @@
+// The durable store for the next-boot state machine: armed actions, runs,
+// tokens and run events. Decisions come from server/policy; this file only
+// persists them, each change in one fsync'd transaction.
+import { EventEmitter } from "node:events";
+import type { RunEvent } from "../../payload/spec/events.ts";
+import type { Action } from "../policy/actions.ts";
+import type { Decision } from "../policy/decide.ts";
+import type { HostFacts, RunFacts, RunStatus } from "../policy/state-machine.ts";
+import { isActive } from "../policy/state-machine.ts";
+import { openDb, type Db } from "./db.ts";
+import { hashToken, looksLikeToken, mintToken } from "./tokens.ts";
+import { Observations } from "./observations.ts";
+
+export interface StoreOptions {
+  now?: () => number;
+  /** Token lifetime; each accepted event batch extends it (long emerges). */
+  tokenTtlMs?: number;
+}
+
+export type TokenCheck =
+  | { ok: true; run: RunFacts; phase: 1 | 2 }
+  | { ok: false; reason: "unknown" | "expired" | "revoked" };
+
+export interface StoredEvent {
+  id: number;
+  runId: number;
+  host: string;
+  receivedAt: number;
+  event: RunEvent;
+}
+
+interface RunRow {
+  id: number;
+  host: string;
+  action: string;
+  status: string;
+  phase: number;
+  started_at: number;
+  last_event_at: number | null;
+  current_step: string | null;
+  progress: string | null;
+  failure: string | null;
+  ended_at: number | null;
+}
+
+function toRun(r: RunRow): RunFacts {
+  const run: RunFacts = {
+    id: r.id,
+    host: r.host,
+    action: r.action as Action,
+    status: r.status as RunStatus,
+    phase: r.phase === 2 ? 2 : 1,
+    startedAt: r.started_at,
+  };
+  if (r.last_event_at !== null) run.lastEventAt = r.last_event_at;
+  if (r.current_step !== null) run.currentStep = r.current_step;
+  if (r.progress !== null) run.progress = JSON.parse(r.progress) as RunFacts["progress"];
+  if (r.failure !== null) run.failure = r.failure;
+  if (r.ended_at !== null) run.endedAt = r.ended_at;
+  return run;
+}
+
+/** What a failed step tells a person: step, device, command, exit code, stderr tail. */
+export function describeFailure(e: RunEvent): string {
+  const parts = [`step ${e.step ?? "?"}`];
+  if (e.device) parts.push(`device ${e.device}`);
+  if (e.command) parts.push(`command "${e.command}"`);
+  if (e.exitCode !== undefined) parts.push(`exit code ${e.exitCode}`);
+  let text = parts.join(", ");
+  if (e.message) text += `: ${e.message}`;
+  if (e.stderrTail) text += `\n${e.stderrTail}`;
+  return text;
+}
+
+export class StateStore {
+  readonly db: Db;
+  readonly obs: Observations;
+  /** "events" (host, runId) after a batch is committed; "change" (host) on any state change. */
+  readonly emitter = new EventEmitter();
+  private readonly now: () => number;
+  private readonly ttl: number;
+
+  constructor(stateDir: string, opts: StoreOptions = {}) {
+    this.db = openDb(stateDir);
+    this.now = opts.now ?? Date.now;
+    this.ttl = opts.tokenTtlMs ?? 6 * 3600_000;
+    this.obs = new Observations(this.db, this.now);
+    this.emitter.setMaxListeners(0);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  latestRun(host: string): RunFacts | undefined {
+    const r = this.db
+      .prepare("SELECT * FROM runs WHERE host = ? ORDER BY id DESC LIMIT 1")
+      .get(host) as RunRow | undefined;
+    return r ? toRun(r) : undefined;
+  }
+
+  run(id: number): RunFacts | undefined {
+    const r = this.db.prepare("SELECT * FROM runs WHERE id = ?").get(id) as RunRow | undefined;
+    return r ? toRun(r) : undefined;
+  }
+
+  runs(host: string, limit = 20): RunFacts[] {
+    const rows = this.db
+      .prepare("SELECT * FROM runs WHERE host = ? ORDER BY id DESC LIMIT ?")
+      .all(host, limit) as RunRow[];
+    return rows.map(toRun);
+  }
+
+  hostFacts(host: string): HostFacts {
+    const a = this.db
+      .prepare("SELECT armed, armed_at FROM host_actions WHERE host = ?")
+      .get(host) as { armed: string; armed_at: number | null } | undefined;
+    const facts: HostFacts = { armed: (a?.armed ?? "local") as Action };
+    if (a?.armed_at) facts.armedAt = a.armed_at;
+    const run = this.latestRun(host);
+    if (run) facts.run = run;
+    return facts;
+  }
+
+  /**
+   * Arms `action` for `host` (or disarms with "local"). A person's new order
+   * wins: an active run is cancelled and its tokens revoked.
+   */
+  arm(host: string, action: Action): { cancelledRun?: number } {
+    const now = this.now();
+    const out: { cancelledRun?: number } = {};
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO host_actions (host, armed, armed_at, updated_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT(host) DO UPDATE SET armed = excluded.armed, armed_at = excluded.armed_at,
+           updated_at = excluded.updated_at`,
+        )
+        .run(host, action, action === "local" ? null : now, now);
+      const run = this.latestRun(host);
+      if (run && isActive(run)) {
+        this.endRun(run.id, "cancelled", `cancelled: host re-armed to ${action}`, now);
+        out.cancelledRun = run.id;
+      }
+    })();
+    this.emitter.emit("change", host);
+    return out;
+  }
+
+  /**
+   * Decides and acts in one transaction, so two boot requests racing for the
+   * same armed action cannot both consume it. `decide` is the pure policy;
+   * `canBoot` false (no image to serve) leaves the state untouched.
+   */
+  decideAndBegin(
+    host: string,
+    mac: string,
+    decide: (facts: HostFacts) => Decision,
+    canBoot: boolean,
+  ): { decision: Decision; runId?: number; token?: string } {
+    const now = this.now();
+    const result = this.db.transaction(() => {
+      const decision = decide(this.hostFacts(host));
+      if (decision.kind !== "boot" || !canBoot) return { decision };
+      let runId = decision.reuseRun;
+      if (runId === undefined) {
+        runId = Number(
+          this.db
+            .prepare(
+              "INSERT INTO runs (host, action, status, phase, mac, started_at) VALUES (?, ?, 'booting', 1, ?, ?)",
+            )
+            .run(host, decision.action, mac, now).lastInsertRowid,
+        );
+        this.db
+          .prepare(
+            "UPDATE host_actions SET armed = 'local', armed_at = NULL, updated_at = ? WHERE host = ?",
+          )
+          .run(now, host);
+      } else {
+        this.revokeTokens(runId, now);
+      }
+      const token = this.insertToken(runId, 1, now);
+      return { decision, runId, token };
+    })();
+    if (result.decision.kind === "boot" && canBoot) this.emitter.emit("change", host);
+    return result;
+  }
+
+  checkToken(token: string): TokenCheck {
+    if (!looksLikeToken(token)) return { ok: false, reason: "unknown" };
+    const t = this.db
+      .prepare("SELECT run_id, phase, expires_at, revoked_at FROM tokens WHERE hash = ?")
+      .get(hashToken(token)) as
+      { run_id: number; phase: number; expires_at: number; revoked_at: number | null } | undefined;
+    if (!t) return { ok: false, reason: "unknown" };
+    if (t.revoked_at !== null) return { ok: false, reason: "revoked" };
+    if (t.expires_at <= this.now()) return { ok: false, reason: "expired" };
+    const run = this.run(t.run_id);
+    if (!run) return { ok: false, reason: "unknown" };
+    return { ok: true, run, phase: t.phase === 2 ? 2 : 1 };
+  }
+
+  /** The payload fetched its spec: the run has started, a second netboot now boots local. */
+  markStarted(runId: number): void {
+    const now = this.now();
+    const changed = this.db
+      .prepare(
+        "UPDATE runs SET status = 'running', last_event_at = COALESCE(last_event_at, ?) WHERE id = ? AND status = 'booting'",
+      )
+      .run(now, runId).changes;
+    const run = this.run(runId);
+    if (changed && run) this.emitter.emit("change", run.host);
+  }
+
+  /** Phase 1 hands over to phase 2: the phase-1 token dies, a phase-2 token is born. */
+  beginPhase2(runId: number): string {
+    const now = this.now();
+    const token = this.db.transaction(() => {
+      this.revokeTokens(runId, now);
+      this.db.prepare("UPDATE runs SET phase = 2, last_event_at = ? WHERE id = ?").run(now, runId);
+      return this.insertToken(runId, 2, now);
+    })();
+    const run = this.run(runId);
+    if (run) this.emitter.emit("change", run.host);
+    return token;
+  }
+
+  /**
+   * Stores a batch (duplicates by run/phase/seq are dropped, so a payload may
+   * resend after a lost response) and moves the run along: step-fail fails it,
+   * run-done ends it and revokes its tokens.
+   */
+  appendEvents(
+    runId: number,
+    phase: 1 | 2,
+    events: RunEvent[],
+  ): { accepted: number; duplicates: number; run: RunFacts } {
+    const now = this.now();
+    const out = this.db.transaction(() => {
+      const insert = this.db.prepare(
+        "INSERT OR IGNORE INTO events (run_id, phase, seq, kind, body, received_at) VALUES (?, ?, ?, ?, ?, ?)",
+      );
+      let accepted = 0;
+      for (const e of events) {
+        // The token fixes the phase; an event claiming another is stored under the token's.
+        const ev = { ...e, phase };
+        if (insert.run(runId, phase, ev.seq, ev.kind, JSON.stringify(ev), now).changes === 0)
+          continue;
+        accepted += 1;
+        this.applyEvent(runId, ev, now);
+      }
+      this.db.prepare("UPDATE runs SET last_event_at = ? WHERE id = ?").run(now, runId);
+      this.db
+        .prepare(
+          "UPDATE tokens SET expires_at = MAX(expires_at, ?) WHERE run_id = ? AND revoked_at IS NULL",
+        )
+        .run(now + this.ttl, runId);
+      return { accepted, duplicates: events.length - accepted, run: this.run(runId)! };
+    })();
+    this.emitter.emit("events", out.run.host, runId);
+    this.emitter.emit("change", out.run.host);
+    return out;
+  }
+
+  private applyEvent(runId: number, e: RunEvent, now: number): void {
+    const set = (sql: string, ...args: unknown[]) =>
+      this.db.prepare(`UPDATE runs SET ${sql} WHERE id = ?`).run(...args, runId);
+    this.db
+      .prepare("UPDATE runs SET status = 'running' WHERE id = ? AND status = 'booting'")
+      .run(runId);
+    switch (e.kind) {
+      case "step-start":
+        set("current_step = ?, progress = NULL", e.step ?? null);
+        break;
+      case "progress":
+        if (e.progress) set("progress = ?", JSON.stringify(e.progress));
+        break;
+      case "step-fail":
+        this.endRun(runId, "failed", describeFailure(e), now);
+        break;
+      case "run-done":
+        this.endRun(runId, "done", null, now);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private endRun(runId: number, status: RunStatus, failure: string | null, now: number): void {
+    this.db
+      .prepare(
+        "UPDATE runs SET status = ?, failure = COALESCE(?, failure), ended_at = ? WHERE id = ? AND status IN ('booting', 'running')",
+      )
+      .run(status, failure, now, runId);
+    this.revokeTokens(runId, now);
+  }
+
+  private revokeTokens(runId: number, now: number): void {
+    this.db
+      .prepare("UPDATE tokens SET revoked_at = ? WHERE run_id = ? AND revoked_at IS NULL")
+      .run(now, runId);
+  }
+
+  private insertToken(runId: number, phase: 1 | 2, now: number): string {
+    const token = mintToken();
+    this.db
+      .prepare("INSERT INTO tokens (hash, run_id, phase, expires_at) VALUES (?, ?, ?, ?)")
+      .run(hashToken(token), runId, phase, now + this.ttl);
+    return token;
+  }
+
+  /** Events of a host's runs with id > afterId, oldest first. */
+  hostEvents(host: string, afterId = 0, limit = 1000): StoredEvent[] {
+    const rows = this.db
+      .prepare(
+        `SELECT e.id, e.run_id, e.body, e.received_at, r.host FROM events e JOIN runs r ON r.id = e.run_id
+         WHERE r.host = ? AND e.id > ? ORDER BY e.id LIMIT ?`,
+      )
+      .all(host, afterId, limit) as Array<{
+      id: number;
+      run_id: number;
+      body: string;
+      received_at: number;
+      host: string;
+    }>;
+    return rows.map((r) => ({
+      id: r.id,
+      runId: r.run_id,
+      host: r.host,
+      receivedAt: r.received_at,
+      event: JSON.parse(r.body) as RunEvent,
+    }));
+  }
+}
