@@ -10,7 +10,7 @@ import { parseRange } from "./range.ts";
 import { HttpError } from "./errors.ts";
 
 export interface ArtifactHooks {
-  /** Called once per request that starts sending a body (boot trace). */
+  /** Called once per request, when the status is known and before the body goes out (boot trace). */
   onFetch?(req: Request, id: string, file: string, status: number): void;
 }
 
@@ -27,14 +27,18 @@ export function artifactsRouter(images: ImageCatalog, hooks: ArtifactHooks = {})
     // A stale content address (image rebuilt since the script was served)
     // is a 404, never the new bytes under the old name.
     if (!f || !f.sha256.startsWith(sha)) throw new HttpError(404, `no artifact ${req.path}`);
-    const status = await sendFile(req, res, f);
-    hooks.onFetch?.(req, id, file, status);
+    await sendFile(req, res, f, (status) => hooks.onFetch?.(req, id, file, status));
   });
   return r;
 }
 
 /** Streams `f` honouring Range / If-Range / If-None-Match; returns the status sent. */
-export async function sendFile(req: Request, res: Response, f: ImageFile): Promise<number> {
+export async function sendFile(
+  req: Request,
+  res: Response,
+  f: ImageFile,
+  onStatus: (status: number) => void = () => {},
+): Promise<number> {
   const etag = `"${f.sha256}"`;
   res.setHeader("ETag", etag);
   res.setHeader("Accept-Ranges", "bytes");
@@ -44,6 +48,7 @@ export async function sendFile(req: Request, res: Response, f: ImageFile): Promi
   res.setHeader("Content-Type", "application/octet-stream");
   const inm = req.headers["if-none-match"];
   if (inm && inm.split(",").some((t) => t.trim() === etag || t.trim() === "*")) {
+    onStatus(304);
     res.status(304).end();
     return 304;
   }
@@ -52,6 +57,7 @@ export async function sendFile(req: Request, res: Response, f: ImageFile): Promi
     ifRange && ifRange !== etag ? { kind: "none" as const } : parseRange(req.headers.range, f.size);
   if (range.kind === "unsatisfiable") {
     res.setHeader("Content-Range", `bytes */${f.size}`);
+    onStatus(416);
     res.status(416).end();
     return 416;
   }
@@ -65,6 +71,7 @@ export async function sendFile(req: Request, res: Response, f: ImageFile): Promi
   }
   res.setHeader("Content-Length", String(Math.max(0, end - start + 1)));
   res.status(status);
+  onStatus(status);
   if (req.method === "HEAD" || f.size === 0) {
     res.end();
     return status;

@@ -1,0 +1,72 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { Request } from "express";
+import { adminGuard, isLoopback } from "../../../server/http/admin.ts";
+import { HttpError } from "../../../server/http/errors.ts";
+import { KNOWN, startHarness } from "./harness.ts";
+
+function guard(token: string | undefined, addr: string, auth?: string): number {
+  const req = { socket: { remoteAddress: addr }, headers: auth ? { authorization: auth } : {} };
+  try {
+    let passed = false;
+    adminGuard(token)(req as unknown as Request, {} as never, () => (passed = true));
+    return passed ? 200 : 0;
+  } catch (err) {
+    return (err as HttpError).status;
+  }
+}
+
+test("admin guard: loopback-only without a token; with a token, the token everywhere", () => {
+  assert.ok(isLoopback("127.0.0.1") && isLoopback("::1") && isLoopback("::ffff:127.0.0.1"));
+  assert.ok(!isLoopback("10.0.0.5") && !isLoopback("::ffff:10.0.0.5"));
+  assert.equal(guard(undefined, "127.0.0.1"), 200);
+  assert.equal(guard(undefined, "10.0.0.5"), 403);
+  assert.equal(guard("s3cret", "10.0.0.5"), 401);
+  assert.equal(guard("s3cret", "127.0.0.1"), 401);
+  assert.equal(guard("s3cret", "10.0.0.5", "Bearer wrong"), 401);
+  assert.equal(guard("s3cret", "10.0.0.5", "Bearer s3cret"), 200);
+});
+
+test("admin API over HTTP: bearer required when configured; arming validates the action", async (t) => {
+  const h = await startHarness({ config: { adminToken: "tok-123" } });
+  t.after(() => h.close());
+  assert.equal((await fetch(`${h.url}/api/v1/admin/hosts`)).status, 401);
+  const auth = { authorization: "Bearer tok-123", "content-type": "application/json" };
+  const list = await (await fetch(`${h.url}/api/v1/admin/hosts`, { headers: auth })).json();
+  assert.deepEqual(
+    list.map((s: { host: string; state: string }) => [s.host, s.state]),
+    [
+      ["ws1", "local"],
+      ["ws2", "local"],
+    ],
+  );
+  const bad = await fetch(`${h.url}/api/v1/admin/hosts/ws1/next`, {
+    method: "POST",
+    headers: auth,
+    body: JSON.stringify({ action: "reinstall" }),
+  });
+  assert.equal(bad.status, 400);
+  assert.match((await bad.json()).error, /action "reinstall"/);
+  const none = await fetch(`${h.url}/api/v1/admin/hosts/nope/next`, {
+    method: "POST",
+    headers: auth,
+    body: JSON.stringify({ action: "install" }),
+  });
+  assert.equal(none.status, 404);
+  // boot paths are public: the guard is only on /api/v1/admin
+  assert.equal((await fetch(`${h.url}/boot.ipxe?mac=${KNOWN}`)).status, 200);
+});
+
+test("inventory: ansible --list JSON with groups, state and leased address", async (t) => {
+  const h = await startHarness();
+  t.after(() => h.close());
+  h.store.obs.saveLeases([{ mac: KNOWN, ip: "10.77.0.50", expires: 0 }]);
+  h.store.arm("ws2", "rescue");
+  const inv = await (await fetch(`${h.url}/api/v1/admin/inventory`)).json();
+  assert.deepEqual(inv.all, { hosts: ["ws1", "ws2"], children: ["lab", "workstations"] });
+  assert.deepEqual(inv.lab, { hosts: ["ws1", "ws2"] });
+  assert.deepEqual(inv.workstations, { hosts: ["ws1"] });
+  assert.equal(inv._meta.hostvars.ws1.ansible_host, "10.77.0.50");
+  assert.equal(inv._meta.hostvars.ws2.automagic_state, "armed:rescue");
+  assert.equal(inv._meta.hostvars.ws2.ansible_host, undefined);
+});

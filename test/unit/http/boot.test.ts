@@ -1,0 +1,80 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { KNOWN, UNKNOWN, parseBootScript, raw, startHarness } from "./harness.ts";
+
+test("boot.ipxe: unknown MAC boots local and is listed as discovered", async (t) => {
+  const h = await startHarness();
+  t.after(() => h.close());
+  const r = await fetch(`${h.url}/boot.ipxe?mac=${UNKNOWN}&arch=x86_64&uuid=u-1`);
+  assert.equal(r.status, 200);
+  assert.equal(
+    await r.text(),
+    `#!ipxe\n# automagic: ${UNKNOWN} -> local (unknown MAC (recorded as discovered))\nexit\n`,
+  );
+  const d = await (await fetch(`${h.url}/api/v1/admin/discovered`)).json();
+  assert.equal(d.length, 1);
+  assert.equal(d[0].mac, UNKNOWN);
+  assert.equal(d[0].arch, "x86_64");
+});
+
+test("boot.ipxe: known but unarmed boots local; without mac it chains back with the NIC's MAC", async (t) => {
+  const h = await startHarness();
+  t.after(() => h.close());
+  const r = await (await fetch(`${h.url}/boot.ipxe?mac=${KNOWN}`)).text();
+  assert.match(r, /-> local \(no action armed\)\nexit\n$/);
+  const c = await (await fetch(`${h.url}/boot.ipxe`)).text();
+  assert.match(c, /^chain http:\/\/127\.0\.0\.1:8080\/boot\.ipxe\?mac=\$\{netX\/mac\}/m);
+  const bad = await (await fetch(`${h.url}/boot.ipxe?mac=not-a-mac`)).text();
+  assert.match(bad, /local \(malformed MAC\)\nexit\n$/);
+});
+
+for (const action of ["install", "capture", "rescue", "deploy:gold-1"]) {
+  test(`boot.ipxe: armed ${action} -> kernel+initrd with token, then consumed`, async (t) => {
+    const h = await startHarness();
+    t.after(() => h.close());
+    const arm = await fetch(`${h.url}/api/v1/admin/hosts/ws1/next`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ action }),
+    });
+    assert.equal(arm.status, 200);
+    assert.equal((await arm.json()).state, `armed:${action}`);
+    const text = await (await fetch(`${h.url}/boot.ipxe?mac=${KNOWN.toUpperCase()}`)).text();
+    assert.match(text, new RegExp(`automagic\\.action=${action} BOOTIF=01-52-54-00-aa-00-01 `));
+    const s = parseBootScript(text);
+    assert.match(s.kernel, /^http:\/\/127\.0\.0\.1:8080\/images\/img-1\/[0-9a-f]{16}\/vmlinuz$/);
+    // artifacts fetchable from the script's URLs
+    const k = await raw(h.url, new URL(s.kernel).pathname);
+    assert.equal(k.body.toString(), "kernel-bytes");
+    const status = await (await fetch(`${h.url}/api/v1/admin/hosts/ws1`)).json();
+    assert.equal(status.state, `running:${action}`);
+    // payload starts: a second netboot goes to the disk
+    assert.equal((await fetch(`${h.url}/api/v1/run/${s.token}/spec`)).status, 200);
+    assert.match(
+      await (await fetch(`${h.url}/boot.ipxe?mac=${KNOWN}`)).text(),
+      /in progress\)\nexit\n$/,
+    );
+    const trace = await (await fetch(`${h.url}/api/v1/admin/hosts/ws1/trace`)).json();
+    assert.deepEqual(
+      trace.trace.map((e: { what: string }) => e.what),
+      ["boot.ipxe served", "vmlinuz fetched", "spec fetched", "boot.ipxe served"],
+    );
+  });
+}
+
+test("boot.ipxe: armed without an image says so and leaves the action armed", async (t) => {
+  const h = await startHarness({ image: false });
+  t.after(() => h.close());
+  h.store.arm("ws1", "install");
+  const text = await (await fetch(`${h.url}/boot.ipxe?mac=${KNOWN}`)).text();
+  assert.match(text, /no netboot image/);
+  assert.match(text, /\nexit\n$/);
+  assert.equal(h.store.hostFacts("ws1").armed, "install");
+});
+
+test("boot.ipxe: sanboot configured for local", async (t) => {
+  const h = await startHarness({ config: { localBoot: "sanboot" } });
+  t.after(() => h.close());
+  const text = await (await fetch(`${h.url}/boot.ipxe?mac=${KNOWN}`)).text();
+  assert.match(text, /\nsanboot --no-describe --drive 0x80 \|\| exit\n$/);
+});
