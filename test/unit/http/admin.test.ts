@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Request } from "express";
 import { adminGuard, isLoopback } from "../../../server/http/admin.ts";
-import { HttpError } from "../../../server/http/errors.ts";
+import type { HttpError } from "../../../server/http/errors.ts";
 import { KNOWN, startHarness } from "./harness.ts";
 
 function guard(token: string | undefined, addr: string, auth?: string): number {
