@@ -1,26 +1,13 @@
-// The seams phase 2 needs from the rest of the payload. The phase-1 engineer
-// owns the real CommandRunner and Reporter (payload/exec, payload/report);
-// these interfaces are the minimum phase 2 calls, so any richer
-// implementation fits them structurally.
+// The seams phase 2 needs from the rest of the payload. The runner is
+// payload/run/runner.ts; Reporter is the minimum phase 2 calls, which
+// payload/run/reporter.ts's Reporter class satisfies structurally.
 import type { InstallSpec } from "../spec/schema.ts";
 import type { RunEvent } from "../spec/events.ts";
 
-export interface CommandResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
-
-export interface RunOptions {
-  /** Called once per output line as it arrives (emerge progress is streamed this way). */
-  onLine?: (line: string, stream: "stdout" | "stderr") => void;
-  env?: Record<string, string>;
-}
-
-/** Runs a program; resolves with its exit code (never rejects on a non-zero exit). */
-export interface CommandRunner {
-  run(argv: readonly string[], opts?: RunOptions): Promise<CommandResult>;
-}
+// The phase-1 engineer's runner (payload/run/runner.ts): throws CommandError
+// (command, exitCode, stderrTail) on a non-zero exit.
+export type { CommandRunner, RunOptions } from "../run/runner.ts";
+import type { CommandRunner } from "../run/runner.ts";
 
 /** What phase 2 reports; the reporter adds seq, time and phase. */
 export type Phase2Event = Omit<RunEvent, "seq" | "time" | "phase">;

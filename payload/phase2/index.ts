@@ -1,0 +1,212 @@
+// Phase 2: runs on the first boot of the installed system (root "/"), or
+// against a chroot directory in tests. Order: portage files (the host's
+// etc/portage from the overlay, then the spec's lists), optional sync,
+// packages (binpkgs first), the rest of the overlay (after packages, so the
+// owners packages create exist and our config wins over theirs), services,
+// sshd last; then run-done with a summary.
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { applyOverlay, renderManifest, type ApplyResult } from "./overlay-apply.ts";
+import { fetchOverlay, type TarEntry } from "./overlay-read.ts";
+import { ensurePortageDirs, writeIfChanged } from "./portage-apply.ts";
+import { buildEmergeArgv, renderPortageFiles, SYNC_ARGV, syncDue } from "./portage.ts";
+import {
+  foldEmerge,
+  initialProgress,
+  parseEmergeLine,
+  type EmergeProgress,
+} from "./emerge-progress.ts";
+import { planServices, sshdRestartArgv, unitName } from "./services.ts";
+import { readServiceState } from "./services-state.ts";
+import { runStep, StepError, tail } from "./steps.ts";
+import { CommandError } from "../run/runner.ts";
+import type { Phase2Context, Phase2Summary, StepTiming } from "./types.ts";
+
+export type { Phase2Context, Phase2Summary, CommandRunner, Reporter } from "./types.ts";
+export { renderFirstBoot } from "./firstboot.ts";
+
+export const STATE_DIR = "/var/lib/automagic";
+export const MANIFEST = `${STATE_DIR}/overlay.manifest`;
+export const SYNC_STAMP = `${STATE_DIR}/emerge-sync.stamp`;
+
+/** Commands run inside the target: directly on the machine, through chroot in tests. */
+export function inRoot(root: string, argv: readonly string[]): string[] {
+  return root === "/" ? [...argv] : ["chroot", root, ...argv];
+}
+
+const isPortage = (rel: string) => rel === "etc/portage" || rel.startsWith("etc/portage/");
+
+export async function runPhase2(ctx: Phase2Context): Promise<Phase2Summary> {
+  const now = ctx.now ?? (() => new Date());
+  const t0 = now().getTime();
+  const steps: StepTiming[] = [];
+  const { spec, root, report } = ctx;
+  const at = (p: string) => path.join(root, p);
+  const protect = spec.overlay.protect;
+
+  const overlay: TarEntry[] = spec.overlay.present
+    ? await runStep("overlay-fetch", report, now, steps, async () => {
+        const entries = await fetchOverlay(ctx.server, ctx.token, ctx.fetch);
+        return { value: entries, message: `${entries.length} entries` };
+      })
+    : [];
+
+  const portage = await runStep("portage", report, now, steps, async () => {
+    await ensurePortageDirs(root);
+    const fromOverlay = await applyOverlay(overlay, { root, protect, filter: isPortage });
+    const written = [...fromOverlay.written];
+    let unchanged = fromOverlay.unchanged;
+    for (const f of renderPortageFiles(spec)) {
+      if (await writeIfChanged(at(f.path), f.content, 0o644)) written.push(f.path);
+      else unchanged++;
+    }
+    return {
+      value: { fromOverlay, written, unchanged },
+      message: `${written.length} written, ${unchanged} unchanged`,
+    };
+  });
+
+  let sync: Phase2Summary["sync"] = "not-requested";
+  if (spec.portage.sync) {
+    sync = await runStep("sync", report, now, steps, async () => {
+      const stamp = await readOptional(at(SYNC_STAMP));
+      if (!syncDue(stamp, now()))
+        return { value: "skipped-recent" as const, message: `last sync ${stamp?.trim()}` };
+      await ctx.runner.run(inRoot(root, SYNC_ARGV));
+      await mkdir(at(STATE_DIR), { recursive: true });
+      await writeFile(at(SYNC_STAMP), `${now().toISOString()}\n`);
+      return { value: "done" as const, message: "emerge --sync done" };
+    });
+  }
+
+  // With keep-going, a failed package does not stop the overlay and
+  // services (the machine should end up as close to the host as it can);
+  // the run still ends failed so the first-boot hook retries.
+  let packagesError: StepError | undefined;
+  const emergeArgv = buildEmergeArgv(spec);
+  let progress = initialProgress();
+  if (emergeArgv) {
+    try {
+      progress = await runStep("packages", report, now, steps, async () => {
+        const p = await runEmerge(ctx, inRoot(root, emergeArgv));
+        return { value: p, message: `${p.merged.length} merged (${p.binaries} binary)` };
+      });
+    } catch (err) {
+      if (!(err instanceof StepError) || !spec.portage.keepGoing) throw err;
+      packagesError = err;
+    }
+  }
+
+  const rest = await runStep("overlay", report, now, steps, async () => {
+    const r = await applyOverlay(overlay, { root, protect, filter: (rel) => !isPortage(rel) });
+    const manifest = renderManifest([...portage.fromOverlay.records, ...r.records]);
+    if (spec.overlay.present) await writeIfChanged(at(MANIFEST), manifest, 0o644);
+    return {
+      value: r,
+      message: `${r.written.length} written, ${r.unchanged} unchanged, ${r.protected.length} protected`,
+    };
+  });
+
+  const services = await runStep("services", report, now, steps, async () => {
+    const actions = planServices(spec, await readServiceState(root, spec.init));
+    for (const a of actions) await ctx.runner.run(inRoot(root, a.argv));
+    const enabled = actions.filter((a) => a.op === "enable").map((a) => a.service);
+    const disabled = [...new Set(actions.filter((a) => a.op === "disable").map((a) => a.service))];
+    const touched = new Set([...enabled, ...disabled]);
+    const unchanged = [...spec.services.enable, ...spec.services.disable].filter(
+      (s) => !touched.has(s),
+    );
+    return {
+      value: { enabled, disabled, unchanged },
+      message: `${enabled.length} enabled, ${disabled.length} disabled, ${unchanged.length} unchanged`,
+    };
+  });
+
+  const sshdRestarted = await runStep("sshd", report, now, steps, async () => {
+    const sshdName = unitName(spec.init, "sshd");
+    const touched =
+      allWritten(portage.fromOverlay, rest).some((p) => p.startsWith("/etc/ssh/")) ||
+      services.enabled.some((s) => unitName(spec.init, s) === sshdName);
+    // In a chroot there is no running sshd to restart.
+    if (!touched || root !== "/") {
+      return { value: false, message: touched ? "not restarted (chroot)" : "unchanged" };
+    }
+    await ctx.runner.run(sshdRestartArgv(spec.init));
+    return { value: true, message: "restarted" };
+  });
+
+  const summary: Phase2Summary = {
+    packages: {
+      requested: spec.packages,
+      installed: progress.merged,
+      emergeRan: emergeArgv !== null,
+    },
+    portage: { written: portage.written, unchanged: portage.unchanged },
+    sync,
+    overlay: {
+      written: allWritten(portage.fromOverlay, rest),
+      unchanged: portage.fromOverlay.unchanged + rest.unchanged,
+      protected: [...portage.fromOverlay.protected, ...rest.protected],
+      skipped: [],
+    },
+    services,
+    sshdRestarted,
+    steps,
+    totalMs: now().getTime() - t0,
+  };
+  if (packagesError) throw packagesError;
+  await report.emit({ kind: "phase-done", message: "phase 2 done", summary: { ...summary } });
+  await report.emit({ kind: "run-done", message: "install finished", summary: { ...summary } });
+  return summary;
+}
+
+function allWritten(a: ApplyResult, b: ApplyResult): string[] {
+  return [...a.written, ...b.written];
+}
+
+async function runEmerge(ctx: Phase2Context, argv: string[]): Promise<EmergeProgress> {
+  let p = initialProgress();
+  let last = "";
+  const lines: string[] = [];
+  try {
+    await ctx.runner.run(argv, {
+      onLine: (line) => {
+        lines.push(line);
+        if (lines.length > 200) lines.shift();
+        const parsed = parseEmergeLine(line);
+        if (!parsed) return;
+        p = foldEmerge(p, parsed);
+        const key = `${p.done}/${p.total}/${p.current ?? ""}`;
+        if (key === last) return;
+        last = key;
+        void ctx.report.emit({
+          kind: "progress",
+          step: "packages",
+          progress: { done: p.done, total: p.total, unit: "packages" },
+          ...(p.current ? { message: p.current } : {}),
+        });
+      },
+    });
+  } catch (err) {
+    if (!(err instanceof CommandError)) throw err;
+    const failed = p.failed.length > 0 ? ` (failed: ${p.failed.join(", ")})` : "";
+    throw new StepError(
+      `emerge exited with ${err.exitCode ?? "a signal"}${failed}`,
+      {
+        command: err.command,
+        ...(err.exitCode !== undefined ? { exitCode: err.exitCode } : {}),
+        stderrTail: tail(lines.join("\n") || err.stderrTail),
+      },
+      { cause: err },
+    );
+  }
+  return p;
+}
+
+async function readOptional(p: string): Promise<string | undefined> {
+  try {
+    return await readFile(p, "utf8");
+  } catch {
+    return undefined;
+  }
+}
