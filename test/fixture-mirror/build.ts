@@ -1,0 +1,242 @@
+// Builds the offline, Gentoo-mirror-shaped fixture tree (test only, never shipped):
+//   npx tsx test/fixture-mirror/build.ts [--out var/fixture-mirror] [--variants openrc,systemd] [--force]
+// Output (see README.md):
+//   releases/amd64/autobuilds/<stamp>/stage3-amd64-<v>-<stamp>.tar.xz{,.asc,.DIGESTS}
+//   releases/amd64/autobuilds/latest-stage3-amd64-<v>.txt
+//   snapshots/gentoo-latest.tar.xz{,.gpgsig}
+//   keys/<FPR>.asc, TEST-KEY-FPR, BUILD-INFO.json, .input-hash
+// The secret key stays in <out>-secret/ (never inside the served tree).
+// Cached: nothing is rebuilt while the hash of this folder's files matches.
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+import { hashFile } from "../../payload/verify/hash.ts";
+import { AUTOBUILDS } from "../../payload/verify/layout.ts";
+import { DEBIAN_MIRROR, DPKG_OPTS, SUITE, VARIANTS } from "./packages.ts";
+import { buildSnapshot } from "./snapshot.ts";
+import {
+  buildStamp,
+  clearsign,
+  exportPublicKey,
+  generateTestKey,
+  renderDigests,
+  renderPointer,
+  signDetached,
+  type TestKey,
+} from "./sign.ts";
+
+const SRC = dirname(fileURLToPath(import.meta.url));
+const REPO = resolve(SRC, "../..");
+
+interface Args {
+  out: string;
+  variants: string[];
+  force: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = {
+    out: join(REPO, "var/fixture-mirror"),
+    variants: Object.keys(VARIANTS),
+    force: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    if (k === "--out") a.out = resolve(argv[++i] ?? "");
+    else if (k === "--variants") a.variants = (argv[++i] ?? "").split(",").filter(Boolean);
+    else if (k === "--force") a.force = true;
+    else throw new Error(`build.ts: unknown argument ${k}`);
+  }
+  for (const v of a.variants)
+    if (!VARIANTS[v]) throw new Error(`build.ts: --variants: unknown variant ${v}`);
+  return a;
+}
+
+/** Hash of every input file in this folder plus the variant list: the cache key. */
+async function inputHash(variants: string[]): Promise<string> {
+  const h = createHash("sha256");
+  const walk = async (dir: string): Promise<string[]> => {
+    const out: string[] = [];
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) out.push(...(await walk(p)));
+      else if (e.name !== "README.md") out.push(p);
+    }
+    return out;
+  };
+  for (const f of (await walk(SRC)).sort()) {
+    h.update(relative(SRC, f))
+      .update("\0")
+      .update(await readFile(f))
+      .update("\0");
+  }
+  h.update(variants.join(","));
+  return h.digest("hex");
+}
+
+const timings: Record<string, number> = {};
+async function timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  process.stdout.write(`fixture: ${name} ...\n`);
+  const r = await fn();
+  timings[name] = Math.round(performance.now() - t0) / 1000;
+  process.stdout.write(`fixture: ${name} done in ${timings[name]} s\n`);
+  return r;
+}
+
+async function mmdebstrap(
+  variant: string,
+  root: string,
+  aptCache: string,
+  pubkey: string,
+): Promise<void> {
+  const pkgs = VARIANTS[variant] ?? [];
+  await mkdir(aptCache, { recursive: true });
+  await mkdir(dirname(root), { recursive: true }); // mmdebstrap wants the parent to exist
+  const args = [
+    "--mode=root",
+    "--variant=minbase",
+    "--format=directory",
+    '--aptopt=APT::Install-Recommends "false"',
+    `--include=${pkgs.join(",")}`,
+    ...DPKG_OPTS.map((o) => `--dpkgopt=${o}`),
+    // Keep downloaded .debs between builds (both variants share most of them).
+    "--skip=essential/unlink",
+    "--skip=download/empty",
+    `--setup-hook=mkdir -p "$1"/var/cache/apt/archives/`,
+    `--setup-hook=sync-in ${aptCache} /var/cache/apt/archives/`,
+    `--customize-hook=sync-out /var/cache/apt/archives ${aptCache}`,
+    `--customize-hook=rm -f "$1"/var/cache/apt/archives/*.deb`,
+    `--customize-hook=bash ${join(SRC, "customize.sh")} "$1" ${variant} ${SRC} ${pubkey}`,
+    SUITE,
+    root,
+    DEBIAN_MIRROR,
+  ];
+  await execa("mmdebstrap", args, { stdout: "inherit", stderr: "inherit" });
+}
+
+/** tar with numeric owners and xattrs (as catalyst makes stage3), xz on two threads. */
+async function packRoot(root: string, dest: string): Promise<void> {
+  await execa("bash", [
+    "-o",
+    "pipefail",
+    "-c",
+    `tar --numeric-owner --xattrs --xattrs-include='*.*' --sort=name -C "$1" -cf - . | xz -T2 -6 -c > "$2"`,
+    "pack",
+    root,
+    dest,
+  ]);
+}
+
+async function buildVariant(
+  key: TestKey,
+  tmp: string,
+  variant: string,
+  stamp: string,
+  when: Date,
+  aptCache: string,
+  pubkey: string,
+) {
+  const root = join(tmp, "work", `root-${variant}`);
+  const name = `stage3-amd64-${variant}-${stamp}.tar.xz`;
+  const dir = join(tmp, AUTOBUILDS, stamp);
+  await mkdir(dir, { recursive: true });
+  const tarball = join(dir, name);
+  await timed(`${variant}: mmdebstrap + customize`, () =>
+    mmdebstrap(variant, root, aptCache, pubkey),
+  );
+  await timed(`${variant}: tar | xz -T2`, () => packRoot(root, tarball));
+  await rm(root, { recursive: true, force: true });
+  await timed(`${variant}: sign`, async () => {
+    const d = await hashFile(tarball);
+    await signDetached(key, tarball);
+    await clearsign(
+      key,
+      renderDigests([{ name, sha512: d.sha512, blake2b: d.blake2b }]),
+      `${tarball}.DIGESTS`,
+    );
+    await clearsign(
+      key,
+      renderPointer(`${stamp}/${name}`, d.bytes, when),
+      join(tmp, AUTOBUILDS, `latest-stage3-amd64-${variant}.txt`),
+    );
+  });
+  return { variant, file: `${AUTOBUILDS}/${stamp}/${name}`, bytes: (await stat(tarball)).size };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const hash = await inputHash(args.variants);
+  const hashFileOut = join(args.out, ".input-hash");
+  if (
+    !args.force &&
+    existsSync(hashFileOut) &&
+    (await readFile(hashFileOut, "utf8")).trim() === hash
+  ) {
+    process.stdout.write(`fixture: ${args.out} is up to date (input hash ${hash.slice(0, 12)})\n`);
+    return;
+  }
+  const t0 = performance.now();
+  const tmp = `${args.out}.tmp-${process.pid}`;
+  const secret = `${args.out}-secret`;
+  const secretTmp = `${secret}.tmp-${process.pid}`;
+  const aptCache = join(dirname(args.out), "fixture-mirror-apt-cache");
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(join(tmp, "keys"), { recursive: true });
+  try {
+    const key = await timed("test key", () =>
+      generateTestKey(
+        secretTmp,
+        "automagic fixture mirror (TEST ONLY, never trust) <fixture@automagic.invalid>",
+      ),
+    );
+    const pubkey = join(tmp, "keys", `${key.fingerprint}.asc`);
+    await exportPublicKey(key, pubkey);
+    await writeFile(join(tmp, "TEST-KEY-FPR"), `${key.fingerprint}\n`);
+    const when = new Date();
+    const stamp = buildStamp(when);
+    const stages = [];
+    for (const v of args.variants)
+      stages.push(await buildVariant(key, tmp, v, stamp, when, aptCache, pubkey));
+    await timed("snapshot", async () => {
+      await mkdir(join(tmp, "snapshots"), { recursive: true });
+      const snap = join(tmp, "snapshots", "gentoo-latest.tar.xz");
+      await buildSnapshot(join(tmp, "work", "snapshot"), snap, stamp);
+      await signDetached(key, snap, `${snap}.gpgsig`);
+    });
+    await rm(join(tmp, "work"), { recursive: true, force: true });
+    await execa("gpgconf", ["--homedir", secretTmp, "--kill", "all"], { reject: false });
+    const total = Math.round(performance.now() - t0) / 1000;
+    const info = {
+      built: when.toISOString(),
+      stamp,
+      suite: SUITE,
+      fingerprint: key.fingerprint,
+      stages,
+      timings,
+      totalSeconds: total,
+      inputHash: hash,
+    };
+    await writeFile(join(tmp, "BUILD-INFO.json"), `${JSON.stringify(info, null, 2)}\n`);
+    await writeFile(join(tmp, ".input-hash"), `${hash}\n`);
+    await rm(args.out, { recursive: true, force: true });
+    await rm(secret, { recursive: true, force: true });
+    await rename(secretTmp, secret);
+    await rename(tmp, args.out);
+    process.stdout.write(`fixture: built ${args.out} in ${total} s (key ${key.fingerprint})\n`);
+  } catch (err) {
+    await execa("gpgconf", ["--homedir", secretTmp, "--kill", "all"], { reject: false });
+    await rm(secretTmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(
+    `fixture: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  process.exitCode = 1;
+});

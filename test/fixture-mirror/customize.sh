@@ -1,0 +1,72 @@
+#!/bin/bash
+# mmdebstrap --customize-hook for the fixture stage3: dresses a Debian trixie
+# root as a Gentoo stage3 (see README.md for every bridge and why).
+#   customize.sh ROOT VARIANT FIXTURE_SRC_DIR PUBKEY_FILE
+set -euo pipefail
+root=$1 variant=$2 src=$3 pubkey=$4
+b=$src/bridges
+
+# --- Portage's places, as a stage3 ships them
+mkdir -p "$root"/etc/portage/{package.use,package.accept_keywords,package.license,package.mask,package.env,repos.conf,binrepos.conf}
+install -m 0644 "$b/make.conf" "$root/etc/portage/make.conf"
+mkdir -p "$root/usr/share/portage/config"
+install -m 0644 "$b/repos.conf" "$root/usr/share/portage/config/repos.conf"
+mkdir -p "$root"/var/db/{repos,pkg} "$root"/var/lib/portage "$root"/var/cache/{distfiles,binpkgs} "$root/etc/env.d"
+: >"$root/var/lib/portage/world"
+mkdir -p "$root/usr/share/openpgp-keys"
+install -m 0644 "$pubkey" "$root/usr/share/openpgp-keys/gentoo-release.asc"
+echo "Gentoo Base System release 2.17" >"$root/etc/gentoo-release"
+install -m 0644 "$b/fstab" "$root/etc/fstab"
+install -m 0644 "$b/default-grub" "$root/etc/default/grub"
+install -m 0644 "$b/profile-env.sh" "$root/etc/profile.d/00-gentoo-profile-env.sh"
+echo localhost >"$root/etc/hostname"
+
+# --- recording stand-ins (fixture only)
+install -D -m 0644 "$src/standins/lib.sh" "$root/usr/lib/automagic-standins/lib.sh"
+install -m 0755 "$src/standins/emerge" "$src/standins/eselect" "$src/standins/getuto" "$root/usr/bin/"
+install -m 0755 "$src/standins/env-update" "$root/usr/sbin/"
+printf 'automagic fixture stage3 (Debian trixie dressed as Gentoo, variant %s)\nstand-ins: emerge eselect env-update getuto -> /var/log/automagic-standins.jsonl\n' \
+  "$variant" >"$root/etc/automagic-fixture-stage3"
+
+# --- init bridges: Gentoo service names on Debian packages
+case $variant in
+  openrc)
+    install -m 0755 "$b/openrc-sshd" "$root/etc/init.d/sshd"
+    install -m 0755 "$b/openrc-dhcpcd" "$root/etc/init.d/dhcpcd"
+    # Debian enabled its own `ssh`; a Gentoo stage3 enables nothing, the installer must.
+    find "$root/etc/runlevels" -name ssh -delete 2>/dev/null || true
+    rm -f "$root"/etc/rc?.d/[SK]??ssh
+    # serial console login, as Gentoo's inittab `s0` line would give
+    sed -i -E 's|^#?T0:.*|T0:2345:respawn:/sbin/agetty -L 115200 ttyS0 vt100|' "$root/etc/inittab"
+    grep -q '^T0:' "$root/etc/inittab" || echo 'T0:2345:respawn:/sbin/agetty -L 115200 ttyS0 vt100' >>"$root/etc/inittab"
+    ;;
+  systemd)
+    install -m 0644 "$b/systemd-sshd.service" "$root/usr/lib/systemd/system/sshd.service"
+    rm -f "$root/etc/systemd/system/multi-user.target.wants/ssh.service" "$root/etc/systemd/system/sshd.service"
+    mkdir -p "$root/etc/systemd/system/getty.target.wants"
+    ln -sf /usr/lib/systemd/system/serial-getty@.service "$root/etc/systemd/system/getty.target.wants/serial-getty@ttyS0.service"
+    ;;
+  *) echo "customize.sh: unknown variant $variant" >&2; exit 2 ;;
+esac
+
+# --- kernel: drop drivers a VM or server never needs, keep it bootable by UUID
+for kdir in "$root"/lib/modules/*/; do
+  kver=$(basename "$kdir")
+  for d in sound drivers/media drivers/gpu drivers/net/wireless net/wireless net/mac80211 drivers/bluetooth \
+    net/bluetooth drivers/infiniband drivers/staging drivers/isdn drivers/iio drivers/input/touchscreen \
+    drivers/net/ethernet/mellanox drivers/scsi/lpfc drivers/scsi/qla2xxx drivers/net/can drivers/hwmon; do
+    rm -rf "$kdir/kernel/$d"
+  done
+  chroot "$root" depmod "$kver"
+done
+cat "$b/initramfs-modules" >>"$root/etc/initramfs-tools/modules"
+chroot "$root" update-initramfs -u -k all
+
+# --- no identity baked in: every install gets its own
+rm -f "$root"/etc/ssh/ssh_host_*
+: >"$root/etc/machine-id"
+rm -f "$root/var/lib/dbus/machine-id"
+
+# --- size: what a stage3 does not need
+rm -rf "$root"/usr/share/{doc,man,info}/* "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/debconf/*-old
+find "$root/var/log" -type f -delete
