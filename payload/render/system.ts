@@ -34,6 +34,8 @@ export function systemFiles(spec: InstallSpec): PlannedFile[] {
 /** Commands run inside the chroot after the files above are written. */
 export function systemCommands(spec: InstallSpec): string[][] {
   const cmds: string[][] = [
+    // getuto sets up the keyring that verifies binary packages (Handbook, binhost).
+    ...(spec.portage.binhost ? [["getuto"]] : []),
     ["eselect", "profile", "set", spec.portage.profile],
     ["ln", "-sfn", `../usr/share/zoneinfo/${spec.timezone}`, "/etc/localtime"],
     ["locale-gen"],

@@ -1,0 +1,151 @@
+// The probe: thin I/O that returns a plain ProbedSystem. lsblk is asked only
+// about --devices when given, so a real disk can never become a candidate.
+// The /home and old-root filesystems are mounted read-only (no journal
+// replay) just long enough to read their top level and account files.
+import { readFile, readdir, readlink, stat, statfs, access, mkdir, rm } from "node:fs/promises";
+import path from "node:path";
+import type { InstallSpec } from "../spec/schema.ts";
+import type { CommandRunner } from "../run/runner.ts";
+import { parseLsblk } from "./lsblk.ts";
+import { parsePasswd, parseShadow, usableHash } from "../keep/accounts.ts";
+import { findPartition } from "../plan/select.ts";
+import type { HomeEntry, OldRootFacts, ProbedSystem } from "./types.ts";
+
+export interface ProbeOptions {
+  devices?: string[];
+  runner: CommandRunner;
+  scratch?: string;
+}
+
+export async function probeSystem(spec: InstallSpec, o: ProbeOptions): Promise<ProbedSystem> {
+  const args = ["lsblk", "-J", "-b", "-O", ...(o.devices ?? [])];
+  const { stdout } = await o.runner.run(args);
+  const disks = parseLsblk(stdout, { byId: await readById(), includeLoop: !!o.devices?.length });
+  if (o.devices?.length) {
+    // lsblk lists a named partition as a top-level node: keep only whole disks we were given.
+    const allowed = new Set(o.devices.map((d) => path.resolve(d)));
+    for (const d of disks)
+      if (!allowed.has(d.path)) throw new Error(`probe: ${d.path} is not in --devices`);
+  }
+  const mem = await readFile("/proc/meminfo", "utf8");
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, "m").exec(mem)?.[1] ?? 0) * 1024;
+  const cmdline = await readFile("/proc/cmdline", "utf8").catch(() => "");
+  const probe: ProbedSystem = {
+    firmware: (await exists("/sys/firmware/efi")) ? "uefi" : "bios",
+    ramBytes: kb("MemTotal"),
+    availRamBytes: kb("MemAvailable"),
+    ...(o.devices?.length ? { restrictedTo: o.devices } : {}),
+    disks,
+  };
+  const nic = await bootNic(cmdline);
+  if (nic) probe.bootNic = nic;
+  const scratch = o.scratch ?? "/run/automagic";
+  try {
+    const home = findPartition(spec.home.ref, probe, "home.ref").part;
+    if (home.mountpoints.length === 0) {
+      probe.home = await roMount(o.runner, home.path, home.fstype, scratch, async (dir) => {
+        const st = await statfs(dir);
+        return {
+          device: home.path,
+          ...(home.fstype ? { fstype: home.fstype } : {}),
+          entries: await topLevel(dir),
+          freeBytes: st.bavail * st.bsize,
+        };
+      });
+    }
+  } catch {
+    // planInstall names what is missing or ambiguous; the probe only reports.
+  }
+  if (spec.layout.mode === "keep") {
+    try {
+      const root = findPartition(spec.layout.root, probe, "layout.root").part;
+      if (root.fstype && root.mountpoints.length === 0) {
+        probe.oldRoot = await roMount(o.runner, root.path, root.fstype, scratch, (dir) =>
+          oldRootFacts(root.path, dir),
+        );
+      }
+    } catch {
+      // a root that does not mount holds nothing to keep; the plan refuses `keep` then.
+    }
+  }
+  return probe;
+}
+
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
+
+async function readById(): Promise<Record<string, string>> {
+  const dir = "/dev/disk/by-id";
+  const out: Record<string, string> = {};
+  for (const l of await readdir(dir).catch(() => [] as string[])) {
+    out[l] = path.basename(await readlink(path.join(dir, l)).catch(() => ""));
+  }
+  return out;
+}
+
+/** BOOTIF=01-aa-bb-cc-dd-ee-ff (pxelinux/iPXE convention) -> MAC and the interface that has it. */
+async function bootNic(cmdline: string): Promise<{ mac: string; name?: string } | undefined> {
+  const m = /(?:^|\s)BOOTIF=01-((?:[0-9a-f]{2}-){5}[0-9a-f]{2})(?:\s|$)/i.exec(cmdline);
+  if (!m) return undefined;
+  const mac = m[1]!.toLowerCase().replace(/-/g, ":");
+  for (const n of await readdir("/sys/class/net").catch(() => [] as string[])) {
+    const a = (await readFile(`/sys/class/net/${n}/address`, "utf8").catch(() => "")).trim();
+    if (a === mac) return { mac, name: n };
+  }
+  return { mac };
+}
+
+async function roMount<T>(
+  r: CommandRunner,
+  dev: string,
+  fstype: string | undefined,
+  scratch: string,
+  fn: (dir: string) => Promise<T>,
+): Promise<T> {
+  const dir = path.join(scratch, `probe-${path.basename(dev)}-${process.pid}`);
+  await mkdir(dir, { recursive: true });
+  const opts =
+    fstype === "ext4" || fstype === "ext3"
+      ? "ro,noload"
+      : fstype === "xfs"
+        ? "ro,norecovery"
+        : "ro";
+  await r.run(["mount", "-o", opts, dev, dir]);
+  try {
+    return await fn(dir);
+  } finally {
+    await r.run(["umount", dir]);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function topLevel(dir: string): Promise<HomeEntry[]> {
+  const out: HomeEntry[] = [];
+  for (const name of (await readdir(dir)).sort()) {
+    const st = await stat(path.join(dir, name)).catch(() => null);
+    if (st) out.push({ name, uid: st.uid, gid: st.gid, isDir: st.isDirectory() });
+  }
+  return out;
+}
+
+async function oldRootFacts(device: string, dir: string): Promise<OldRootFacts> {
+  const passwd = await readFile(path.join(dir, "etc/passwd"), "utf8").catch(() => undefined);
+  if (passwd === undefined) return { device, hasOs: false, accounts: [], sshHostKeys: [] };
+  const shadow = parseShadow(await readFile(path.join(dir, "etc/shadow"), "utf8").catch(() => ""));
+  const accounts = parsePasswd(passwd, `${device}:/etc/passwd`).map((p) => ({
+    name: p.name,
+    uid: p.uid,
+    gid: p.gid,
+    hasShadow: shadow.some((s) => s.name === p.name && usableHash(s.hash)),
+  }));
+  const ssh = await readdir(path.join(dir, "etc/ssh")).catch(() => [] as string[]);
+  return {
+    device,
+    hasOs: true,
+    accounts,
+    sshHostKeys: ssh.filter((n) => /^ssh_host_\w+_key$/.test(n)).sort(),
+  };
+}
