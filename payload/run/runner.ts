@@ -1,6 +1,7 @@
 // The command runner every step uses: real subprocesses through execa, or a
 // recording fake in unit tests (test/fakes/). A failure is a CommandError that
 // carries what a report needs: the command, exit code and the stderr tail.
+import type { Readable } from "node:stream";
 import { execa } from "execa";
 
 export interface RunOptions {
@@ -62,7 +63,7 @@ export function execaRunner(): CommandRunner {
         all: false,
         stripFinalNewline: false,
         ...(opts.inputStream
-          ? { input: opts.inputStream as import("node:stream").Readable }
+          ? { input: opts.inputStream as Readable }
           : opts.input !== undefined
             ? { input: opts.input }
             : { stdin: "ignore" as const }),
