@@ -9,6 +9,9 @@ import { bodySize, type CpioRecord } from "./records.ts";
 export interface WriteOptions {
   /** Pad the archive to a multiple of this many bytes (GNU cpio: 512). */
   blockSize?: number;
+  /** Called with the bytes written so far, about every `progressEvery` bytes. */
+  onProgress?: (bytes: number) => void;
+  progressEvery?: number;
 }
 
 async function put(out: Writable, chunk: Uint8Array): Promise<void> {
@@ -22,7 +25,13 @@ export async function writeCpio(
   opts: WriteOptions = {},
 ): Promise<number> {
   let total = 0;
+  const every = opts.progressEvery ?? 32 * 1024 * 1024;
+  let nextReport = every;
   for (const r of records) {
+    if (opts.onProgress && total >= nextReport) {
+      opts.onProgress(total);
+      nextReport = total + every;
+    }
     const size = bodySize(r.body);
     const head = encodeHeader({ ...r, filesize: size });
     await put(out, head);

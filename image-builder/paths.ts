@@ -1,0 +1,26 @@
+// Where the builder keeps things. Both folders are gitignored run state.
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const REPO_ROOT = resolve(fileURLToPath(new URL(".", import.meta.url)), "..");
+
+export interface BuildPaths {
+  repo: string;
+  cache: string;
+  images: string;
+  payloadOut: string;
+}
+
+export function defaultPaths(repo = REPO_ROOT): BuildPaths {
+  return {
+    repo,
+    cache: join(repo, "var/image-cache"),
+    images: join(repo, "images"),
+    payloadOut: join(repo, "build/payload/automagic-install"),
+  };
+}
+
+/** Absolute paths of builder sources, for hashing the recipe into cache keys. */
+export function builderSources(...rel: string[]): string[] {
+  return rel.map((r) => join(REPO_ROOT, "image-builder", r));
+}
