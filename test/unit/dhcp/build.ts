@@ -1,0 +1,55 @@
+// Builds client requests for unit tests: a DhcpPacket with the given
+// options, as a client of that kind would send it.
+import type { DhcpPacket } from "../../../server/dhcp/codec.ts";
+import { Opt } from "../../../server/dhcp/options.ts";
+
+export function request(
+  type: number,
+  opts: {
+    mac?: string;
+    arch?: number;
+    vendorClass?: string;
+    userClass?: string;
+    ipxe175?: boolean;
+    requestedIp?: string;
+    serverId?: string;
+    ciaddr?: string;
+    giaddr?: string;
+    uuid?: Buffer;
+    extra?: Array<[number, Buffer]>;
+  } = {},
+): DhcpPacket {
+  const chaddr = Buffer.alloc(16);
+  Buffer.from((opts.mac ?? "52:54:00:aa:bb:cc").replaceAll(":", ""), "hex").copy(chaddr);
+  const options = new Map<number, Buffer>([[Opt.messageType, Buffer.from([type])]]);
+  const ipb = (s: string) => Buffer.from(s.split(".").map(Number));
+  if (opts.requestedIp) options.set(Opt.requestedIp, ipb(opts.requestedIp));
+  if (opts.serverId) options.set(Opt.serverId, ipb(opts.serverId));
+  if (opts.vendorClass) options.set(Opt.vendorClass, Buffer.from(opts.vendorClass));
+  if (opts.userClass) options.set(Opt.userClass, Buffer.from(opts.userClass));
+  if (opts.arch !== undefined) {
+    const b = Buffer.alloc(2);
+    b.writeUInt16BE(opts.arch);
+    options.set(Opt.clientArch, b);
+  }
+  if (opts.uuid) options.set(Opt.clientUuid, opts.uuid);
+  if (opts.ipxe175) options.set(Opt.ipxeEncap, Buffer.from([0x13, 0x01, 0x01]));
+  for (const [c, v] of opts.extra ?? []) options.set(c, v);
+  return {
+    op: 1,
+    htype: 1,
+    hlen: 6,
+    hops: 0,
+    xid: 0x11223344,
+    secs: 0,
+    flags: 0,
+    ciaddr: opts.ciaddr ?? "0.0.0.0",
+    yiaddr: "0.0.0.0",
+    siaddr: "0.0.0.0",
+    giaddr: opts.giaddr ?? "0.0.0.0",
+    chaddr,
+    sname: "",
+    file: "",
+    options,
+  };
+}

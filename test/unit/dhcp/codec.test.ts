@@ -1,0 +1,99 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { DhcpDecodeError, decode, encode, MIN_PACKET_LEN } from "../../../server/dhcp/codec.ts";
+import { MsgType, Opt } from "../../../server/dhcp/options.ts";
+import { request } from "./build.ts";
+
+describe("dhcp codec", () => {
+  it("round-trips a request and pads to the BOOTP minimum of 300 bytes", () => {
+    const p = request(MsgType.discover, { arch: 7, vendorClass: "PXEClient:Arch:00007" });
+    const bytes = encode(p);
+    assert.equal(bytes.length, MIN_PACKET_LEN);
+    assert.equal(bytes.readUInt32BE(236), 0x63825363);
+    assert.deepEqual(decode(bytes), p);
+  });
+
+  it("writes the fixed header at the RFC 2131 offsets", () => {
+    const p = request(MsgType.request, { ciaddr: "10.0.0.5", giaddr: "10.9.0.1" });
+    p.siaddr = "10.0.0.1";
+    p.file = "undionly.kpxe";
+    const b = encode(p);
+    assert.deepEqual([...b.subarray(0, 4)], [1, 1, 6, 0]);
+    assert.equal(b.readUInt32BE(4), 0x11223344);
+    assert.deepEqual([...b.subarray(12, 16)], [10, 0, 0, 5]);
+    assert.deepEqual([...b.subarray(20, 24)], [10, 0, 0, 1]);
+    assert.deepEqual([...b.subarray(24, 28)], [10, 9, 0, 1]);
+    assert.equal(b.subarray(28, 34).toString("hex"), "525400aabbcc");
+    assert.equal(b.subarray(108, 121).toString(), "undionly.kpxe");
+    assert.equal(b[121], 0);
+    assert.deepEqual([...b.subarray(240, 243)], [53, 1, 3]);
+  });
+
+  it("splits options over 255 bytes and concatenates them back (RFC 3396)", () => {
+    const p = request(MsgType.offer);
+    const long = Buffer.alloc(600, 7);
+    p.options.set(Opt.vendorSpecific, long);
+    const b = encode(p);
+    assert.equal(b[243], 43);
+    assert.equal(b[244], 255);
+    assert.deepEqual(decode(b).options.get(Opt.vendorSpecific), long);
+  });
+
+  it("reads options carried in file and sname when option 52 says so", () => {
+    const b = encode(request(MsgType.discover));
+    // Put option 53 in `file` and 60 in `sname`, overload = 3 in the main area.
+    const opts = Buffer.from([52, 1, 3, 255]);
+    opts.copy(b, 240);
+    Buffer.from([53, 1, 1, 255]).copy(b, 108);
+    Buffer.from([60, 3, 0x41, 0x42, 0x43, 255]).copy(b, 44);
+    const p = decode(b);
+    assert.deepEqual(p.options.get(Opt.messageType), Buffer.from([1]));
+    assert.equal(p.options.get(Opt.vendorClass)?.toString(), "ABC");
+    assert.equal(p.file, "");
+    assert.equal(p.sname, "");
+  });
+
+  const bad: Array<[string, (b: Buffer) => Buffer, string]> = [
+    ["empty datagram", () => Buffer.alloc(0), "length"],
+    ["one byte", () => Buffer.from([1]), "length"],
+    ["header without cookie", (b) => b.subarray(0, 239), "length"],
+    ["wrong op", (b) => (b.writeUInt8(3, 0), b), "op"],
+    ["hlen > 16", (b) => (b.writeUInt8(17, 2), b), "hlen"],
+    ["no magic cookie", (b) => (b.writeUInt32BE(0, 236), b), "cookie"],
+    [
+      "option runs past end",
+      (b) => Buffer.concat([b.subarray(0, 240), Buffer.from([60, 9, 1])]),
+      "options",
+    ],
+    [
+      "option without length",
+      (b) => Buffer.concat([b.subarray(0, 240), Buffer.from([53])]),
+      "options",
+    ],
+    [
+      "no end option",
+      (b) => Buffer.concat([b.subarray(0, 240), Buffer.from([53, 1, 1])]),
+      "options",
+    ],
+    [
+      "bad overload",
+      (b) => Buffer.concat([b.subarray(0, 240), Buffer.from([52, 1, 9, 255])]),
+      "overload",
+    ],
+  ];
+  for (const [name, mutate, field] of bad) {
+    it(`rejects ${name} with a DhcpDecodeError naming '${field}'`, () => {
+      const b = mutate(encode(request(MsgType.discover)));
+      assert.throws(
+        () => decode(b),
+        (e: unknown) => e instanceof DhcpDecodeError && e.field === field,
+      );
+    });
+  }
+
+  it("refuses to encode a file name that does not fit with its NUL", () => {
+    const p = request(MsgType.offer);
+    p.file = "x".repeat(128);
+    assert.throws(() => encode(p), /file .* exceeds 127 bytes/);
+  });
+});

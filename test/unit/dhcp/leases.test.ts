@@ -1,0 +1,73 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, appendFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { LeaseJournal, replayJournal } from "../../../server/dhcp/journal.ts";
+import { LeaseTable, OFFER_HOLD_MS } from "../../../server/dhcp/lease-table.ts";
+
+describe("lease table", () => {
+  it("holds an offer briefly, then lets the address go to someone else", () => {
+    let now = 0;
+    const t = new LeaseTable("10.0.0.1", "10.0.0.1", () => now);
+    t.hold("a", t.choose("a")!);
+    assert.equal(t.choose("b"), undefined);
+    now += OFFER_HOLD_MS + 1;
+    assert.equal(t.choose("b"), "10.0.0.1");
+  });
+
+  it("gives a client its current lease and honours a free requested address", () => {
+    const t = new LeaseTable("10.0.0.1", "10.0.0.9", () => 0);
+    t.bind("a", "10.0.0.5", 60);
+    assert.equal(t.choose("a"), "10.0.0.5");
+    assert.equal(t.choose("b", "10.0.0.5"), "10.0.0.1");
+    assert.equal(t.choose("b", "10.0.0.7"), "10.0.0.7");
+    assert.equal(t.choose("b", "10.0.1.7"), "10.0.0.2");
+  });
+
+  it("a new DISCOVER does not shorten a bound lease", () => {
+    const t = new LeaseTable("10.0.0.1", "10.0.0.9", () => 0);
+    t.bind("a", "10.0.0.5", 3600);
+    t.hold("a", "10.0.0.5");
+    assert.equal(t.leaseOf("a")?.state, "bound");
+  });
+});
+
+describe("lease journal", () => {
+  it("replays last-record-wins and skips a torn line", () => {
+    const r = replayJournal(
+      "aa 10.0.0.1 100\nbb 10.0.0.2 200\naa 10.0.0.3 300\nbb 10.0.0.2 0\ncc 10.0",
+    );
+    assert.deepEqual(
+      [...r.values()],
+      [
+        { mac: "aa", ip: "10.0.0.3", expires: 300 },
+        { mac: "bb", ip: "10.0.0.2", expires: 0 },
+      ],
+    );
+  });
+
+  it("persists appends, compacts on open and drops expired records", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "am-dhcp-j-")), "sub", "leases");
+    const a = await LeaseJournal.open(path, 1000);
+    assert.deepEqual(a.records, []);
+    await Promise.all([
+      a.journal.append({ mac: "02:00:00:00:00:01", ip: "10.0.0.1", expires: 5000 }),
+      a.journal.append({ mac: "02:00:00:00:00:02", ip: "10.0.0.2", expires: 5000 }),
+      a.journal.append({ mac: "02:00:00:00:00:01", ip: "10.0.0.1", expires: 9000 }),
+      a.journal.append({ mac: "02:00:00:00:00:03", ip: "10.0.0.3", expires: 1500 }),
+    ]);
+    await a.journal.close();
+    appendFileSync(path, "02:00:00:00:00:04 10.0"); // a torn write at crash time
+    const b = await LeaseJournal.open(path, 2000);
+    await b.journal.close();
+    assert.deepEqual(b.records, [
+      { mac: "02:00:00:00:00:01", ip: "10.0.0.1", expires: 9000 },
+      { mac: "02:00:00:00:00:02", ip: "10.0.0.2", expires: 5000 },
+    ]);
+    assert.equal(
+      readFileSync(path, "utf8"),
+      "02:00:00:00:00:01 10.0.0.1 9000\n02:00:00:00:00:02 10.0.0.2 5000\n",
+    );
+  });
+});
