@@ -1,0 +1,35 @@
+// Mirror endpoint configuration, validated once where it is built.
+import { z } from "zod";
+
+const fingerprint = z
+  .string()
+  .transform((s) => s.replace(/\s+/g, "").toUpperCase())
+  .pipe(z.string().regex(/^[0-9A-F]{40}$/, "a 40-hex-digit OpenPGP fingerprint"));
+
+export const mirrorConfigSchema = z
+  .object({
+    /** http(s) URL of a Gentoo mirror, or a local directory in the same layout (the fixture). */
+    upstream: z.string().min(1),
+    /** Verified files live here, in the mirror's layout (var/mirror-cache). */
+    cacheDir: z.string().min(1),
+    /** Primary-key fingerprints a signature must come from. */
+    trustedKeys: z.array(fingerprint).min(1),
+    /** Holds <FPR>.asc public keys: used to verify, and served at /mirror/keys/. */
+    keysDir: z.string().min(1),
+    /** "latest" files (pointers, snapshot) are re-fetched when older than this. */
+    refreshSeconds: z.number().int().nonnegative().default(3600),
+  })
+  .strict();
+
+export type MirrorConfig = z.infer<typeof mirrorConfigSchema>;
+export type MirrorConfigInput = z.input<typeof mirrorConfigSchema>;
+
+export function parseMirrorConfig(input: unknown, source = "mirror config"): MirrorConfig {
+  const r = mirrorConfigSchema.safeParse(input);
+  if (r.success) return r.data;
+  throw new Error(
+    r.error.issues
+      .map((i) => `${source}: ${i.path.join(".") || "(root)"}: ${i.message}`)
+      .join("\n"),
+  );
+}

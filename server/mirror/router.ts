@@ -1,0 +1,79 @@
+// GET/HEAD /mirror/<gentoo path>: serves verified files from the cache,
+// fetching and verifying on a miss. Range requests are answered by
+// express's sendFile (send), which also sets ETag/Last-Modified.
+// Errors map to status codes here and only here.
+import express, { type Request, type Response, type NextFunction } from "express";
+import { SignatureError } from "../../payload/verify/gpg.ts";
+import { MirrorCache, type MirrorLog } from "./cache.ts";
+import { parseMirrorConfig, type MirrorConfigInput } from "./config.ts";
+import { classifyMirrorPath } from "./paths.ts";
+import { UpstreamMissing } from "./upstream.ts";
+
+const TYPES: Array<[RegExp, string]> = [
+  [/\.tar\.xz$/, "application/x-xz"],
+  [/\.(asc|gpgsig)$/, "application/pgp-signature"],
+  [/\.(txt|DIGESTS)$/, "text/plain; charset=utf-8"],
+];
+
+export interface MirrorRouterOptions {
+  log?: MirrorLog;
+  /** Inject a prepared cache (tests, `mirror sync` sharing one). */
+  cache?: MirrorCache;
+}
+
+/** The mirror endpoint as an express Router, to be mounted at /mirror. */
+export function createMirrorRouter(
+  cfg: MirrorConfigInput,
+  opts: MirrorRouterOptions = {},
+): express.Router {
+  const cache = opts.cache ?? new MirrorCache(parseMirrorConfig(cfg), opts.log);
+  const log = opts.log ?? cache.log;
+  const router = express.Router();
+  router.use((req: Request, res: Response, next: NextFunction) => {
+    if (req.method !== "GET" && req.method !== "HEAD") return next();
+    // req.path is still percent-encoded: classifyMirrorPath decodes it segment by segment.
+    const c = classifyMirrorPath(req.path);
+    if (!c.ok) {
+      res.status(c.status).type("text/plain").send(`mirror: ${c.reason}\n`);
+      return;
+    }
+    cache
+      .resolve(c.target)
+      .then((file) => {
+        if (!file) {
+          res.status(404).type("text/plain").send(`mirror: ${c.target.rel}: not found\n`);
+          return;
+        }
+        const type = TYPES.find(([re]) => re.test(file))?.[1];
+        if (type) res.type(type);
+        // "latest" names change; dated builds never do.
+        const immutable = c.target.kind === "stage3";
+        res.sendFile(
+          file,
+          { dotfiles: "allow", maxAge: immutable ? "7d" : 0, immutable },
+          (err) => {
+            if (err && !res.headersSent) next(err);
+          },
+        );
+      })
+      .catch((err: unknown) => {
+        const [status, why] = classifyError(err);
+        log.warn({ err, rel: c.target.rel, status }, "mirror: request failed");
+        if (!res.headersSent)
+          res.status(status).type("text/plain").send(`mirror: ${c.target.rel}: ${why}\n`);
+      });
+  });
+  return router;
+}
+
+/** One place that turns failures into HTTP answers. */
+export function classifyError(err: unknown): [number, string] {
+  if (err instanceof UpstreamMissing) return [404, "not on the upstream mirror"];
+  if (err instanceof SignatureError)
+    return [502, `upstream file failed verification: ${err.message}`];
+  if (err instanceof Error && /mismatch/.test(err.message))
+    return [502, `upstream file failed verification: ${err.message}`];
+  if (err instanceof Error && /escapes|symlink leads outside|not a regular file/.test(err.message))
+    return [403, "refused"];
+  return [502, err instanceof Error ? err.message : String(err)];
+}
