@@ -3,19 +3,66 @@
 // machine always shows whether the payload started at all.
 process.stdout.write("AUTOMAGIC-PAYLOAD-START\n");
 
+import { readFileSync } from "node:fs";
 import { Command } from "commander";
+import { runPhase1 } from "./install.ts";
+
+/** automagic.url= / automagic.token= / automagic.action= from the kernel command line. */
+export function cmdlineArgs(cmdline: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of cmdline.matchAll(/(?:^|\s)automagic\.(\w+)=(\S+)/g)) out[m[1]!] = m[2]!;
+  return out;
+}
 
 export function buildProgram(): Command {
   return new Command("automagic-install")
     .description("Install Gentoo on this machine from an automagic server, keeping /home.")
-    .option("--server <url>", "automagic server base URL")
-    .option("--token <token>", "run token from the kernel command line")
+    .option(
+      "--server <url>",
+      "automagic server base URL (default: automagic.url= on /proc/cmdline)",
+    )
+    .option("--token <token>", "run token (default: automagic.token= on /proc/cmdline)")
     .option("--action <action>", "install (the only action phase 1 knows)", "install")
     .option("--phase <n>", "1 (RAM system) or 2 (first boot)", "1")
     .option("--dry-run", "print the plan as a tree and touch nothing")
     .option("--spec <file>", "read the install spec from a file instead of the server")
-    .option("--devices <list>", "comma-separated block devices the probe may see")
-    .option("--reboot", "reboot at the end of phase 1 (netboot image only)");
+    .option(
+      "--devices <list>",
+      "comma-separated block devices the probe may see (nothing else is a candidate)",
+    )
+    .option("--target <dir>", "where the new root is mounted", "/mnt/gentoo")
+    .option("--state-dir <dir>", "scratch directory on the RAM system", "/run/automagic")
+    .option("--reboot", "reboot at the end of phase 1 (implied when booted by automagic)")
+    .action(async (o: Record<string, string | boolean | undefined>) => {
+      const cmdline = cmdlineArgs(readFileSync("/proc/cmdline", "utf8"));
+      const server = (o.server as string | undefined) ?? cmdline.url;
+      const token = (o.token as string | undefined) ?? cmdline.token;
+      if (o.phase === "2") {
+        const { runPhase2Cli } = await import("./phase2-cli.ts");
+        process.exitCode = await runPhase2Cli({ server, token });
+        return;
+      }
+      if ((o.action ?? "install") !== "install")
+        throw new Error(`--action ${String(o.action)}: phase 1 only installs`);
+      process.exitCode = await runPhase1({
+        ...(server ? { server } : {}),
+        ...(token ? { token } : {}),
+        ...(o.spec ? { specFile: o.spec as string } : {}),
+        ...(o.devices ? { devices: (o.devices as string).split(",").filter(Boolean) } : {}),
+        dryRun: !!o.dryRun,
+        // Only the netboot image reboots: never a test, never a developer's machine.
+        reboot: !o.dryRun && (!!o.reboot || cmdline.url !== undefined),
+        target: o.target as string,
+        stateDir: o.stateDir as string,
+      });
+    });
 }
 
-await buildProgram().parseAsync(process.argv);
+await buildProgram()
+  .parseAsync(process.argv)
+  .catch((err: unknown) => {
+    process.stderr.write(
+      `automagic-install: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
+    process.exitCode = process.exitCode || 1;
+  });
