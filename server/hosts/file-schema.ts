@@ -13,6 +13,7 @@ import {
   cryptHashSchema,
   fsTypeSchema,
   groupSchema,
+  installSpecSchema,
   networkSchema,
   partRefSchema,
   userSchema,
@@ -75,7 +76,9 @@ const diskObject = z
       error: (iss) =>
         typeof iss.input === "string"
           ? `"${iss.input}" is a kernel device name, which can change between boots; select the disk by serial, byId, wwn or minSize/maxSize`
-          : "a disk selector (serial, byId, wwn, minSize/maxSize)",
+          : typeof iss.input === "boolean"
+            ? "name the disk (serial, byId, wwn, minSize/maxSize), not just true/false"
+            : "a disk selector (serial, byId, wwn, minSize/maxSize)",
     },
   )
   .strict()
@@ -128,11 +131,9 @@ export const homeField = z
     ref: partRefSchema,
     fs: fsTypeSchema,
     options: z.string().optional(),
-    disk: diskField
-      .optional()
-      .meta({
-        description: "Where /home lives; lets validation refuse a layout that would wipe it",
-      }),
+    disk: diskField.optional().meta({
+      description: "Where /home lives; lets validation refuse a layout that would wipe it",
+    }),
   })
   .strict();
 
@@ -155,6 +156,8 @@ export const passwordField = z
 const hostUser = userSchema.extend({ password: passwordField });
 
 const list = z.array(z.string());
+/** Fields whose host-file form is exactly the spec's: validated by the spec's own rules. */
+const spec = installSpecSchema.shape;
 
 export const hostFileSchema = z
   .object({
@@ -163,7 +166,7 @@ export const hostFileSchema = z
       .union([z.string(), z.array(z.string())])
       .optional()
       .meta({ description: "Other files in this folder (name without .yaml) merged in first" }),
-    hostname: z.string().optional().meta({ description: "Default: the file name" }),
+    hostname: spec.hostname.optional().meta({ description: "Default: the file name" }),
     macs: z.array(macField).min(1, "at least one MAC"),
     firmware: z.enum(["bios", "uefi"]),
     disk: diskField,
@@ -173,9 +176,13 @@ export const hostFileSchema = z
     init: z.enum(["openrc", "systemd"]),
     stage3: z
       .object({
-        variant: z.string().optional().meta({ description: "Default: the init system" }),
-        mirror: z.url().optional().meta({ description: "Default: the server's /mirror/" }),
-        trustedKeys: z.array(z.string()).optional(),
+        variant: spec.stage3.shape.variant
+          .optional()
+          .meta({ description: "Default: the init system" }),
+        mirror: spec.stage3.shape.mirror
+          .optional()
+          .meta({ description: "Default: the server's /mirror/" }),
+        trustedKeys: spec.stage3.shape.trustedKeys.optional(),
       })
       .strict()
       .optional(),
@@ -192,9 +199,9 @@ export const hostFileSchema = z
         keepGoing: z.boolean().optional(),
       })
       .strict(),
-    locale: z.object({ locales: z.array(z.string()).min(1), lang: z.string().min(1) }).strict(),
-    timezone: z.string(),
-    keymap: z.string(),
+    locale: spec.locale,
+    timezone: spec.timezone,
+    keymap: spec.keymap,
     network: networkSchema,
     users: z.array(hostUser).optional(),
     groups: z.array(groupSchema).optional(),

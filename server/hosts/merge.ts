@@ -19,9 +19,10 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * Later layers win. Mappings merge key by key; lists and scalars replace
- * whole (a host that lists `packages` means exactly that list — appending
- * would make it impossible to drop an inherited entry). `null` removes an
+ * Later layers win. Mappings merge key by key, unless their `mode` differs
+ * (then the later one replaces the earlier); lists and scalars replace whole
+ * (a host that lists `packages` means exactly that list — appending would
+ * make it impossible to drop an inherited entry). `null` removes an
  * inherited value.
  */
 export function mergeLayers(layers: Layer[]): Merged {
@@ -44,8 +45,14 @@ function mergeInto(
     if (value === null) {
       delete out[key];
       forget(origins, formatPath(p));
-    } else if (isPlainObject(value) && isPlainObject(out[key])) {
-      out[key] = mergeInto(out[key], value, file, p, origins);
+    } else if (isPlainObject(value)) {
+      // A different `mode` (layout keep -> create, network dhcp -> static)
+      // is a different shape: merging would mix fields of both.
+      const base = out[key];
+      const sameShape =
+        isPlainObject(base) && (value.mode === undefined || value.mode === base.mode);
+      if (!sameShape) forget(origins, formatPath(p));
+      out[key] = mergeInto(sameShape ? base : {}, value, file, p, origins);
     } else {
       out[key] = value;
       forget(origins, formatPath(p));

@@ -81,16 +81,18 @@ export function buildHosts(
     const blame = (i: Issue) => originOf(merged.origins, i.path, f.file);
     const r = hostFileSchema.safeParse(merged.data);
     if (!r.success) {
-      fromZod(r.error).forEach((i) => report(blame(i), i));
+      fromZod(r.error, merged.data).forEach((i) => report(blame(i), i));
       continue;
     }
     const withSecrets = resolveSecrets(r.data, secrets, secretsFile);
     withSecrets.issues.forEach((i) => report(blame(i), i));
-    checkHost(withSecrets.host).forEach((i) => report(blame(i), i));
+    // Cross-field problems belong to the host: its combination of values is
+    // wrong even when one of them was inherited.
+    checkHost(withSecrets.host).forEach((i) => report(f.file, i));
     built.push({ name: f.name, file: f.file, host: withSecrets.host });
   }
   for (const { file, issue } of checkAcrossHosts(built)) report(file, issue);
-  return { hosts: built, errors };
+  return { hosts: built, errors: sortByFile(errors) };
 }
 
 function parseYaml(
@@ -100,14 +102,13 @@ function parseYaml(
 ): { data: Record<string, unknown> } | { issue: Issue } {
   // uniqueKeys (the default) makes a repeated key an error: with YAML's
   // last-one-wins, a duplicated `macs:` would silently drop a machine.
-  const doc = parseDocument(text, { prettyErrors: false });
+  const doc = parseDocument(text);
   const err = doc.errors[0];
   if (err) {
     const line = err.linePos?.[0]?.line;
     const where = line ? ` at line ${line}` : "";
-    return {
-      issue: { path: [], message: `YAML syntax error${where}: ${err.message.split("\n")[0]}` },
-    };
+    const what = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    return { issue: { path: [], message: `YAML syntax error${where}: ${what}` } };
   }
   const data: unknown = doc.toJS();
   if (allowEmpty && (data === null || data === undefined)) return { data: {} };
@@ -148,4 +149,13 @@ function layersFor(
 function strip(doc: { file: string; data: Record<string, unknown> }): Layer {
   const { extends: _e, $schema: _s, ...data } = doc.data;
   return { file: doc.file, data };
+}
+
+/** Groups messages by file (stable), so one file's problems read together. */
+function sortByFile(lines: string[]): string[] {
+  const fileOf = (l: string) => l.slice(0, l.indexOf(": "));
+  return lines
+    .map((l, i) => ({ l, i }))
+    .sort((a, b) => fileOf(a.l).localeCompare(fileOf(b.l)) || a.i - b.i)
+    .map((x) => x.l);
 }

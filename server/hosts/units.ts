@@ -48,14 +48,23 @@ export function normaliseMac(value: string): string | undefined {
   return undefined;
 }
 
-/** Human form of a byte count for listings: 536870912 -> "512MiB". */
+/** Human form of a byte count for listings: 536870912 -> "512MiB", 9e11 -> "900GB". */
 export function formatSize(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  const binary = ["B", "KiB", "MiB", "GiB", "TiB"];
   let v = bytes;
   let i = 0;
-  while (v >= 1024 && i < units.length - 1 && v % 1024 === 0) {
+  while (v >= 1024 && i < binary.length - 1 && v % 1024 === 0) {
     v /= 1024;
     i++;
   }
-  return `${v}${units[i]}`;
+  if (i >= 2 || bytes < 1000) return `${v}${binary[i]}`;
+  // Not a round binary size: probably written in decimal units (disks).
+  const decimal = ["B", "KB", "MB", "GB", "TB"];
+  let d = bytes;
+  let j = 0;
+  while (d >= 1000 && j < decimal.length - 1) {
+    d /= 1000;
+    j++;
+  }
+  return `${Number(d.toFixed(1))}${decimal[j]}`;
 }
