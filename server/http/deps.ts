@@ -1,6 +1,5 @@
 // What the HTTP app needs from the rest of the server. `serve` wires the real
 // things; tests pass object literals and a temporary state dir.
-import type { Readable } from "node:stream";
 import type { Router } from "express";
 import type { Logger } from "pino";
 import type { InstallSpec } from "../../payload/spec/schema.ts";
@@ -33,7 +32,7 @@ export interface AppDeps {
   store: StateStore;
   images: ImageCatalog;
   resolveSpec: (host: HostEntry) => InstallSpec;
-  packOverlay?: (host: HostEntry) => Readable | undefined;
+  packOverlay?: (host: HostEntry) => NodeJS.ReadableStream | undefined;
   mirror?: Router;
   /** Sends a Wake-on-LAN packet on the served interface. */
   wake?: (mac: string) => Promise<void>;

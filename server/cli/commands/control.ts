@@ -1,11 +1,130 @@
-// next/status/events/trace/inventory/wake — issue 4
+// next / status / events / trace / inventory / wake / hosts discovered:
+// the operator's view of the control plane, through the admin API.
 import type { Command } from "commander";
+import { AdminClient } from "../../app/client.ts";
+import { formatDiscovered, formatEvent, formatStatus, formatTrace } from "../../app/format.ts";
+import type { HostStatus } from "../../http/views.ts";
+import type { StoredEvent } from "../../state/store.ts";
+import type { Discovered, TraceEntry } from "../../state/observations.ts";
+import { parseAction } from "../../policy/actions.ts";
+import { normalizeMac } from "../../policy/mac.ts";
+
+const out = (s: string) => process.stdout.write(s);
+
+function client(cmd: Command): AdminClient {
+  const o = cmd.optsWithGlobals<{ server?: string; adminToken?: string }>();
+  const token = o.adminToken ?? process.env.AUTOMAGIC_ADMIN_TOKEN;
+  return new AdminClient({
+    server: o.server ?? process.env.AUTOMAGIC_SERVER ?? "http://127.0.0.1:8080",
+    ...(token ? { token } : {}),
+  });
+}
+
+function withServer(cmd: Command): Command {
+  return cmd
+    .option(
+      "--server <url>",
+      "automagic server (env AUTOMAGIC_SERVER, default http://127.0.0.1:8080)",
+    )
+    .option("--admin-token <token>", "admin bearer token (env AUTOMAGIC_ADMIN_TOKEN)");
+}
 
 export function registerControl(program: Command): void {
-  program
-    .command("next")
-    .description("not built yet")
-    .action(() => {
-      throw new Error("next: not built yet");
+  withServer(program.command("next"))
+    .description("arm the next-boot action: local | install | capture | rescue | deploy:<image>")
+    .argument("<host>")
+    .argument("<action>")
+    .action(async (host: string, action: string, _o, cmd: Command) => {
+      const a = parseAction(action);
+      const s = await client(cmd).json<HostStatus & { cancelledRun?: number }>(
+        "POST",
+        `/api/v1/admin/hosts/${encodeURIComponent(host)}/next`,
+        { action: a },
+      );
+      out(`${s.host}: ${s.state}${s.cancelledRun ? ` (run ${s.cancelledRun} cancelled)` : ""}\n`);
+    });
+
+  withServer(program.command("status"))
+    .description("each host's action, current step and progress")
+    .argument("[host]")
+    .option("--json", "machine-readable")
+    .action(async (host: string | undefined, o: { json?: boolean }, cmd: Command) => {
+      const c = client(cmd);
+      const rows = host
+        ? [await c.json<HostStatus>("GET", `/api/v1/admin/hosts/${encodeURIComponent(host)}`)]
+        : await c.json<HostStatus[]>("GET", "/api/v1/admin/hosts");
+      out(o.json ? `${JSON.stringify(host ? rows[0] : rows, null, 2)}\n` : formatStatus(rows));
+    });
+
+  withServer(program.command("events"))
+    .description("a host's run events; --follow streams new ones")
+    .argument("<host>")
+    .option("-f, --follow", "keep streaming (SSE)")
+    .option("--json", "one JSON object per line")
+    .action(async (host: string, o: { follow?: boolean; json?: boolean }, cmd: Command) => {
+      const c = client(cmd);
+      const path = `/api/v1/admin/hosts/${encodeURIComponent(host)}/events`;
+      const print = (e: StoredEvent) => out(`${o.json ? JSON.stringify(e) : formatEvent(e)}\n`);
+      if (!o.follow) {
+        for (const e of await c.json<StoredEvent[]>("GET", path)) print(e);
+        return;
+      }
+      for await (const e of c.follow(`${path}?follow=1`)) print(e as StoredEvent);
+    });
+
+  withServer(program.command("trace"))
+    .description("the boot chain as the server saw it (DHCP, TFTP, script, kernel/initrd, payload)")
+    .argument("<host-or-mac>")
+    .option("--json", "machine-readable")
+    .action(async (what: string, o: { json?: boolean }, cmd: Command) => {
+      const c = client(cmd);
+      const mac = normalizeMac(what);
+      const r = await c.json<{ status?: HostStatus; trace: TraceEntry[] }>(
+        "GET",
+        mac
+          ? `/api/v1/admin/trace/${mac}`
+          : `/api/v1/admin/hosts/${encodeURIComponent(what)}/trace`,
+      );
+      if (o.json) {
+        out(`${JSON.stringify(r, null, 2)}\n`);
+        return;
+      }
+      if (r.status) out(`${r.status.host}: ${r.status.state}\n`);
+      out(formatTrace(r.trace));
+    });
+
+  withServer(program.command("inventory"))
+    .description("Ansible inventory JSON (usable as an `ansible-inventory -i` script)")
+    .option("--list", "all hosts (the default)")
+    .option("--host <name>", "one host's variables (ansible script protocol)")
+    .action(async (o: { host?: string }, cmd: Command) => {
+      const inv = await client(cmd).json<{ _meta: { hostvars: Record<string, unknown> } }>(
+        "GET",
+        "/api/v1/admin/inventory",
+      );
+      const doc = o.host ? (inv._meta.hostvars[o.host] ?? {}) : inv;
+      out(`${JSON.stringify(doc, null, 2)}\n`);
+    });
+
+  withServer(program.command("wake"))
+    .description("send a Wake-on-LAN magic packet to a host (on the served interface only)")
+    .argument("<host>")
+    .action(async (host: string, _o, cmd: Command) => {
+      const r = await client(cmd).json<{ woke: string[] }>(
+        "POST",
+        `/api/v1/admin/hosts/${encodeURIComponent(host)}/wake`,
+      );
+      out(`${host}: magic packet sent to ${r.woke.join(", ")}\n`);
+    });
+
+  // `hosts discovered` lives under the hosts command (registered by hosts.ts).
+  const hosts = program.commands.find((c) => c.name() === "hosts");
+  const discovered = hosts ? hosts.command("discovered") : program.command("discovered");
+  withServer(discovered)
+    .description("machines that netbooted with a MAC no host file claims")
+    .option("--json", "machine-readable")
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      const list = await client(cmd).json<Discovered[]>("GET", "/api/v1/admin/discovered");
+      out(o.json ? `${JSON.stringify(list, null, 2)}\n` : formatDiscovered(list));
     });
 }

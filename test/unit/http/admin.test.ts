@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import type { Request } from "express";
 import { adminGuard, isLoopback } from "../../../server/http/admin.ts";
 import type { HttpError } from "../../../server/http/errors.ts";
-import { KNOWN, startHarness } from "./harness.ts";
+import { KNOWN, startHarness, json } from "./harness.ts";
 
 function guard(token: string | undefined, addr: string, auth?: string): number {
   const req = { socket: { remoteAddress: addr }, headers: auth ? { authorization: auth } : {} };
@@ -32,7 +32,7 @@ test("admin API over HTTP: bearer required when configured; arming validates the
   t.after(() => h.close());
   assert.equal((await fetch(`${h.url}/api/v1/admin/hosts`)).status, 401);
   const auth = { authorization: "Bearer tok-123", "content-type": "application/json" };
-  const list = await (await fetch(`${h.url}/api/v1/admin/hosts`, { headers: auth })).json();
+  const list = await json(fetch(`${h.url}/api/v1/admin/hosts`, { headers: auth }));
   assert.deepEqual(
     list.map((s: { host: string; state: string }) => [s.host, s.state]),
     [
@@ -46,7 +46,7 @@ test("admin API over HTTP: bearer required when configured; arming validates the
     body: JSON.stringify({ action: "reinstall" }),
   });
   assert.equal(bad.status, 400);
-  assert.match((await bad.json()).error, /action "reinstall"/);
+  assert.match((await json(bad)).error, /action "reinstall"/);
   const none = await fetch(`${h.url}/api/v1/admin/hosts/nope/next`, {
     method: "POST",
     headers: auth,
@@ -62,7 +62,7 @@ test("inventory: ansible --list JSON with groups, state and leased address", asy
   t.after(() => h.close());
   h.store.obs.saveLeases([{ mac: KNOWN, ip: "10.77.0.50", expires: 0 }]);
   h.store.arm("ws2", "rescue");
-  const inv = await (await fetch(`${h.url}/api/v1/admin/inventory`)).json();
+  const inv = await json(fetch(`${h.url}/api/v1/admin/inventory`));
   assert.deepEqual(inv.all, { hosts: ["ws1", "ws2"], children: ["lab", "workstations"] });
   assert.deepEqual(inv.lab, { hosts: ["ws1", "ws2"] });
   assert.deepEqual(inv.workstations, { hosts: ["ws1"] });

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { KNOWN, UNKNOWN, parseBootScript, raw, startHarness } from "./harness.ts";
+import { KNOWN, UNKNOWN, parseBootScript, raw, startHarness, json } from "./harness.ts";
 
 test("boot.ipxe: unknown MAC boots local and is listed as discovered", async (t) => {
   const h = await startHarness();
@@ -11,7 +11,7 @@ test("boot.ipxe: unknown MAC boots local and is listed as discovered", async (t)
     await r.text(),
     `#!ipxe\n# automagic: ${UNKNOWN} -> local (unknown MAC (recorded as discovered))\nexit\n`,
   );
-  const d = await (await fetch(`${h.url}/api/v1/admin/discovered`)).json();
+  const d = await json(fetch(`${h.url}/api/v1/admin/discovered`));
   assert.equal(d.length, 1);
   assert.equal(d[0].mac, UNKNOWN);
   assert.equal(d[0].arch, "x86_64");
@@ -38,7 +38,7 @@ for (const action of ["install", "capture", "rescue", "deploy:gold-1"]) {
       body: JSON.stringify({ action }),
     });
     assert.equal(arm.status, 200);
-    assert.equal((await arm.json()).state, `armed:${action}`);
+    assert.equal((await json(arm)).state, `armed:${action}`);
     const text = await (await fetch(`${h.url}/boot.ipxe?mac=${KNOWN.toUpperCase()}`)).text();
     assert.match(text, new RegExp(`automagic\\.action=${action} BOOTIF=01-52-54-00-aa-00-01 `));
     const s = parseBootScript(text);
@@ -46,7 +46,7 @@ for (const action of ["install", "capture", "rescue", "deploy:gold-1"]) {
     // artifacts fetchable from the script's URLs
     const k = await raw(h.url, new URL(s.kernel).pathname);
     assert.equal(k.body.toString(), "kernel-bytes");
-    const status = await (await fetch(`${h.url}/api/v1/admin/hosts/ws1`)).json();
+    const status = await json(fetch(`${h.url}/api/v1/admin/hosts/ws1`));
     assert.equal(status.state, `running:${action}`);
     // payload starts: a second netboot goes to the disk
     assert.equal((await fetch(`${h.url}/api/v1/run/${s.token}/spec`)).status, 200);
@@ -54,7 +54,7 @@ for (const action of ["install", "capture", "rescue", "deploy:gold-1"]) {
       await (await fetch(`${h.url}/boot.ipxe?mac=${KNOWN}`)).text(),
       /in progress\)\nexit\n$/,
     );
-    const trace = await (await fetch(`${h.url}/api/v1/admin/hosts/ws1/trace`)).json();
+    const trace = await json(fetch(`${h.url}/api/v1/admin/hosts/ws1/trace`));
     assert.deepEqual(
       trace.trace.map((e: { what: string }) => e.what),
       ["boot.ipxe served", "vmlinuz fetched", "spec fetched", "boot.ipxe served"],

@@ -111,3 +111,9 @@ export function parseBootScript(text: string): { token: string; kernel: string; 
   if (!token || !kernel || !initrd) throw new Error(`not a boot script:\n${text}`);
   return { token, kernel, initrd };
 }
+
+/** Response body as JSON, loosely typed: tests assert on its shape. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function json(r: Response | Promise<Response>): Promise<any> {
+  return (await r).json();
+}

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { KNOWN, parseBootScript, startHarness, type Harness } from "./harness.ts";
+import { KNOWN, parseBootScript, startHarness, type Harness, json } from "./harness.ts";
 import { SECRET_HASH } from "../../fakes/control-hosts.ts";
 
 async function armAndBoot(h: Harness, action = "install"): Promise<string> {
@@ -27,7 +27,7 @@ test("spec: only with a valid token; absent, unknown, foreign-shaped, revoked an
   const token = await armAndBoot(h);
   const ok = await fetch(`${h.url}/api/v1/run/${token}/spec`);
   assert.equal(ok.status, 200);
-  const spec = await ok.json();
+  const spec = await json(ok);
   assert.equal(spec.host, "ws1");
   assert.equal(spec.users[0].password, SECRET_HASH);
   const denied: Array<[string, number]> = [
@@ -54,7 +54,7 @@ test("a token is bound to its host: ws1's token never yields ws2's spec", async 
   const h = await startHarness();
   t.after(() => h.close());
   const token = await armAndBoot(h);
-  const spec = await (await fetch(`${h.url}/api/v1/run/${token}/spec`)).json();
+  const spec = await json(fetch(`${h.url}/api/v1/run/${token}/spec`));
   assert.equal(spec.host, "ws1");
   // ws2 has an overlay, ws1 has none: the overlay route answers for ws1 only
   assert.equal((await fetch(`${h.url}/api/v1/run/${token}/overlay.tar`)).status, 404);
@@ -65,30 +65,30 @@ test("events: stored, deduplicated, run-done revokes the token and returns the h
   t.after(() => h.close());
   const token = await armAndBoot(h);
   let r = await post(h, token, [ev(1, "run-start"), ev(2, "step-start", { step: "probe" })]);
-  assert.deepEqual(await r.json(), { accepted: 2, duplicates: 0, status: "running" });
+  assert.deepEqual(await json(r), { accepted: 2, duplicates: 0, status: "running" });
   r = await post(h, token, [
     ev(2, "step-start", { step: "probe" }),
     ev(3, "step-end", { step: "probe" }),
   ]);
-  assert.deepEqual(await r.json(), { accepted: 1, duplicates: 1, status: "running" });
+  assert.deepEqual(await json(r), { accepted: 1, duplicates: 1, status: "running" });
   assert.equal((await post(h, token, [{ seq: 0 }])).status, 400);
   const bad = await post(h, token, [ev(4, "log", { phase: 2 })]);
   assert.equal(bad.status, 400);
   assert.match(await bad.text(), /phase 2 with a phase-1 token/);
   // phase 2
   const p2 = await fetch(`${h.url}/api/v1/run/${token}/phase2`, { method: "POST" });
-  const { token: t2 } = (await p2.json()) as { token: string };
+  const { token: t2 } = (await json(p2)) as { token: string };
   assert.equal((await fetch(`${h.url}/api/v1/run/${token}/spec`)).status, 401);
   assert.equal((await fetch(`${h.url}/api/v1/run/${t2}/spec`)).status, 200);
   r = await post(h, t2, [
     ev(1, "step-start", { phase: 2, step: "packages" }),
     ev(2, "run-done", { phase: 2 }),
   ]);
-  assert.deepEqual(await r.json(), { accepted: 2, duplicates: 0, status: "done" });
+  assert.deepEqual(await json(r), { accepted: 2, duplicates: 0, status: "done" });
   assert.equal((await fetch(`${h.url}/api/v1/run/${t2}/spec`)).status, 401);
-  const st = await (await fetch(`${h.url}/api/v1/admin/hosts/ws1`)).json();
+  const st = await json(fetch(`${h.url}/api/v1/admin/hosts/ws1`));
   assert.equal(st.state, "local");
-  const events = await (await fetch(`${h.url}/api/v1/admin/hosts/ws1/events`)).json();
+  const events = await json(fetch(`${h.url}/api/v1/admin/hosts/ws1/events`));
   assert.equal(events.length, 5);
 });
 
@@ -106,7 +106,7 @@ test("step-fail: run failed and visible, the next power-on boots local", async (
       stderrTail: "busy",
     }),
   ]);
-  const st = await (await fetch(`${h.url}/api/v1/admin/hosts/ws1`)).json();
+  const st = await json(fetch(`${h.url}/api/v1/admin/hosts/ws1`));
   assert.equal(st.state, "failed:install");
   assert.match(st.run.failure, /step pave-root, device \/dev\/vda2/);
   assert.match(

@@ -1,0 +1,137 @@
+// `automagic serve` configuration: a YAML file and/or flags, merged (flags
+// win), then validated with zod so a typo stops the start naming the field.
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { formatPath, GENTOO_RELEASE_KEY } from "../../payload/spec/schema.ts";
+
+const ipv4 = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, "an IPv4 address");
+
+/** "90s", "15m", "6h", "2d" or plain milliseconds. */
+export function parseDuration(text: string | number): number {
+  if (typeof text === "number") return text;
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!m) throw new Error(`"${text}" is not a duration like 90s, 15m, 6h`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: 86400_000 }[m[2] ?? "ms"]!;
+  return Math.round(Number(m[1]) * unit);
+}
+
+const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  try {
+    return parseDuration(v);
+  } catch (err) {
+    ctx.addIssue({ code: "custom", message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+export const serveConfigSchema = z
+  .object({
+    /** The served interface: DHCP binds to it, Wake-on-LAN goes out on it. */
+    interface: z.string().min(1).max(15).optional(),
+    /** Address HTTP and TFTP listen on (and, in DHCP, the server identifier). */
+    listen: ipv4.default("127.0.0.1"),
+    /** Base URL machines use; default http://<listen>:<http.port>. */
+    serverUrl: z.string().url().optional(),
+    http: z
+      .object({ port: z.number().int().min(0).max(65535).default(8080) })
+      .strict()
+      .default({ port: 8080 }),
+    tftp: z
+      .object({
+        enabled: z.boolean().default(true),
+        port: z.number().int().min(0).max(65535).default(69),
+      })
+      .strict()
+      .default({ enabled: true, port: 69 }),
+    /** Passed through to server/dhcp (mode, subnet, ports, force, probeMs); see DhcpConfig. */
+    dhcp: z
+      .object({ mode: z.enum(["full", "proxy", "off"]).default("off") })
+      .passthrough()
+      .default({ mode: "off" }),
+    hostsDir: z.string().default("hosts"),
+    stateDir: z.string().default("var/state"),
+    imagesDir: z.string().default("images"),
+    ipxeDir: z.string().default("/usr/lib/ipxe"),
+    /** The verifying Gentoo cache (server/mirror) served at /mirror/. */
+    mirror: z
+      .object({
+        /** Gentoo mirror URL or a local directory in the same layout (the fixture). */
+        upstream: z.string().min(1).optional(),
+        cacheDir: z.string().default("var/mirror-cache"),
+        keysDir: z.string().default("var/mirror-keys"),
+      })
+      .strict()
+      .default({ cacheDir: "var/mirror-cache", keysDir: "var/mirror-keys" }),
+    trustedKeys: z.array(z.string().regex(/^[0-9A-F]{40}$/)).default([GENTOO_RELEASE_KEY]),
+    tokenTtl: duration.default(6 * 3600_000),
+    stallAfter: duration.default(15 * 60_000),
+    localBoot: z.enum(["exit", "sanboot"]).default("exit"),
+    bootTries: z.number().int().min(1).max(100).default(10),
+    extraCmdline: z.string().optional(),
+    /** Admin bearer token (or a file holding it); required to expose the admin API. */
+    adminToken: z.string().min(16).optional(),
+    adminTokenFile: z.string().optional(),
+    logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  })
+  .strict();
+
+export type ServeConfig = z.output<typeof serveConfigSchema>;
+
+/** Deep-merges flag values over file values (objects merge, everything else replaces). */
+export function mergeConfig(
+  base: Record<string, unknown>,
+  over: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) continue;
+    const b = out[k];
+    out[k] =
+      v &&
+      typeof v === "object" &&
+      !Array.isArray(v) &&
+      b &&
+      typeof b === "object" &&
+      !Array.isArray(b)
+        ? mergeConfig(b as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}
+
+export function parseServeConfig(data: unknown, source: string): ServeConfig {
+  const r = serveConfigSchema.safeParse(data ?? {});
+  if (r.success) return r.data;
+  const lines = r.error.issues.map((i) => `${source}: ${formatPath(i.path)}: ${i.message}`);
+  throw new Error(lines.join("\n"), { cause: r.error });
+}
+
+export function loadServeConfig(
+  file: string | undefined,
+  flags: Record<string, unknown>,
+): ServeConfig {
+  let fromFile: Record<string, unknown> = {};
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (err) {
+      throw new Error(`${file}: cannot read config: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      fromFile = (parseYaml(text) ?? {}) as Record<string, unknown>;
+    } catch (err) {
+      throw new Error(`${file}: not valid YAML: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  const cfg = parseServeConfig(mergeConfig(fromFile, flags), file ?? "flags");
+  if (cfg.adminTokenFile && !cfg.adminToken) {
+    cfg.adminToken = readFileSync(cfg.adminTokenFile, "utf8").trim();
+  }
+  return cfg;
+}
+
+export function serverUrlOf(cfg: ServeConfig, httpPort: number): string {
+  return (cfg.serverUrl ?? `http://${cfg.listen}:${httpPort}`).replace(/\/+$/, "");
+}

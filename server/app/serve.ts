@@ -1,0 +1,202 @@
+// Composition for `automagic serve`: host registry, state, images, the HTTP
+// app, DHCP and TFTP, wired from one ServeConfig. Each piece is built
+// elsewhere; this file only connects them and owns their lifetimes.
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join, resolve } from "node:path";
+import type { Router } from "express";
+import type { Logger } from "pino";
+import { startDhcpServer, type DhcpServer } from "../dhcp/index.ts";
+import { resolveInstallSpec } from "../hosts/index.ts";
+import { createApp } from "../http/app.ts";
+import { ImageCatalog } from "../http/images.ts";
+import { packOverlay } from "../overlay/pack.ts";
+import { createMirrorRouter } from "../mirror/index.ts";
+import { isStalled } from "../policy/state-machine.ts";
+import { StateStore } from "../state/store.ts";
+import { startTftpServer, type TftpServer } from "../tftp/index.ts";
+import { serverUrlOf, type ServeConfig } from "./config.ts";
+import { LiveHosts } from "./hosts-watch.ts";
+import { sendWake } from "./wol.ts";
+
+export interface RunningServer {
+  url: string;
+  httpPort: number;
+  store: StateStore;
+  hosts: LiveHosts;
+  close(): Promise<void>;
+}
+
+async function listen(server: Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((res, rej) => {
+    server.once("error", (err) =>
+      rej(new Error(`http: cannot listen on ${host}:${port}: ${err.message}`, { cause: err })),
+    );
+    server.listen(port, host, () => res());
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+/** /mirror/ (server/mirror): only when an upstream is configured. */
+function mirrorRouter(cfg: ServeConfig, log: Logger): Router | undefined {
+  if (!cfg.mirror.upstream) {
+    log.warn("mirror: no upstream configured; /mirror/ answers 404");
+    return undefined;
+  }
+  return createMirrorRouter(
+    {
+      upstream: cfg.mirror.upstream,
+      cacheDir: resolve(cfg.mirror.cacheDir),
+      keysDir: resolve(cfg.mirror.keysDir),
+      trustedKeys: cfg.trustedKeys,
+    },
+    { log },
+  );
+}
+
+export async function startServer(cfg: ServeConfig, log: Logger): Promise<RunningServer> {
+  const hosts = await LiveHosts.load(resolve(cfg.hostsDir), log);
+  const stateDir = resolve(cfg.stateDir);
+  const store = new StateStore(stateDir, { tokenTtlMs: cfg.tokenTtl });
+  const cleanups: Array<() => Promise<void> | void> = [() => store.close(), () => hosts.close()];
+  const closeAll = async () => {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        log.error({ err }, "shutdown step failed");
+      }
+    }
+  };
+  try {
+    const images = new ImageCatalog(resolve(cfg.imagesDir));
+    // Hash the current image now, not on the first machine's boot.
+    const current = await images.current();
+    log.info({ image: current?.id ?? null }, current ? "image ready" : "no images/current yet");
+    // Port 0 (tests) is only known after listen; the URL is read lazily.
+    let serverUrl = serverUrlOf(cfg, cfg.http.port);
+    const config = {
+      get serverUrl() {
+        return serverUrl;
+      },
+      localBoot: cfg.localBoot,
+      bootTries: cfg.bootTries,
+      extraCmdline: cfg.extraCmdline,
+      stallMs: cfg.stallAfter,
+      adminToken: cfg.adminToken,
+      ipxeDir: cfg.ipxeDir,
+    };
+    const app = createApp({
+      config,
+      hosts: () => hosts.get(),
+      store,
+      images,
+      resolveSpec: (h) =>
+        resolveInstallSpec(h, { mirrorUrl: `${serverUrl}/mirror/`, trustedKeys: cfg.trustedKeys }),
+      packOverlay: (h) => (h.overlayDir ? packOverlay(h.overlayDir) : undefined),
+      mirror: mirrorRouter(cfg, log),
+      wake: cfg.interface ? (mac) => sendWake(cfg.interface!, mac) : undefined,
+      log,
+    });
+    const primary = createServer(app);
+    cleanups.push(() => closeHttp(primary));
+    const port = await listen(primary, cfg.http.port, cfg.listen);
+    serverUrl = serverUrlOf(cfg, port);
+    // The CLI talks to the admin API on loopback; add a loopback listener when
+    // the main one is on a LAN address.
+    if (!cfg.listen.startsWith("127.") && cfg.listen !== "0.0.0.0") {
+      const lo = createServer(app);
+      cleanups.push(() => closeHttp(lo));
+      await listen(lo, port, "127.0.0.1");
+    }
+    log.info({ url: serverUrl, listen: cfg.listen, port }, "http: serving");
+
+    let dhcp: DhcpServer | undefined;
+    const ipToMac = new Map<string, string>();
+    if (cfg.dhcp.mode !== "off") {
+      if (!cfg.interface) throw new Error("config: interface: required when dhcp.mode is not off");
+      dhcp = await startDhcpServer(
+        {
+          leaseFile: join(stateDir, "dhcp-leases.jsonl"),
+          bootfiles: {
+            bios: "undionly.kpxe",
+            uefi: "snponly.efi",
+            httpBoot: `${serverUrl}/ipxe/snponly.efi`,
+          },
+          ...(cfg.dhcp as Record<string, unknown>),
+          mode: cfg.dhcp.mode,
+          interface: cfg.interface,
+          serverIp: cfg.listen,
+          ipxeScriptUrl: `${serverUrl}/boot.ipxe`,
+        } as Parameters<typeof startDhcpServer>[0],
+        {
+          log,
+          onTrace: (ev) => store.obs.trace(ev.mac, "dhcp", ev.what, ev.detail),
+          reservationFor: () => undefined,
+        },
+      );
+      const d = dhcp;
+      cleanups.push(() => d.close());
+    }
+    const syncLeases = () => {
+      if (!dhcp) return;
+      const leases = dhcp.leases();
+      for (const l of leases) ipToMac.set(l.ip, l.mac);
+      store.obs.saveLeases(leases);
+    };
+
+    let tftp: TftpServer | undefined;
+    if (cfg.tftp.enabled) {
+      tftp = await startTftpServer({
+        root: cfg.ipxeDir,
+        address: cfg.listen,
+        port: cfg.tftp.port,
+        interface: cfg.interface,
+        log,
+        onTrace: (ev) => {
+          syncLeases();
+          const mac = ipToMac.get(ev.peer.replace(/:\d+$/, ""));
+          if (mac) store.obs.trace(mac, "tftp", ev.what, { peer: ev.peer, ...ev.detail });
+        },
+      });
+      const t = tftp;
+      cleanups.push(() => t.close());
+    }
+
+    // Stalled runs: shown by status from the clock; logged and traced once here.
+    const reported = new Set<number>();
+    const sweep = setInterval(
+      () => {
+        syncLeases();
+        for (const h of hosts.get().hosts) {
+          const run = store.latestRun(h.name);
+          if (!run || reported.has(run.id) || !isStalled(run, Date.now(), cfg.stallAfter)) continue;
+          reported.add(run.id);
+          log.warn(
+            { host: h.name, macs: h.macs, run: run.id, step: run.currentStep },
+            "run stalled",
+          );
+          for (const mac of h.macs) store.obs.trace(mac, "policy", "run stalled", { run: run.id });
+        }
+      },
+      Math.min(30_000, Math.max(1000, cfg.stallAfter / 4)),
+    );
+    sweep.unref();
+    cleanups.push(() => clearInterval(sweep));
+
+    hosts.watch();
+    const onHup = () => void hosts.reload("SIGHUP");
+    process.on("SIGHUP", onHup);
+    cleanups.push(() => void process.off("SIGHUP", onHup));
+
+    return { url: serverUrl, httpPort: port, store, hosts, close: closeAll };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+function closeHttp(s: Server): Promise<void> {
+  s.closeAllConnections();
+  return new Promise((res) => s.close(() => res()));
+}
