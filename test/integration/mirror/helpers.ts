@@ -1,0 +1,162 @@
+// Shared by the mirror integration tests: the real fixture mirror (built or
+// taken from its input-hash cache), a mirror server on 127.0.0.1, and
+// throwaway upstream copies to tamper with.
+import { execFileSync } from "node:child_process";
+import { mkdtemp, readFile, readdir, rm, unlink, writeFile } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import express from "express";
+import { execa } from "execa";
+import { createMirrorRouter } from "../../../server/mirror/router.ts";
+import type { MirrorConfigInput } from "../../../server/mirror/config.ts";
+import { AUTOBUILDS } from "../../../payload/verify/layout.ts";
+
+export const REPO = resolve(import.meta.dirname, "../../..");
+export const FIXTURE = join(REPO, "var/fixture-mirror");
+
+export interface Fixture {
+  dir: string;
+  fingerprint: string;
+  /** GNUPGHOME with the fixture's secret key, for re-signing tampered copies. */
+  secretHome: string;
+  /** releases/amd64/autobuilds/<stamp>/stage3-amd64-openrc-<stamp>.tar.xz */
+  openrcRel: string;
+}
+
+/** Builds the fixture mirror if its inputs changed (a no-op when cached); fails loudly when it cannot. */
+export async function ensureFixture(): Promise<Fixture> {
+  for (const tool of ["mmdebstrap", "gpg", "xz", "tar"]) {
+    try {
+      execFileSync("sh", ["-c", `command -v ${tool}`]);
+    } catch {
+      throw new Error(`required tool missing: ${tool} (run bin/setup-debian)`);
+    }
+  }
+  await execa("npx", ["tsx", "test/fixture-mirror/build.ts"], {
+    cwd: REPO,
+    stdout: "inherit",
+    stderr: "inherit",
+  });
+  const fingerprint = (await readFile(join(FIXTURE, "TEST-KEY-FPR"), "utf8")).trim();
+  const pointer = await readFile(
+    join(FIXTURE, AUTOBUILDS, "latest-stage3-amd64-openrc.txt"),
+    "utf8",
+  );
+  const path = /^(\d{8}T\d{6}Z\/\S+\.tar\.xz) \d+$/m.exec(pointer)?.[1];
+  if (!path) throw new Error(`${FIXTURE}: openrc pointer has no stage line`);
+  return {
+    dir: FIXTURE,
+    fingerprint,
+    secretHome: `${FIXTURE}-secret`,
+    openrcRel: `${AUTOBUILDS}/${path}`,
+  };
+}
+
+export interface RunningMirror {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Serves createMirrorRouter(cfg) at http://127.0.0.1:<port>/mirror. */
+export async function startMirror(cfg: MirrorConfigInput): Promise<RunningMirror> {
+  const app = express();
+  app.use("/mirror", createMirrorRouter(cfg));
+  const server = app.listen(0, "127.0.0.1");
+  await new Promise<void>((ok, fail) => server.once("listening", ok).once("error", fail));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/mirror/`,
+    close: () =>
+      new Promise<void>((ok) => {
+        server.closeAllConnections();
+        server.close(() => ok());
+      }),
+  };
+}
+
+export async function tempDir(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `automagic-mirror-${prefix}-`));
+}
+
+/** A hard-linked copy of the fixture: cheap, and files are replaced (never written through) when tampered. */
+export async function cloneFixture(fx: Fixture, dest: string): Promise<string> {
+  await execa("cp", ["-al", fx.dir, dest]);
+  return dest;
+}
+
+/** Replaces `rel` in a clone with `edit(original bytes)`, breaking the hard link first. */
+export async function replaceFile(
+  root: string,
+  rel: string,
+  edit: (b: Buffer) => Buffer,
+): Promise<void> {
+  const p = join(root, rel);
+  const data = edit(await readFile(p));
+  await unlink(p);
+  await writeFile(p, data);
+}
+
+/** Re-signs `rel` (detached, armored) in a clone with the given GNUPGHOME's default key. */
+export async function resign(
+  home: string,
+  root: string,
+  rel: string,
+  sigExt = ".asc",
+): Promise<void> {
+  const sig = join(root, `${rel}${sigExt}`);
+  await unlink(sig).catch(() => {});
+  await execa("gpg", [
+    "--homedir",
+    home,
+    "--batch",
+    "--no-tty",
+    "--pinentry-mode",
+    "loopback",
+    "--passphrase",
+    "",
+    "--armor",
+    "--detach-sign",
+    "--output",
+    sig,
+    join(root, rel),
+  ]);
+}
+
+/** A second, unrelated key: what an attacker who controls a mirror would sign with. */
+export async function otherKey(dir: string): Promise<string> {
+  await execa("gpg", [
+    "--homedir",
+    dir,
+    "--batch",
+    "--pinentry-mode",
+    "loopback",
+    "--passphrase",
+    "",
+    "--quick-gen-key",
+    "Attacker <evil@automagic.invalid>",
+    "ed25519",
+    "sign",
+    "never",
+  ]);
+  return dir;
+}
+
+export async function cleanup(...dirs: string[]): Promise<void> {
+  for (const d of dirs) {
+    await execa("gpgconf", ["--homedir", d, "--kill", "all"], { reject: false });
+    await rm(d, { recursive: true, force: true });
+  }
+}
+
+export async function listFiles(root: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string, pre: string) => {
+    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+      if (e.isDirectory()) await walk(join(d, e.name), `${pre}${e.name}/`);
+      else out.push(`${pre}${e.name}`);
+    }
+  };
+  await walk(root, "");
+  return out.sort();
+}

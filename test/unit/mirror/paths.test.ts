@@ -1,0 +1,118 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, mkdir, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { classifyMirrorPath, isInside, safeResolve } from "../../../server/mirror/paths.ts";
+
+const A = "/releases/amd64/autobuilds";
+const STAGE = `${A}/20260101T000000Z/stage3-amd64-openrc-20260101T000000Z.tar.xz`;
+
+test("the Gentoo paths a payload asks for are recognised", () => {
+  const k = (p: string) => {
+    const c = classifyMirrorPath(p);
+    return c.ok ? c.target : c;
+  };
+  assert.deepEqual(k(`${A}/latest-stage3-amd64-openrc.txt`), {
+    kind: "pointer",
+    rel: `${A.slice(1)}/latest-stage3-amd64-openrc.txt`,
+    variant: "openrc",
+  });
+  assert.equal(
+    (k(`${A}/latest-stage3-amd64-desktop-systemd.txt`) as { variant: string }).variant,
+    "desktop-systemd",
+  );
+  for (const ext of ["", ".asc", ".DIGESTS"] as const) {
+    const t = k(STAGE + ext) as { kind: string; ext: string; tarballRel: string; stamp: string };
+    assert.equal(t.kind, "stage3");
+    assert.equal(t.ext, ext);
+    assert.equal(t.tarballRel, STAGE.slice(1));
+    assert.equal(t.stamp, "20260101T000000Z");
+  }
+  assert.equal((k("/snapshots/gentoo-latest.tar.xz") as { kind: string }).kind, "snapshot");
+  assert.equal((k("/snapshots/gentoo-latest.tar.xz.gpgsig") as { ext: string }).ext, ".gpgsig");
+  assert.equal(
+    (k(`/keys/${"A".repeat(40)}.asc`) as { fingerprint: string }).fingerprint,
+    "A".repeat(40),
+  );
+});
+
+test("traversal in every spelling is refused with 400 before touching the disk", () => {
+  const evil = [
+    "/../etc/passwd",
+    `${A}/../../../../etc/passwd`,
+    `${A}/%2e%2e/%2e%2e/etc/passwd`,
+    `${A}/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd`,
+    `${A}/..%2f..%2fetc`,
+    `${A}/.%2e/x`,
+    "//etc/passwd",
+    `${A}//latest-stage3-amd64-openrc.txt`,
+    `${A}\\..\\..\\etc\\passwd`,
+    `${A}/latest-stage3-amd64-openrc.txt%00.xz`,
+    `${A}/%c0%ae%c0%ae/etc`, // overlong UTF-8 dot
+    `${A}/%`,
+    "/keys/.hidden",
+    `${A}/./latest-stage3-amd64-openrc.txt`,
+  ];
+  for (const p of evil) {
+    const c = classifyMirrorPath(p);
+    assert.equal(c.ok, false, p);
+    assert.equal(!c.ok && c.status, 400, `${p}: ${!c.ok && c.reason}`);
+  }
+});
+
+test("anything that is not one of the mirror's files is 404", () => {
+  const other = [
+    "/etc/passwd",
+    "/",
+    "/releases/amd64/autobuilds",
+    `${A}/latest-stage3-amd64-openrc.txt.bak`,
+    `${A}/latest-stage3-amd64-OpenRC.txt`,
+    `${A}/20260101T000000Z/stage3-amd64-openrc-20260102T000000Z.tar.xz`, // stamp mismatch
+    `${A}/20260101T000000Z/stage3-amd64-openrc-20260101T000000Z.tar.xz.CONTENTS.gz`,
+    `${A}/current-stage3-amd64-openrc/stage3.tar.xz`,
+    `${A}/%252e%252e/x`, // double-encoded: decodes once to a literal "%2e%2e" name
+    "/snapshots/gentoo-20260101.tar.xz",
+    "/keys/abc.asc",
+    `/keys/${"a".repeat(40)}.asc`, // fingerprints are upper-case
+    "/.staging/x",
+  ];
+  for (const p of other) {
+    const c = classifyMirrorPath(p);
+    assert.equal(c.ok, false, p);
+  }
+  assert.equal(classifyMirrorPath(`${A}/%252e%252e/x`).ok, false);
+});
+
+test("isInside", () => {
+  assert.equal(isInside("/a/b", "/a/b"), true);
+  assert.equal(isInside("/a/b", "/a/b/c"), true);
+  assert.equal(isInside("/a/b", "/a/bc"), false);
+  assert.equal(isInside("/a/b", "/a"), false);
+  assert.equal(isInside("/a/b", "/a/b/../c"), false);
+});
+
+test("safeResolve follows symlinks only while they stay inside the root", async () => {
+  const d = await mkdtemp(join(tmpdir(), "mirror-paths-"));
+  try {
+    const root = join(d, "root");
+    await mkdir(join(root, "sub"), { recursive: true });
+    await writeFile(join(root, "sub", "f"), "x");
+    await writeFile(join(d, "secret"), "s");
+    await symlink("sub/f", join(root, "inside-link"));
+    await symlink("../secret", join(root, "outside-link"));
+    await symlink("/etc/passwd", join(root, "absolute-link"));
+    await symlink(d, join(root, "dir-link"));
+    assert.equal(await safeResolve(root, "sub/f"), join(root, "sub", "f"));
+    assert.equal(await safeResolve(root, "inside-link"), join(root, "sub", "f"));
+    assert.equal(await safeResolve(root, "missing"), undefined);
+    await assert.rejects(safeResolve(root, "outside-link"), /symlink leads outside/);
+    await assert.rejects(safeResolve(root, "absolute-link"), /symlink leads outside/);
+    await assert.rejects(safeResolve(root, "dir-link/secret"), /symlink leads outside/);
+    await assert.rejects(safeResolve(root, "../secret"), /escapes/);
+    await assert.rejects(safeResolve(root, "/etc/passwd"), /escapes/);
+    await assert.rejects(safeResolve(root, "sub"), /not a regular file/);
+  } finally {
+    await rm(d, { recursive: true, force: true });
+  }
+});
