@@ -1,0 +1,112 @@
+// Runs the real `automagic serve` as a child process (optionally inside a
+// network namespace) over a temporary world: a copy of hosts/, a fake
+// netboot image and its own state dir.
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { execa, type ResultPromise } from "execa";
+
+export const REPO = resolve(import.meta.dirname, "../../..");
+export const BIN = join(REPO, "bin/automagic");
+
+export interface World {
+  dir: string;
+  hostsDir: string;
+  stateDir: string;
+  imagesDir: string;
+  close(): void;
+}
+
+export function makeWorld(): World {
+  const dir = mkdtempSync(join(tmpdir(), "am-ctl-world-"));
+  const hostsDir = join(dir, "hosts");
+  cpSync(join(REPO, "hosts"), hostsDir, { recursive: true });
+  const imagesDir = join(dir, "images");
+  mkdirSync(join(imagesDir, "t1"), { recursive: true });
+  writeFileSync(join(imagesDir, "t1", "vmlinuz"), "test-kernel");
+  writeFileSync(join(imagesDir, "t1", "initrd.img"), Buffer.alloc(64 * 1024, 7));
+  symlinkSync("t1", join(imagesDir, "current"));
+  return {
+    dir,
+    hostsDir,
+    stateDir: join(dir, "state"),
+    imagesDir,
+    close: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+export interface Served {
+  url: string;
+  proc: ResultPromise;
+  log(): string;
+  kill9(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts serve and resolves once it logs "http: serving"; `netns` runs it inside one. */
+export async function startServe(world: World, args: string[], netns?: string): Promise<Served> {
+  const full = [
+    BIN,
+    "serve",
+    "--hosts",
+    world.hostsDir,
+    "--state",
+    world.stateDir,
+    "--images",
+    world.imagesDir,
+    ...args,
+  ];
+  const proc = netns
+    ? execa("ip", ["netns", "exec", netns, ...full], { reject: false, all: true, buffer: false })
+    : execa(full[0]!, full.slice(1), { reject: false, all: true, buffer: false });
+  let out = "";
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`serve did not start in 20 s:\n${out}`)),
+      20_000,
+    );
+    proc.all!.on("data", (c: Buffer) => {
+      out += c.toString();
+      const m = /"url":"([^"]+)".*"msg":"http: serving"/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolveUrl(m[1]!);
+      }
+    });
+    void proc.then((r) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited (${r.exitCode ?? r.signal}):\n${out}`));
+    });
+  });
+  const waitExit = async () => {
+    await proc;
+  };
+  return {
+    url,
+    proc,
+    log: () => out,
+    async kill9() {
+      proc.kill("SIGKILL");
+      await waitExit();
+    },
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill("SIGTERM");
+      await waitExit();
+    },
+  };
+}
+
+export async function cli(args: string[], env: Record<string, string>, netns?: string) {
+  const cmd = netns ? ["ip", "netns", "exec", netns, BIN, ...args] : [BIN, ...args];
+  return execa(cmd[0]!, cmd.slice(1), { env, reject: false });
+}
