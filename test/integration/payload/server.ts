@@ -1,0 +1,54 @@
+// The server side for the installer tests, on loopback: the REAL mirror
+// router (server/mirror) over a fixture-mirror directory, plus the three run
+// endpoints the payload calls, recording what it sent. (A stand-in for the
+// run API only; the mirror is the real verifying one.)
+import express from "express";
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import { createMirrorRouter } from "../../../server/mirror/index.ts";
+import { eventBatchSchema, type RunEvent } from "../../../payload/spec/events.ts";
+
+export interface TestServer {
+  url: string;
+  events: RunEvent[];
+  phase2Token: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(o: {
+  upstream: string;
+  cacheDir: string;
+  keysDir: string;
+  fpr: string;
+  spec: unknown;
+  token: string;
+}): Promise<TestServer> {
+  const app = express();
+  const events: RunEvent[] = [];
+  const phase2Token = "phase2-token-0123456789";
+  app.use(
+    "/mirror",
+    createMirrorRouter({
+      upstream: o.upstream,
+      cacheDir: o.cacheDir,
+      trustedKeys: [o.fpr],
+      keysDir: o.keysDir,
+    }),
+  );
+  app.get(`/api/v1/run/${o.token}/spec`, (_q, r) => void r.json(o.spec));
+  app.post(`/api/v1/run/${o.token}/events`, express.json({ limit: "10mb" }), (q, r) => {
+    events.push(...eventBatchSchema.parse(q.body).events);
+    r.json({ ok: true });
+  });
+  app.post(`/api/v1/run/${o.token}/phase2`, (_q, r) => void r.json({ token: phase2Token }));
+  const server: Server = await new Promise((res) => {
+    const s = app.listen(0, "127.0.0.1", () => res(s));
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    events,
+    phase2Token,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
