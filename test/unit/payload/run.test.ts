@@ -1,0 +1,102 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Reporter } from "../../../payload/run/reporter.ts";
+import { execute } from "../../../payload/run/executor.ts";
+import { CommandError, execaRunner } from "../../../payload/run/runner.ts";
+import type { RunContext } from "../../../payload/run/context.ts";
+import type { Step } from "../../../payload/plan/types.ts";
+import type { RunEvent } from "../../../payload/spec/events.ts";
+
+test("reporter batches events, retries a failed POST, keeps seq order", async () => {
+  const posted: RunEvent[][] = [];
+  let calls = 0;
+  const fakeFetch = (async (_url: string, init: { body: string }) => {
+    calls++;
+    if (calls === 1) throw new Error("ECONNRESET");
+    posted.push((JSON.parse(init.body) as { events: RunEvent[] }).events);
+    return new Response("{}", { status: 200 });
+  }) as unknown as typeof fetch;
+  const lines: string[] = [];
+  const r = new Reporter({
+    phase: 1,
+    server: "http://s",
+    token: "t",
+    fetch: fakeFetch,
+    write: (l) => lines.push(l),
+    batchDelayMs: 5,
+    retryDelayMs: 1,
+  });
+  r.emit({ kind: "run-start" });
+  r.emit({ kind: "step-start", step: "a" });
+  r.emit({ kind: "log", step: "a", message: "hello" });
+  await r.flush();
+  assert.equal(posted.length, 1);
+  assert.deepEqual(
+    posted[0]!.map((e) => e.seq),
+    [1, 2, 3],
+  );
+  assert.ok(lines.includes("[a] hello"));
+});
+
+test("reporter gives up on 4xx without losing the console output", async () => {
+  const fakeFetch = (async () => new Response("no", { status: 403 })) as unknown as typeof fetch;
+  const lines: string[] = [];
+  const r = new Reporter({
+    phase: 1,
+    server: "http://s",
+    token: "t",
+    fetch: fakeFetch,
+    write: (l) => lines.push(l),
+    retryDelayMs: 1,
+  });
+  r.emit({ kind: "run-start" });
+  await r.flush();
+  assert.ok(lines.some((l) => /could not report 1 event\(s\).*HTTP 403/.test(l)));
+});
+
+test("a failing step reports step, device, command, exit code and stderr tail, then cleans up", async () => {
+  const events: RunEvent[] = [];
+  const reporter = new Reporter({ phase: 1, write: () => {} });
+  const emit = reporter.emit.bind(reporter);
+  reporter.emit = (e) => {
+    events.push(e as RunEvent);
+    emit(e);
+  };
+  let cleaned = false;
+  const steps: Step[] = [
+    {
+      id: "format-root",
+      group: "pave",
+      title: "t",
+      device: "/dev/loop9p2",
+      destructive: true,
+      detail: [],
+      action: { kind: "format", device: "/dev/loop9p2", fs: "ext4" },
+    },
+  ];
+  const ctx = { reporter, step: "", log: () => {} } as unknown as RunContext;
+  const runner = execaRunner();
+  await assert.rejects(
+    execute(
+      steps,
+      ctx,
+      {
+        format: async () => void (await runner.run(["sh", "-c", "echo boom >&2; exit 3"])),
+      } as never,
+      async () => void (cleaned = true),
+    ),
+    /step format-root failed on \/dev\/loop9p2/,
+  );
+  const fail = events.find((e) => e.kind === "step-fail")!;
+  assert.equal(fail.step, "format-root");
+  assert.equal(fail.device, "/dev/loop9p2");
+  assert.equal(fail.exitCode, 3);
+  assert.equal(fail.command, "sh -c 'echo boom >&2; exit 3'");
+  assert.equal(fail.stderrTail, "boom");
+  assert.ok(cleaned);
+});
+
+test("CommandError message follows execa's shape", () => {
+  const e = new CommandError("mkfs.ext4 /dev/x", 1, "no such device");
+  assert.equal(e.message, "Command failed with exit code 1: mkfs.ext4 /dev/x\nno such device");
+});
