@@ -29,13 +29,20 @@ for fd in fds:
 print(bound)
 `;
 
-/** Descriptors of this process's UDP sockets bound to 0.0.0.0:`port`. */
-export function udpSocketFds(port: number): number[] {
+/** /proc/net/udp spelling of ADDR:PORT (address in host byte order, little-endian here). */
+function procAddr(address: string, port: number): string {
+  const ip = Buffer.from(address.split(".").map(Number)).readUInt32LE(0);
+  const hex = (n: number, w: number) => n.toString(16).toUpperCase().padStart(w, "0");
+  return `${hex(ip, 8)}:${hex(port, 4)}`;
+}
+
+/** Descriptors of this process's UDP sockets bound to `address`:`port`. */
+export function udpSocketFds(port: number, address = "0.0.0.0"): number[] {
   const inodes = new Set<string>();
-  const portHex = port.toString(16).toUpperCase().padStart(4, "0");
+  const local = procAddr(address, port);
   for (const line of readFileSync("/proc/self/net/udp", "utf8").split("\n").slice(1)) {
     const f = line.trim().split(/\s+/);
-    if (f[1] === `00000000:${portHex}` && f[9]) inodes.add(f[9]);
+    if (f[1] === local && f[9]) inodes.add(f[9]);
   }
   const fds: number[] = [];
   for (const fd of readdirSync("/proc/self/fd")) {
@@ -52,8 +59,12 @@ export function udpSocketFds(port: number): number[] {
 }
 
 /** Binds the not-yet-bound socket(s) on `port` to `ifname`; throws naming both if it cannot. */
-export async function bindToDevice(port: number, ifname: string): Promise<void> {
-  const fds = udpSocketFds(port);
+export async function bindToDevice(
+  port: number,
+  ifname: string,
+  address = "0.0.0.0",
+): Promise<void> {
+  const fds = udpSocketFds(port, address);
   if (fds.length === 0) throw new Error(`dhcp: no UDP socket on port ${port} to bind to ${ifname}`);
   const r = await execa(
     "python3",

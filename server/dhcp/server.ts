@@ -53,16 +53,16 @@ export interface DhcpServer {
 
 const silent: DhcpLogger = { info() {}, warn() {}, error() {} };
 
-async function openSocket(port: number, ifname: string): Promise<Socket> {
+async function openSocket(port: number, ifname: string, address: string): Promise<Socket> {
   const sock = createSocket({ type: "udp4", reuseAddr: true });
   await new Promise<void>((resolve, reject) => {
     sock.once("error", (err) =>
       reject(new Error(`dhcp: cannot bind UDP port ${port}: ${err.message}`, { cause: err })),
     );
-    sock.bind(port, "0.0.0.0", () => resolve());
+    sock.bind(port, address, () => resolve());
   });
   try {
-    await bindToDevice(port, ifname);
+    await bindToDevice(port, ifname, address);
   } catch (err) {
     sock.close();
     throw err;
@@ -194,10 +194,13 @@ export async function startDhcpServer(
   };
 
   try {
-    const via: Array<["dhcp" | "pxe", number]> = [["dhcp", port]];
-    if (cfg.mode === "proxy") via.push(["pxe", cfg.proxyPort ?? 4011]);
-    for (const [kind, p] of via) {
-      const sock = await openSocket(p, cfg.interface);
+    // 67 must hear broadcasts, so it binds 0.0.0.0; 4011 is unicast to our
+    // server id, and binding that address makes the ACK come from it too
+    // (firmware matches the reply's source against the server it asked).
+    const via: Array<["dhcp" | "pxe", number, string]> = [["dhcp", port, "0.0.0.0"]];
+    if (cfg.mode === "proxy") via.push(["pxe", cfg.proxyPort ?? 4011, cfg.serverIp]);
+    for (const [kind, p, addr] of via) {
+      const sock = await openSocket(p, cfg.interface, addr);
       sock.on("message", (m, r) => onMessage(sock, kind, m, r));
       sock.on("error", (err) => log.error({ err, port: p }, "dhcp: socket error"));
       sockets.push(sock);
