@@ -1,0 +1,39 @@
+// What every e2e run needs built (both cached by their builders, so only the
+// first run on a machine pays): the netboot image and the fixture mirror.
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { execa } from "execa";
+
+export const REPO = resolve(import.meta.dirname, "../../..");
+export const FIXTURE_DIR = join(REPO, "var/fixture-mirror");
+export const IMAGES_DIR = join(REPO, "images");
+
+export interface Artifacts {
+  imagesDir: string;
+  fixtureDir: string;
+  fixtureKey: string;
+}
+
+function log(msg: string): void {
+  process.stderr.write(`[e2e] ${msg}\n`);
+}
+
+/** Builds (or reuses) the image and the fixture mirror; output goes to var/*.log. */
+export async function ensureArtifacts(variants = ["openrc"]): Promise<Artifacts> {
+  const t0 = Date.now();
+  log("building/reusing the fixture mirror (var/fixture-mirror) ...");
+  await execa("npx", ["tsx", "test/fixture-mirror/build.ts", "--variants", variants.join(",")], {
+    cwd: REPO,
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  log("building/reusing the netboot image (images/current) ...");
+  await execa(join(REPO, "bin/automagic"), ["image", "build"], {
+    cwd: REPO,
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  if (!existsSync(join(IMAGES_DIR, "current")))
+    throw new Error("image build left no images/current");
+  const fixtureKey = readFileSync(join(FIXTURE_DIR, "TEST-KEY-FPR"), "utf8").trim();
+  log(`artifacts ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return { imagesDir: IMAGES_DIR, fixtureDir: FIXTURE_DIR, fixtureKey };
+}
