@@ -1,0 +1,209 @@
+// Safety across every boot path, through the real server (DHCP full mode,
+// TFTP, HTTP) in a network namespace and real clients in another: a known
+// but unarmed MAC and an unknown MAC end with a `local` script whichever way
+// they arrive (BIOS PXE, UEFI PXE, UEFI HTTP boot, iPXE directly). An armed
+// MAC is the positive control. Also: Wake-on-LAN goes out on the served link.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createTestNet, type TestNet } from "../../lib/netns.ts";
+import { requireTool } from "../../lib/tools.ts";
+import { udhcpc } from "../dhcp/clients.ts";
+import { cli, makeWorld, startServe, type Served, type World } from "./serve-process.ts";
+
+const KNOWN = "52:54:00:a0:00:01"; // hosts/qemu-bios.yaml
+const UNKNOWN = "52:54:00:77:77:01";
+const SERVER = "http://10.77.0.1:8080";
+
+interface Path {
+  name: string;
+  dhcp: string[];
+  /** What the firmware fetches before iPXE runs. */
+  firstStage?: { bootfile: string; via: "tftp" | "http" };
+  buildarch: string;
+}
+
+const PATHS: Path[] = [
+  {
+    name: "BIOS PXE",
+    dhcp: ["-V", "PXEClient:Arch:00000:UNDI:002001", "-x", "0x5d:0000"],
+    firstStage: { bootfile: "undionly.kpxe", via: "tftp" },
+    buildarch: "i386",
+  },
+  {
+    name: "UEFI PXE",
+    dhcp: ["-V", "PXEClient:Arch:00007:UNDI:003016", "-x", "0x5d:0007"],
+    firstStage: { bootfile: "snponly.efi", via: "tftp" },
+    buildarch: "x86_64",
+  },
+  {
+    name: "UEFI HTTP boot",
+    dhcp: ["-V", "HTTPClient:Arch:00016:UNDI:003016", "-x", "0x5d:0010"],
+    firstStage: { bootfile: `${SERVER}/ipxe/snponly.efi`, via: "http" },
+    buildarch: "x86_64",
+  },
+  { name: "iPXE direct", dhcp: [], buildarch: "x86_64" },
+];
+
+const IPXE_DHCP = [
+  "-V",
+  "PXEClient:Arch:00007:UNDI:003016",
+  "-x",
+  "0x4d:69505845",
+  "-O",
+  "bootfile",
+];
+
+describe("boot paths end in one decision", () => {
+  let net: TestNet;
+  let world: World;
+  let srv: Served;
+  let dir: string;
+
+  before(async () => {
+    for (const t of ["udhcpc", "tftp", "curl"]) requireTool(t);
+    dir = mkdtempSync(join(tmpdir(), "am-ctl-paths-"));
+    world = makeWorld();
+    net = await createTestNet("am-ctl");
+    const cfg = join(world.dir, "serve.yaml");
+    writeFileSync(
+      cfg,
+      [
+        "interface: srv0",
+        "listen: 10.77.0.1",
+        "http: { port: 8080 }",
+        "tftp: { port: 69 }",
+        "dhcp:",
+        "  mode: full",
+        "  force: true",
+        "  probeMs: 0",
+        "  subnet: { network: 10.77.0.0, prefixLen: 24, poolStart: 10.77.0.100, poolEnd: 10.77.0.150 }",
+        "",
+      ].join("\n"),
+    );
+    srv = await startServe(world, ["--config", cfg], net.server);
+  });
+
+  after(async () => {
+    await srv?.stop();
+    await net?.close();
+    world?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function setMac(mac: string) {
+    await net.inClient("ip", ["link", "set", net.clientIf, "down"]);
+    await net.inClient("ip", ["link", "set", net.clientIf, "address", mac]);
+    await net.inClient("ip", ["link", "set", net.clientIf, "up"]);
+  }
+
+  async function curl(url: string): Promise<string> {
+    const r = await net.inClient("curl", ["-sS", "--fail", "--max-time", "10", url], {
+      stripFinalNewline: false,
+    });
+    return String(r.stdout);
+  }
+
+  /** Takes the lease like the firmware would (udhcpc's hook only reports it). */
+  async function lease(args: string[]) {
+    const env = await udhcpc(net, dir, args);
+    await net.inClient("ip", ["addr", "flush", "dev", net.clientIf]);
+    await net.inClient("ip", ["addr", "add", `${env.ip}/24`, "dev", net.clientIf]);
+    return env;
+  }
+
+  /** Walks one boot path as the firmware and iPXE would; returns the final script. */
+  async function boot(p: Path, mac: string): Promise<string> {
+    if (p.firstStage) {
+      const env = await lease(p.dhcp);
+      assert.equal(env.boot_file, p.firstStage.bootfile, `${p.name}: DHCP boot file`);
+      const out = join(dir, `fetched-${Date.now()}`);
+      if (p.firstStage.via === "tftp") {
+        assert.equal(env.siaddr, "10.77.0.1");
+        await net.inClient("tftp", [
+          "-m",
+          "binary",
+          "10.77.0.1",
+          "-c",
+          "get",
+          p.firstStage.bootfile,
+          out,
+        ]);
+      } else {
+        await net.inClient("curl", ["-sS", "--fail", "-o", out, p.firstStage.bootfile]);
+      }
+      const want = readFileSync(`/usr/lib/ipxe/${p.firstStage.bootfile.replace(/^.*\//, "")}`);
+      assert.ok(readFileSync(out).equals(want), `${p.name}: first stage is the iPXE binary`);
+    }
+    // iPXE now asks DHCP itself (user class iPXE) and gets the script URL
+    const ipxe = await lease(IPXE_DHCP);
+    assert.equal(ipxe.boot_file, `${SERVER}/boot.ipxe`);
+    const chain = await curl(ipxe.boot_file!);
+    const next = /^chain (\S+) \|\| exit$/m.exec(chain)?.[1];
+    assert.ok(next, chain);
+    const url = next
+      .replace("${netX/mac}", mac)
+      .replace("${uuid}", "00000000-0000-0000-0000-000000000001")
+      .replace("${buildarch}", p.buildarch);
+    return curl(url);
+  }
+
+  for (const p of PATHS) {
+    it(`${p.name}: known-but-unarmed and unknown MACs get only local`, async () => {
+      for (const mac of [KNOWN, UNKNOWN]) {
+        await setMac(mac);
+        const script = await boot(p, mac);
+        assert.match(
+          script,
+          /^#!ipxe\n# automagic: \S+ -> local \(.*\)\nexit\n$/,
+          `${p.name} ${mac}`,
+        );
+        assert.doesNotMatch(script, /kernel|token/);
+      }
+    });
+  }
+
+  it("armed host (positive control) boots the image on the UEFI PXE path; trace shows the chain", async () => {
+    const env = { AUTOMAGIC_SERVER: "http://127.0.0.1:8080" };
+    const armed = await cli(["next", "qemu-bios", "install"], env, net.server);
+    assert.equal(armed.exitCode, 0, armed.stderr);
+    await setMac(KNOWN);
+    const script = await boot(PATHS[1]!, KNOWN);
+    assert.match(script, /automagic\.action=install BOOTIF=01-52-54-00-a0-00-01/);
+    const kernel = /^kernel (\S+)/m.exec(script)![1]!;
+    assert.equal(await curl(kernel), "test-kernel");
+    const trace = await cli(["trace", "qemu-bios"], env, net.server);
+    const text = String(trace.stdout);
+    for (const what of [
+      /dhcp\s+\w+/,
+      /tftp\s+(rrq|done)/,
+      /boot\.ipxe served decision=install/,
+      /vmlinuz fetched/,
+    ]) {
+      assert.match(text, what);
+    }
+    const disc = await cli(["hosts", "discovered"], env, net.server);
+    assert.match(String(disc.stdout), new RegExp(UNKNOWN));
+    assert.doesNotMatch(String(disc.stdout), new RegExp(KNOWN));
+  });
+
+  it("wake sends a magic packet on the served interface", async () => {
+    const listener = net.inClient("node", [
+      "-e",
+      `const s=require("dgram").createSocket("udp4");s.bind(9,()=>console.log("ready"));` +
+        `s.on("message",(m)=>{console.log(m.toString("hex"));process.exit(0)});setTimeout(()=>process.exit(3),10000)`,
+    ]);
+    await new Promise<void>((resolve) => listener.stdout!.once("data", () => resolve()));
+    const r = await cli(
+      ["wake", "qemu-bios"],
+      { AUTOMAGIC_SERVER: "http://127.0.0.1:8080" },
+      net.server,
+    );
+    assert.equal(r.exitCode, 0, r.stderr);
+    const got = (await listener).stdout as string;
+    const mac = KNOWN.replace(/:/g, "");
+    assert.equal(got.trim().split("\n").pop(), "ff".repeat(6) + mac.repeat(16));
+  });
+});
