@@ -50,9 +50,15 @@ async function ensureByUuid(ctx: RunContext, device: string): Promise<string> {
   try {
     await access(link);
   } catch {
-    await mkdir(path.dirname(link), { recursive: true });
+    // mkdir returns the first directory it had to create: removed again (if empty) after unmount.
+    const made = await mkdir(path.dirname(link), { recursive: true });
     await symlink(device, link);
     ctx.createdLinks.push(link);
+    if (made)
+      ctx.createdLinks.push(
+        `dir:${path.dirname(link)}`,
+        ...(made !== path.dirname(link) ? [`dir:${made}`] : []),
+      );
   }
   return uuid;
 }

@@ -1,5 +1,5 @@
 // Chroot mounts (Handbook "Chrooting") and their clean undoing.
-import { lstat, readFile, rm, mkdir } from "node:fs/promises";
+import { lstat, readFile, rm, rmdir, mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Handler } from "../run/executor.ts";
 import type { RunContext } from "../run/context.ts";
@@ -87,7 +87,11 @@ export async function unmountAll(ctx: RunContext, target: string): Promise<void>
   const left = await mountsUnder(target);
   if (left.length) throw new Error(`still mounted under ${target}: ${left.join(", ")}`);
   ctx.mounts = [];
-  for (const l of ctx.createdLinks.splice(0)) await rm(l, { force: true });
+  for (const l of ctx.createdLinks.splice(0)) {
+    // Only if empty: another tool may have put links there meanwhile.
+    if (l.startsWith("dir:")) await rmdir(l.slice(4)).catch(() => undefined);
+    else await rm(l, { force: true });
+  }
 }
 
 export const unmount: Handler<"unmount"> = async (a, ctx) => {
