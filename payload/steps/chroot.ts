@@ -87,7 +87,11 @@ export async function unmountAll(ctx: RunContext, target: string): Promise<void>
   const left = await mountsUnder(target);
   if (left.length) throw new Error(`still mounted under ${target}: ${left.join(", ")}`);
   ctx.mounts = [];
-  for (const l of ctx.createdLinks.splice(0)) {
+  const made = ctx.createdLinks.splice(0);
+  for (const l of [
+    ...made.filter((x) => !x.startsWith("dir:")),
+    ...made.filter((x) => x.startsWith("dir:")),
+  ]) {
     // Only if empty: another tool may have put links there meanwhile.
     if (l.startsWith("dir:")) await rmdir(l.slice(4)).catch(() => undefined);
     else await rm(l, { force: true });
