@@ -37,6 +37,9 @@ export const sizeField = z
   })
   .meta({ description: 'Bytes, or "512MiB", "20G" (binary) / "500GB" (decimal)' });
 
+/** A size that must not be zero (a disk bound, a partition that is created). */
+const positiveSize = sizeField.refine((n) => n > 0, "must be larger than 0");
+
 export const macField = z
   .string({
     error: (iss) =>
@@ -69,8 +72,8 @@ const diskObject = z
         .regex(/^(0x)?[0-9a-f]+$/i, "a WWN in hex")
         .transform((w) => w.toLowerCase())
         .optional(),
-      minSize: sizeField.optional(),
-      maxSize: sizeField.optional(),
+      minSize: positiveSize.optional(),
+      maxSize: positiveSize.optional(),
     },
     {
       error: (iss) =>
@@ -116,9 +119,9 @@ const createLayout = z
         diskObject,
       )
       .meta({ description: "The disk that may be wiped: must select the same disk as `disk`" }),
-    espSize: sizeField.optional(),
+    espSize: positiveSize.optional(),
     swapSize: sizeField.optional(),
-    rootSize: sizeField.optional().meta({ description: "Absent: the rest of the disk" }),
+    rootSize: positiveSize.optional().meta({ description: "Absent: the rest of the disk" }),
   })
   .strict();
 

@@ -2,6 +2,8 @@
 // problem found. Pure (no file system), so it is tested with literals; the
 // folder reading lives in load.ts.
 import { parseDocument } from "yaml";
+import { GENTOO_RELEASE_KEY } from "../../payload/spec/schema.ts";
+import { resolveInstallSpec } from "./resolve.ts";
 import { hostFileSchema, type HostFile } from "./file-schema.ts";
 import { checkAcrossHosts, checkHost, findPlaintextPasswords, type Issue } from "./checks.ts";
 import { fromZod, formatIssue } from "./issues.ts";
@@ -71,7 +73,8 @@ export function buildHosts(
 
   const built: BuiltHost[] = [];
   for (const f of files) {
-    if (!isHostName(f.name) || !docs.has(f.name)) continue;
+    // A bad file name is already reported; its contents are not checked.
+    if (!isHostName(f.name) || !HOST_NAME.test(f.name) || !docs.has(f.name)) continue;
     const chain = layersFor(f.name, docs);
     if ("issue" in chain) {
       report(f.file, chain.issue);
@@ -88,11 +91,32 @@ export function buildHosts(
     withSecrets.issues.forEach((i) => report(blame(i), i));
     // Cross-field problems belong to the host: its combination of values is
     // wrong even when one of them was inherited.
-    checkHost(withSecrets.host).forEach((i) => report(f.file, i));
+    const crossField = checkHost(withSecrets.host);
+    crossField.forEach((i) => report(f.file, i));
+    if (withSecrets.issues.length === 0 && crossField.length === 0) {
+      // Safety net: a host that validates must also resolve. Anything the
+      // host schema misses surfaces here with the spec's field path.
+      resolvable(f.name, f.file, withSecrets.host).forEach((line) => {
+        if (!errors.includes(line)) errors.push(line);
+      });
+    }
     built.push({ name: f.name, file: f.file, host: withSecrets.host });
   }
   for (const { file, issue } of checkAcrossHosts(built)) report(file, issue);
   return { hosts: built, errors: sortByFile(errors) };
+}
+
+function resolvable(name: string, file: string, host: HostFile): string[] {
+  const entry = { name, file, macs: host.macs, firmware: host.firmware, groups: [], raw: host };
+  try {
+    resolveInstallSpec(entry, {
+      mirrorUrl: "http://automagic/mirror/",
+      trustedKeys: [GENTOO_RELEASE_KEY],
+    });
+    return [];
+  } catch (err) {
+    return (err as Error).message.split("\n");
+  }
 }
 
 function parseYaml(
