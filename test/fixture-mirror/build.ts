@@ -6,30 +6,23 @@
 //   snapshots/gentoo-latest.tar.xz{,.gpgsig}
 //   keys/<FPR>.asc, TEST-KEY-FPR, BUILD-INFO.json, .input-hash
 // The secret key stays in <out>-secret/ (never inside the served tree).
-// Cached: nothing is rebuilt while the hash of this folder's files matches.
+// Cached: nothing is rebuilt while the hash of the recipe files matches.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
-import { hashFile } from "../../payload/verify/hash.ts";
-import { AUTOBUILDS } from "../../payload/verify/layout.ts";
-import { DEBIAN_MIRROR, DPKG_OPTS, SUITE, VARIANTS } from "./packages.ts";
+import { acquireLock } from "./lock.ts";
+import { SUITE, VARIANTS } from "./packages.ts";
+import { buildVariant } from "./recipe.ts";
 import { buildSnapshot } from "./snapshot.ts";
-import {
-  buildStamp,
-  clearsign,
-  exportPublicKey,
-  generateTestKey,
-  renderDigests,
-  renderPointer,
-  signDetached,
-  type TestKey,
-} from "./sign.ts";
+import { buildStamp, exportPublicKey, generateTestKey, signDetached } from "./sign.ts";
 
 const SRC = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(SRC, "../..");
+/** Files that do not decide the tree's content: editing them must not force a rebuild. */
+const NOT_INPUTS = new Set(["README.md", "build.ts", "lock.ts"]);
 
 interface Args {
   out: string;
@@ -55,7 +48,7 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-/** Hash of every input file in this folder plus the variant list: the cache key. */
+/** Hash of every recipe file in this folder plus the variant list: the cache key. */
 async function inputHash(variants: string[]): Promise<string> {
   const h = createHash("sha256");
   const walk = async (dir: string): Promise<string[]> => {
@@ -63,7 +56,7 @@ async function inputHash(variants: string[]): Promise<string> {
     for (const e of await readdir(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
       if (e.isDirectory()) out.push(...(await walk(p)));
-      else if (e.name !== "README.md") out.push(p);
+      else if (!NOT_INPUTS.has(relative(SRC, p))) out.push(p);
     }
     return out;
   };
@@ -87,104 +80,17 @@ async function timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
   return r;
 }
 
-async function mmdebstrap(
-  variant: string,
-  root: string,
-  aptCache: string,
-  pubkey: string,
-): Promise<void> {
-  const pkgs = VARIANTS[variant] ?? [];
-  await mkdir(aptCache, { recursive: true });
-  await mkdir(dirname(root), { recursive: true }); // mmdebstrap wants the parent to exist
-  const args = [
-    "--mode=root",
-    "--variant=minbase",
-    "--format=directory",
-    '--aptopt=APT::Install-Recommends "false"',
-    `--include=${pkgs.join(",")}`,
-    ...DPKG_OPTS.map((o) => `--dpkgopt=${o}`),
-    // Keep downloaded .debs between builds (both variants share most of them).
-    "--skip=essential/unlink",
-    "--skip=download/empty",
-    `--setup-hook=mkdir -p "$1"/var/cache/apt/archives/`,
-    `--setup-hook=sync-in ${aptCache} /var/cache/apt/archives/`,
-    `--customize-hook=sync-out /var/cache/apt/archives ${aptCache}`,
-    `--customize-hook=rm -f "$1"/var/cache/apt/archives/*.deb`,
-    `--customize-hook=bash ${join(SRC, "customize.sh")} "$1" ${variant} ${SRC} ${pubkey}`,
-    SUITE,
-    root,
-    DEBIAN_MIRROR,
-  ];
-  await execa("mmdebstrap", args, { stdout: "inherit", stderr: "inherit" });
+async function upToDate(out: string, hash: string): Promise<boolean> {
+  const f = join(out, ".input-hash");
+  return existsSync(f) && (await readFile(f, "utf8")).trim() === hash;
 }
 
-/** tar with numeric owners and xattrs (as catalyst makes stage3), xz on two threads. */
-async function packRoot(root: string, dest: string): Promise<void> {
-  await execa("bash", [
-    "-o",
-    "pipefail",
-    "-c",
-    `tar --numeric-owner --xattrs --xattrs-include='*.*' --sort=name -C "$1" -cf - . | xz -T2 -6 -c > "$2"`,
-    "pack",
-    root,
-    dest,
-  ]);
-}
-
-async function buildVariant(
-  key: TestKey,
-  tmp: string,
-  variant: string,
-  stamp: string,
-  when: Date,
-  aptCache: string,
-  pubkey: string,
-) {
-  const root = join(tmp, "work", `root-${variant}`);
-  const name = `stage3-amd64-${variant}-${stamp}.tar.xz`;
-  const dir = join(tmp, AUTOBUILDS, stamp);
-  await mkdir(dir, { recursive: true });
-  const tarball = join(dir, name);
-  await timed(`${variant}: mmdebstrap + customize`, () =>
-    mmdebstrap(variant, root, aptCache, pubkey),
-  );
-  await timed(`${variant}: tar | xz -T2`, () => packRoot(root, tarball));
-  await rm(root, { recursive: true, force: true });
-  await timed(`${variant}: sign`, async () => {
-    const d = await hashFile(tarball);
-    await signDetached(key, tarball);
-    await clearsign(
-      key,
-      renderDigests([{ name, sha512: d.sha512, blake2b: d.blake2b }]),
-      `${tarball}.DIGESTS`,
-    );
-    await clearsign(
-      key,
-      renderPointer(`${stamp}/${name}`, d.bytes, when),
-      join(tmp, AUTOBUILDS, `latest-stage3-amd64-${variant}.txt`),
-    );
-  });
-  return { variant, file: `${AUTOBUILDS}/${stamp}/${name}`, bytes: (await stat(tarball)).size };
-}
-
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
-  const hash = await inputHash(args.variants);
-  const hashFileOut = join(args.out, ".input-hash");
-  if (
-    !args.force &&
-    existsSync(hashFileOut) &&
-    (await readFile(hashFileOut, "utf8")).trim() === hash
-  ) {
-    process.stdout.write(`fixture: ${args.out} is up to date (input hash ${hash.slice(0, 12)})\n`);
-    return;
-  }
+async function build(args: Args, hash: string): Promise<void> {
   const t0 = performance.now();
   const tmp = `${args.out}.tmp-${process.pid}`;
   const secret = `${args.out}-secret`;
   const secretTmp = `${secret}.tmp-${process.pid}`;
   const aptCache = join(dirname(args.out), "fixture-mirror-apt-cache");
-  await rm(tmp, { recursive: true, force: true });
   await mkdir(join(tmp, "keys"), { recursive: true });
   try {
     const key = await timed("test key", () =>
@@ -200,7 +106,7 @@ async function main(): Promise<void> {
     const stamp = buildStamp(when);
     const stages = [];
     for (const v of args.variants)
-      stages.push(await buildVariant(key, tmp, v, stamp, when, aptCache, pubkey));
+      stages.push(await buildVariant(timed, key, tmp, v, stamp, when, aptCache, pubkey));
     await timed("snapshot", async () => {
       await mkdir(join(tmp, "snapshots"), { recursive: true });
       const snap = join(tmp, "snapshots", "gentoo-latest.tar.xz");
@@ -230,7 +136,33 @@ async function main(): Promise<void> {
   } catch (err) {
     await execa("gpgconf", ["--homedir", secretTmp, "--kill", "all"], { reject: false });
     await rm(secretTmp, { recursive: true, force: true });
+    await rm(tmp, { recursive: true, force: true });
     throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const hash = await inputHash(args.variants);
+  if (!args.force && (await upToDate(args.out, hash))) {
+    process.stdout.write(`fixture: ${args.out} is up to date (input hash ${hash.slice(0, 12)})\n`);
+    return;
+  }
+  await mkdir(dirname(args.out), { recursive: true });
+  const release = await acquireLock(`${args.out}.lock`, (pid) =>
+    process.stdout.write(`fixture: another build (pid ${pid}) is running; waiting for it\n`),
+  );
+  try {
+    // The build we waited for may have produced exactly this.
+    if (!args.force && (await upToDate(args.out, hash))) {
+      process.stdout.write(
+        `fixture: ${args.out} is up to date (input hash ${hash.slice(0, 12)})\n`,
+      );
+      return;
+    }
+    await build(args, hash);
+  } finally {
+    await release();
   }
 }
 

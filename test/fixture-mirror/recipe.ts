@@ -1,0 +1,97 @@
+// How one fixture stage3 is made: mmdebstrap + customize.sh, packed like
+// catalyst packs a stage3, signed like Gentoo signs it. Everything that
+// decides the bytes of the tree lives here or in the files this imports
+// (build.ts only orchestrates, caches and locks, and is not hashed).
+import { mkdir, rm, stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+import { hashFile } from "../../payload/verify/hash.ts";
+import { AUTOBUILDS } from "../../payload/verify/layout.ts";
+import { DEBIAN_MIRROR, DPKG_OPTS, SUITE, VARIANTS } from "./packages.ts";
+import { clearsign, renderDigests, renderPointer, signDetached, type TestKey } from "./sign.ts";
+
+const SRC = dirname(fileURLToPath(import.meta.url));
+
+export type Timed = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
+
+async function mmdebstrap(
+  variant: string,
+  root: string,
+  aptCache: string,
+  pubkey: string,
+): Promise<void> {
+  const pkgs = VARIANTS[variant] ?? [];
+  await mkdir(aptCache, { recursive: true });
+  await mkdir(dirname(root), { recursive: true }); // mmdebstrap wants the parent to exist
+  const args = [
+    "--mode=root",
+    "--variant=minbase",
+    "--format=directory",
+    '--aptopt=APT::Install-Recommends "false"',
+    `--include=${pkgs.join(",")}`,
+    ...DPKG_OPTS.map((o) => `--dpkgopt=${o}`),
+    // Keep downloaded .debs between builds (both variants share most of them).
+    "--skip=essential/unlink",
+    "--skip=download/empty",
+    `--setup-hook=mkdir -p "$1"/var/cache/apt/archives/`,
+    `--setup-hook=sync-in ${aptCache} /var/cache/apt/archives/`,
+    `--customize-hook=sync-out /var/cache/apt/archives ${aptCache}`,
+    `--customize-hook=rm -f "$1"/var/cache/apt/archives/*.deb`,
+    `--customize-hook=bash ${join(SRC, "customize.sh")} "$1" ${variant} ${SRC} ${pubkey}`,
+    SUITE,
+    root,
+    DEBIAN_MIRROR,
+  ];
+  await execa("mmdebstrap", args, { stdout: "inherit", stderr: "inherit" });
+}
+
+/** tar with numeric owners and xattrs (as catalyst makes stage3), xz on two threads. */
+async function packRoot(root: string, dest: string): Promise<void> {
+  await execa("bash", [
+    "-o",
+    "pipefail",
+    "-c",
+    `tar --numeric-owner --xattrs --xattrs-include='*.*' --sort=name -C "$1" -cf - . | xz -T2 -6 -c > "$2"`,
+    "pack",
+    root,
+    dest,
+  ]);
+}
+
+export async function buildVariant(
+  timed: Timed,
+  key: TestKey,
+  tmp: string,
+  variant: string,
+  stamp: string,
+  when: Date,
+  aptCache: string,
+  pubkey: string,
+) {
+  const root = join(tmp, "work", `root-${variant}`);
+  const name = `stage3-amd64-${variant}-${stamp}.tar.xz`;
+  const dir = join(tmp, AUTOBUILDS, stamp);
+  await mkdir(dir, { recursive: true });
+  const tarball = join(dir, name);
+  await timed(`${variant}: mmdebstrap + customize`, () =>
+    mmdebstrap(variant, root, aptCache, pubkey),
+  );
+  await timed(`${variant}: tar | xz -T2`, () => packRoot(root, tarball));
+  await rm(root, { recursive: true, force: true });
+  await timed(`${variant}: sign`, async () => {
+    const d = await hashFile(tarball);
+    await signDetached(key, tarball);
+    await clearsign(
+      key,
+      renderDigests([{ name, sha512: d.sha512, blake2b: d.blake2b }]),
+      `${tarball}.DIGESTS`,
+    );
+    await clearsign(
+      key,
+      renderPointer(`${stamp}/${name}`, d.bytes, when),
+      join(tmp, AUTOBUILDS, `latest-stage3-amd64-${variant}.txt`),
+    );
+  });
+  return { variant, file: `${AUTOBUILDS}/${stamp}/${name}`, bytes: (await stat(tarball)).size };
+}
