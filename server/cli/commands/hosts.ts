@@ -29,8 +29,9 @@ export function registerHosts(program: Command): Command {
     .action(async (dir: string) => {
       const reg = await load(dir);
       if (!reg) return;
-      const names = reg.hosts.map((h) => h.name).join(", ");
-      process.stdout.write(`${dir}: ${reg.hosts.length} hosts OK (${names})\n`);
+      const n = reg.hosts.length;
+      const names = n === 0 ? "" : ` (${reg.hosts.map((h) => h.name).join(", ")})`;
+      process.stdout.write(`${dir}: ${n} host${n === 1 ? "" : "s"} OK${names}\n`);
     });
 
   hosts
