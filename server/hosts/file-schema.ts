@@ -69,7 +69,7 @@ const diskObject = z
         .optional(),
       wwn: z
         .string()
-        .regex(/^(0x)?[0-9a-f]+$/i, "a WWN in hex")
+        .regex(/^(0x)?[0-9a-fA-F]+$/, "a WWN in hex") // no /i: JSON Schema patterns have no flags
         .transform((w) => w.toLowerCase())
         .optional(),
       minSize: positiveSize.optional(),
