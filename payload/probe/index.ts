@@ -7,9 +7,10 @@ import path from "node:path";
 import type { InstallSpec } from "../spec/schema.ts";
 import type { CommandRunner } from "../run/runner.ts";
 import { parseLsblk } from "./lsblk.ts";
+import { mergeBlkidDisk, mergeBlkidPartition, parseBlkidExport } from "./blkid.ts";
 import { parsePasswd, parseShadow, usableHash } from "../keep/accounts.ts";
 import { findPartition } from "../plan/select.ts";
-import type { HomeEntry, OldRootFacts, ProbedSystem } from "./types.ts";
+import type { HomeEntry, OldRootFacts, ProbedDisk, ProbedSystem } from "./types.ts";
 
 export interface ProbeOptions {
   devices?: string[];
@@ -20,7 +21,8 @@ export interface ProbeOptions {
 export async function probeSystem(spec: InstallSpec, o: ProbeOptions): Promise<ProbedSystem> {
   const args = ["lsblk", "-J", "-b", "-O", ...(o.devices ?? [])];
   const { stdout } = await o.runner.run(args);
-  const disks = parseLsblk(stdout, { byId: await readById(), includeLoop: !!o.devices?.length });
+  const listed = parseLsblk(stdout, { byId: await readById(), includeLoop: !!o.devices?.length });
+  const disks = await Promise.all(listed.map((d) => withBlkid(o.runner, d)));
   if (o.devices?.length) {
     // lsblk lists a named partition as a top-level node: keep only whole disks we were given.
     const allowed = new Set(o.devices.map((d) => path.resolve(d)));
@@ -69,6 +71,21 @@ export async function probeSystem(spec: InstallSpec, o: ProbeOptions): Promise<P
     }
   }
   return probe;
+}
+
+async function blkid(r: CommandRunner, dev: string): Promise<Record<string, string>> {
+  // Exit 2 means "nothing found" (a blank disk or an unformatted partition).
+  return r.run(["blkid", "-p", "-o", "export", dev]).then(
+    (x) => parseBlkidExport(x.stdout),
+    () => ({}),
+  );
+}
+
+async function withBlkid(r: CommandRunner, d: ProbedDisk): Promise<ProbedDisk> {
+  const parts = await Promise.all(
+    d.partitions.map(async (p) => mergeBlkidPartition(p, await blkid(r, p.path))),
+  );
+  return { ...mergeBlkidDisk(d, await blkid(r, d.path)), partitions: parts };
 }
 
 const exists = (p: string) =>

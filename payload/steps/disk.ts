@@ -20,6 +20,8 @@ export const partition: Handler<"partition"> = async (a, ctx) => {
   }
   await r.run(["sgdisk", ...args, a.disk]);
   await r.run(["partprobe", a.disk]);
+  // A kernel without GPT support ignores the re-read; partx tells it from userspace.
+  await r.run(["partx", "--update", a.disk]).catch(() => r.run(["partx", "--add", a.disk]));
   await r.run(["udevadm", "settle"]).catch(() => undefined); // no udev in some RAM systems
 };
 

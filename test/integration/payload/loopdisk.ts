@@ -54,12 +54,23 @@ export function makeLoopDisk(dir: string): LoopDisk {
       /* already detached */
     }
   };
-  try {
-    sh("udevadm", ["settle"]);
-  } catch {
-    /* no udev */
-  }
   const disk = { dev, root: `${dev}p2`, home: `${dev}p3`, image, detach };
+  try {
+    fill(disk);
+  } catch (err) {
+    detach();
+    throw err;
+  }
+  return disk;
+}
+
+function fill(disk: LoopDisk): void {
+  // Kernels built without GPT parsing (this CI's) ignore --partscan: partx adds them from userspace.
+  try {
+    sh("partx", ["--add", disk.dev]);
+  } catch {
+    /* the kernel already scanned them */
+  }
   sh("mkfs.ext4", ["-F", "-q", disk.root]);
   sh("mkfs.ext4", ["-F", "-q", "-L", "home", disk.home]);
   withMount(disk.root, (m) => {
@@ -105,7 +116,6 @@ export function makeLoopDisk(dir: string): LoopDisk {
       chmodSync(h, mode);
     }
   });
-  return disk;
 }
 
 export function withMount<T>(dev: string, fn: (dir: string) => T, ro = false): T {

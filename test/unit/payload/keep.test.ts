@@ -85,3 +85,27 @@ test("lsblk: disks and partitions, kernel devices dropped, loop only on request"
   assert.equal(partitionPath("/dev/nvme0n1", 2), "/dev/nvme0n1p2");
   assert.equal(partitionPath("/dev/sda", 2), "/dev/sda2");
 });
+
+test("blkid export fills what lsblk could not see without udev", async () => {
+  const { parseBlkidExport, mergeBlkidPartition } = await import("../../../payload/probe/blkid.ts");
+  const b = parseBlkidExport(
+    "DEVNAME=/dev/loop0p2\nLABEL=home\nUUID=26c4\nTYPE=ext4\nPART_ENTRY_NAME=home\nPART_ENTRY_UUID=F694\nPART_ENTRY_TYPE=0FC63DAF-8483-4772-8E79-3D69D8477DE4\nPART_ENTRY_NUMBER=2\n",
+  );
+  const p = mergeBlkidPartition(
+    { path: "/dev/loop0p2", name: "loop0p2", sizeBytes: 1, mountpoints: [], uuid: "from-lsblk" },
+    b,
+  );
+  assert.deepEqual(p, {
+    path: "/dev/loop0p2",
+    name: "loop0p2",
+    sizeBytes: 1,
+    mountpoints: [],
+    uuid: "from-lsblk",
+    fstype: "ext4",
+    label: "home",
+    partlabel: "home",
+    partuuid: "F694",
+    parttype: "0fc63daf-8483-4772-8e79-3d69d8477de4",
+    number: 2,
+  });
+});
