@@ -174,11 +174,7 @@ export function planInstall(
     id: "portage",
     group: "install",
     title: "repository snapshot and /etc/portage",
-    detail: [
-      "snapshot -> /var/db/repos/gentoo",
-      ...pfiles.map((f) => f.path),
-      ...(spec.portage.binhost ? ["getuto (binary package keys)"] : []),
-    ],
+    detail: ["snapshot -> /var/db/repos/gentoo", ...pfiles.map((f) => f.path)],
     action: { kind: "portage", target, files: pfiles, binhost: spec.portage.binhost },
   });
   add({
