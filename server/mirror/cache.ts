@@ -31,6 +31,7 @@ export class MirrorCache {
   readonly upstream: Upstream;
   readonly log: MirrorLog;
   #inflight = new Map<string, Promise<unknown>>();
+  #pointers = new Map<string, { mtimeMs: number; size: number; pointer: Stage3Pointer }>();
 
   constructor(cfg: MirrorConfig, log: MirrorLog = silent, upstream?: Upstream) {
     this.cfg = cfg;
@@ -137,10 +138,16 @@ export class MirrorCache {
   }
 
   async #readPointer(path: string, variant: string): Promise<Stage3Pointer> {
-    // The cached pointer is already verified; verify again to get gpg's view of the signed text.
-    return withKeyring(this.#keyFiles(), this.cfg.trustedKeys, async (k) =>
+    // The cached pointer is verified; gpg runs again only when the file changed,
+    // to get gpg's view of the signed text rather than parsing the raw file.
+    const st = await stat(path);
+    const memo = this.#pointers.get(path);
+    if (memo && memo.mtimeMs === st.mtimeMs && memo.size === st.size) return memo.pointer;
+    const pointer = await withKeyring(this.#keyFiles(), this.cfg.trustedKeys, async (k) =>
       parseLatestPointer((await k.verifyClearsigned(path)).text, variant, path),
     );
+    this.#pointers.set(path, { mtimeMs: st.mtimeMs, size: st.size, pointer });
+    return pointer;
   }
 
   async #fresh(path: string): Promise<boolean> {
