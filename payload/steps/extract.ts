@@ -18,7 +18,7 @@ export const TAR_EXTRACT = [
   "--numeric-owner",
 ];
 
-async function extractWithProgress(
+export async function extractWithProgress(
   ctx: RunContext,
   file: string,
   bytes: number,
