@@ -1,11 +1,77 @@
-// image build — issue 5
+// automagic image build [--json] — issue 5. Thin: options -> buildImage ->
+// progress lines (or JSON lines) -> summary.
 import type { Command } from "commander";
+import { buildImage } from "../../../image-builder/build.ts";
+import { parseCompressor } from "../../../image-builder/compress.ts";
+import {
+  formatBytes,
+  renderProgress,
+  type ProgressEvent,
+} from "../../../image-builder/progress.ts";
+
+interface BuildFlags {
+  json?: boolean;
+  entry?: string;
+  compress?: string;
+  payloadCompress?: string;
+  offline?: boolean;
+  current?: boolean;
+}
 
 export function registerImage(program: Command): void {
-  program
+  const image = program
     .command("image")
-    .description("not built yet")
-    .action(() => {
-      throw new Error("image: not built yet");
+    .description("build the RAM netboot image (kernel + initrd + payload)");
+  image
+    .command("build")
+    .description(
+      "build images/<id>/{vmlinuz,initrd.img,manifest.json} and point images/current at it",
+    )
+    .option("--json", "progress and result as one JSON object per line")
+    .option("--entry <file>", "payload entry point to bundle", "payload/main.ts")
+    .option(
+      "--compress <c>",
+      "base layer compressor: zstd[:level] | gzip[:level] | xz[:level]",
+      "zstd:15",
+    )
+    .option("--payload-compress <c>", "payload layer compressor", "zstd:9")
+    .option("--offline", "do not ask the mirror for its snapshot; reuse the newest cached root")
+    .option("--no-current", "leave images/current where it is")
+    .action(async (flags: BuildFlags) => {
+      const out = (s: string) => process.stdout.write(s + "\n");
+      const onProgress = (ev: ProgressEvent) =>
+        out(flags.json ? JSON.stringify({ type: "progress", ...ev }) : renderProgress(ev));
+      const r = await buildImage({
+        entry: flags.entry,
+        baseCompressor: parseCompressor(flags.compress ?? "zstd:15"),
+        payloadCompressor: parseCompressor(flags.payloadCompress ?? "zstd:9"),
+        offline: flags.offline,
+        makeCurrent: flags.current !== false,
+        onProgress,
+      });
+      if (flags.json) {
+        out(
+          JSON.stringify({
+            type: "result",
+            id: r.id,
+            dir: r.dir,
+            reused: r.reused,
+            seconds: r.seconds,
+            manifest: r.manifest,
+          }),
+        );
+      } else {
+        const m = r.manifest;
+        out(
+          `image ${r.id}${r.reused ? " (unchanged)" : ""} in ${r.seconds.toFixed(1)} s: ${r.dir}`,
+        );
+        out(
+          `  vmlinuz ${formatBytes(m.kernel.bytes)} + initrd.img ${formatBytes(m.initrd.bytes)} = ${formatBytes(m.totalBytes)}`,
+        );
+        for (const l of m.initrd.layers)
+          out(
+            `  layer ${l.name.padEnd(8)} ${formatBytes(l.bytes).padStart(10)} (cpio ${formatBytes(l.cpioBytes)}, ${l.compressor.name}:${l.compressor.level})`,
+          );
+      }
     });
 }
