@@ -1,20 +1,18 @@
 // GET/HEAD /images/<id>/<sha16>/<file>: kernel and initrd, streamed from disk
 // with Range, ETag and conditional requests. Nothing is read into memory
 // beyond the stream's small window, so 200 clients cost 200 windows.
-import { createReadStream } from "node:fs";
-import { pipeline } from "node:stream/promises";
+import { open } from "node:fs/promises";
 import { Router, type Request, type Response } from "express";
 import type { ImageCatalog, ImageFile } from "./images.ts";
 import { isImageFile } from "./images.ts";
 import { parseRange } from "./range.ts";
 import { HttpError } from "./errors.ts";
+import { pumpRange } from "./pump.ts";
 
 export interface ArtifactHooks {
   /** Called once per request, when the status is known and before the body goes out (boot trace). */
   onFetch?(req: Request, id: string, file: string, status: number): void;
 }
-
-const CHUNK = 256 * 1024;
 
 export function artifactsRouter(images: ImageCatalog, hooks: ArtifactHooks = {}): Router {
   const r = Router();
@@ -76,12 +74,12 @@ export async function sendFile(
     res.end();
     return status;
   }
-  const stream = createReadStream(f.path, { start, end, highWaterMark: CHUNK });
+  const fh = await open(f.path, "r");
   try {
-    await pipeline(stream, res);
-  } catch (err) {
-    // A client that hangs up mid-download is normal (iPXE retry, curl ^C).
-    if ((err as NodeJS.ErrnoException).code !== "ERR_STREAM_PREMATURE_CLOSE") throw err;
+    await pumpRange(fh, start, end, res);
+  } finally {
+    await fh.close();
   }
+  res.end();
   return status;
 }
