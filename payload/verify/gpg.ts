@@ -115,7 +115,7 @@ export async function openKeyring(
       return decide(dataPath, await run(dataPath, ["--verify", sigPath, dataPath]));
     },
     async verifyClearsigned(path) {
-      const out = join(home, `out-${seq + 1}`);
+      const out = join(home, `out-${++seq}`); // own number: calls may overlap
       const res = await run(path, ["--output", out, "--decrypt", path]);
       const sig = decide(path, res);
       const text = await readFile(out, "utf8");
