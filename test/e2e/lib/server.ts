@@ -35,13 +35,20 @@ export async function prepareHosts(workDir: string, publicKey: string): Promise<
 export async function startBedServer(
   bed: Testbed,
   art: Artifacts,
-  opts: { workDir: string; hostsDir: string; dhcpMode?: "full" | "proxy" },
+  opts: {
+    workDir: string;
+    hostsDir: string;
+    dhcpMode?: "full" | "proxy";
+    /** Another address on the bridge (proxy mode: the other DHCP server keeps the primary). */
+    listen?: string;
+  },
 ): Promise<BedServer> {
   const port = 8080;
-  const url = `http://${bed.serverIp}:${port}`;
+  const listen = opts.listen ?? bed.serverIp;
+  const url = `http://${listen}:${port}`;
   const cfg = {
     interface: bed.bridge,
-    listen: bed.serverIp,
+    listen,
     http: { port },
     tftp: { enabled: true, port: 69 },
     dhcp: {
