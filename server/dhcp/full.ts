@@ -61,6 +61,8 @@ function addLeaseOptions(reply: DhcpPacket, s: SubnetConfig): void {
   if (s.dns?.length) reply.options.set(Opt.dns, Buffer.concat(s.dns.map(ipBytes)));
 }
 
+const onLinkOf = (s: SubnetState) => (ip: string) => inSubnet(ip, s.cfg.network, s.cfg.prefixLen);
+
 function nak(req: DhcpPacket, ctx: FullContext, c: ClientFacts, why: string): Outcome {
   const reply = baseReply(req, MsgType.nak, ctx.serverIp);
   reply.flags = req.flags;
@@ -143,7 +145,7 @@ function onInform(req: DhcpPacket, ctx: FullContext, c: ClientFacts, s: SubnetSt
   for (const o of [Opt.leaseTime, Opt.renewalTime, Opt.rebindingTime]) reply.options.delete(o);
   addBoot(reply, req, c, decideBootOffer(c, ctx.boot), { ipxeNoProxyWait: true });
   return {
-    reply: { packet: reply, to: destinationFor(req, reply, false) },
+    reply: { packet: reply, to: destinationFor(req, reply, false, onLinkOf(s)) },
     trace: { what: "inform-ack", detail: { ciaddr: req.ciaddr } },
   };
 }

@@ -74,14 +74,26 @@ export function addBoot(
   }
 }
 
-/** RFC 2131 4.1 "to whom": relay, then ciaddr, then broadcast. */
-export function destinationFor(req: DhcpPacket, reply: DhcpPacket, isNak: boolean): Destination {
+/**
+ * RFC 2131 4.1 "to whom": relay, then ciaddr, then broadcast. A ciaddr that
+ * is not on our link (`onLink`) is not unicast to: it would only sit in the
+ * ARP queue, and a flood of such packets fills the socket's send buffer and
+ * stalls every reply behind it (found by the fuzz test).
+ */
+export function destinationFor(
+  req: DhcpPacket,
+  reply: DhcpPacket,
+  isNak: boolean,
+  onLink: (ip: string) => boolean = () => true,
+): Destination {
   if (req.giaddr !== "0.0.0.0") {
     // The relay broadcasts a NAK on the client's segment only if asked to.
     if (isNak) reply.flags |= BROADCAST_FLAG;
     return { address: req.giaddr, port: SERVER_PORT };
   }
-  if (!isNak && req.ciaddr !== "0.0.0.0") return { address: req.ciaddr, port: CLIENT_PORT };
+  if (!isNak && req.ciaddr !== "0.0.0.0" && onLink(req.ciaddr)) {
+    return { address: req.ciaddr, port: CLIENT_PORT };
+  }
   // Unicast to yiaddr would need an ARP entry we cannot add from a UDP
   // socket, so a client without an address is always answered by broadcast
   // on the bound interface (what dnsmasq does without CAP_NET_ADMIN tricks).

@@ -140,8 +140,16 @@ export async function startDhcpServer(
     }
   };
 
-  const send = (sock: Socket, o: Outcome) => {
+  // Broadcast replies leave through the 0.0.0.0 socket; unicast ones (to a
+  // relay, to a renewing client) through the socket bound to our address, so
+  // they carry our server id as source and a unicast stuck in ARP resolution
+  // can never hold up the broadcasts behind it.
+  let broadcastSock: Socket | undefined;
+  let unicastSock: Socket | undefined;
+  const send = (recv: Socket, via: "dhcp" | "pxe", o: Outcome) => {
     const r = o.reply!;
+    const sock =
+      via === "pxe" ? recv : r.to.address === "255.255.255.255" ? broadcastSock! : unicastSock!;
     sock.send(encode(r.packet), r.to.port, r.to.address, (err) => {
       if (err) {
         stats.errors += 1;
@@ -182,25 +190,33 @@ export async function startDhcpServer(
     if (!o.reply) stats.ignored += 1;
     if (o.persist && journal) {
       journal.append(o.persist).then(
-        () => o.reply && send(sock, o),
+        () => o.reply && send(sock, via, o),
         (err: Error) => {
           stats.errors += 1;
           log.error({ err, mac }, "dhcp: lease not persisted; no ACK sent");
         },
       );
     } else if (o.reply) {
-      send(sock, o);
+      send(sock, via, o);
     }
   };
 
   try {
-    // 67 must hear broadcasts, so it binds 0.0.0.0; 4011 is unicast to our
-    // server id, and binding that address makes the ACK come from it too
-    // (firmware matches the reply's source against the server it asked).
-    const via: Array<["dhcp" | "pxe", number, string]> = [["dhcp", port, "0.0.0.0"]];
+    // 67 must hear broadcasts, so one socket binds 0.0.0.0; unicast to us
+    // (relays, renewals) lands on the socket bound to our address. 4011 is
+    // unicast to our server id, and binding that address makes the ACK come
+    // from it too (firmware matches the reply's source against the server).
+    const via: Array<["dhcp" | "pxe", number, string]> = [
+      ["dhcp", port, "0.0.0.0"],
+      ["dhcp", port, cfg.serverIp],
+    ];
     if (cfg.mode === "proxy") via.push(["pxe", cfg.proxyPort ?? 4011, cfg.serverIp]);
     for (const [kind, p, addr] of via) {
       const sock = await openSocket(p, cfg.interface, addr);
+      if (kind === "dhcp") {
+        if (addr === "0.0.0.0") broadcastSock = sock;
+        else unicastSock = sock;
+      }
       sock.on("message", (m, r) => onMessage(sock, kind, m, r));
       sock.on("error", (err) => log.error({ err, port: p }, "dhcp: socket error"));
       sockets.push(sock);

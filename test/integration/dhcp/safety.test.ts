@@ -1,0 +1,130 @@
+// Safety: the server answers only on its interface, refuses to start `full`
+// mode beside another DHCP server unless forced, and its leases survive a
+// restart.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type { ResultPromise } from "execa";
+import {
+  createNamespace,
+  createTestNet,
+  deleteNamespace,
+  ip,
+  nsExec,
+  uniqueName,
+  type TestNet,
+} from "../../lib/netns.ts";
+import { requireTool } from "../../lib/tools.ts";
+import { udhcpc } from "./clients.ts";
+import { baseConfig, startServerIn, tempDir, type ServerProc } from "./server-proc.ts";
+
+const BIOS = ["-V", "PXEClient:Arch:00000:UNDI:002001", "-x", "0x5d:0000"];
+
+describe("dhcp safety", () => {
+  let net: TestNet;
+  let other: string;
+  const dir = tempDir();
+
+  before(async () => {
+    net = await createTestNet("am-dhcp");
+    // A second segment on the server host (srv1) with a client of its own.
+    other = `${uniqueName("am-dhcp")}-o`;
+    await createNamespace(other);
+    const a = `vo${process.pid % 100000}a`;
+    const b = `vo${process.pid % 100000}b`;
+    await ip(["link", "add", a, "type", "veth", "peer", "name", b]);
+    await ip(["link", "set", a, "netns", net.server]);
+    await ip(["link", "set", b, "netns", other]);
+    await net.inServer("ip", ["link", "set", a, "name", "srv1"]);
+    await net.inServer("ip", ["addr", "add", "10.78.0.1/24", "dev", "srv1"]);
+    await net.inServer("ip", ["link", "set", "srv1", "up"]);
+    await nsExec(other, "ip", ["link", "set", b, "name", "cli1"]);
+    await nsExec(other, "ip", ["link", "set", "cli1", "up"]);
+  });
+  after(async () => {
+    await deleteNamespace(other);
+    await net?.close();
+  });
+
+  it("answers on its interface and never on another one of the same host", async () => {
+    const srv = await startServerIn(net.server, baseConfig(dir), dir);
+    try {
+      const far = await nsExec(
+        other,
+        "udhcpc",
+        ["-i", "cli1", "-n", "-q", "-f", "-t", "3", "-T", "1", "-s", "/bin/true", ...BIOS],
+        {
+          reject: false,
+          timeout: 20_000,
+        },
+      );
+      assert.notEqual(far.exitCode, 0, `a client on srv1 got an answer: ${far.stderr}`);
+      assert.equal((await srv.stats()).stats.received, 0);
+      const env = await udhcpc(net, dir, BIOS);
+      assert.equal(env.serverid, "10.77.0.1");
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  it("leases survive a restart: the client's INIT-REBOOT is ACKed with the same address", async () => {
+    const leaseDir = tempDir();
+    const cfg = baseConfig(leaseDir);
+    let srv = await startServerIn(net.server, cfg, leaseDir);
+    const first = await udhcpc(net, leaseDir, BIOS);
+    const { leases } = await srv.stats();
+    await srv.stop();
+    srv = await startServerIn(net.server, cfg, leaseDir);
+    try {
+      assert.deepEqual((await srv.stats()).leases, leases);
+      // udhcpc -r: INIT-REBOOT style request for the old address.
+      const again = await udhcpc(net, leaseDir, [...BIOS, "-r", first.ip!]);
+      assert.equal(again.ip, first.ip);
+      assert.ok(srv.traces().some((t) => t.what === "ack" && t.detail.ip === first.ip));
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  describe("with another DHCP server on the segment", () => {
+    let dnsmasq: ResultPromise;
+    before(async () => {
+      requireTool("dnsmasq");
+      await net.inServer("ip", ["addr", "add", "10.77.0.2/24", "dev", "srv0"]);
+      dnsmasq = net.inServer(
+        "dnsmasq",
+        [
+          "--conf-file=/dev/null",
+          "--port=0",
+          "--no-daemon",
+          "--interface=srv0",
+          "--bind-interfaces",
+          "--no-ping",
+          "--dhcp-range=10.77.0.50,10.77.0.60,1h",
+          `--dhcp-leasefile=${join(dir, "dnsmasq.leases")}`,
+        ],
+        { reject: false },
+      );
+      await new Promise((r) => setTimeout(r, 500));
+    });
+    after(() => {
+      dnsmasq?.kill("SIGKILL");
+    });
+
+    it("refuses to start in full mode, naming the other server", async () => {
+      await assert.rejects(
+        startServerIn(net.server, baseConfig(dir, { probeMs: 1500 }), dir),
+        /another DHCP server \(10\.77\.0\.\d.*refusing to start in full mode/s,
+      );
+    });
+
+    it("starts anyway with force", async () => {
+      const srv: ServerProc = await startServerIn(
+        net.server,
+        baseConfig(dir, { force: true }),
+        dir,
+      );
+      await srv.stop();
+    });
+  });
+});
