@@ -207,7 +207,6 @@ export async function startTftpServer(cfg: TftpConfig): Promise<TftpServer> {
   const onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo) => {
     const key = `${rinfo.address}:${rinfo.port}`;
     const peer = { address: rinfo.address, port: rinfo.port };
-    if (active.has(key)) return; // retransmitted RRQ: the running transfer answers it
     const d = decideRequest(msg);
     if (d.kind === "drop") {
       if (d.malformed) counters.malformed += 1;
@@ -220,6 +219,7 @@ export async function startTftpServer(cfg: TftpConfig): Promise<TftpServer> {
       refuse(peer, d.code, d.message).catch((err: unknown) => log.warn({ err }, "tftp: refuse"));
       return;
     }
+    if (active.has(key)) return; // retransmitted RRQ: the running transfer answers it
     trace(key, "rrq", { file: d.filename, mode: d.mode, options: Object.fromEntries(d.options) });
     if (active.size >= maxTransfers) {
       counters.errors += 1;
