@@ -16,7 +16,7 @@ import type { RunContext } from "../../payload/run/context.ts";
 
 const REPO = resolve(import.meta.dirname, "../..");
 const FIXTURE = join(REPO, "var/fixture-mirror");
-execFileSync("npx", ["tsx", "test/fixture-mirror/build.ts", "--variants", "openrc"], {
+execFileSync("npx", ["tsx", "test/fixture-mirror/build.ts"], {
   cwd: REPO,
   stdio: "inherit",
 });
