@@ -76,7 +76,7 @@ export async function sendFile(
   }
   const fh = await open(f.path, "r");
   try {
-    await pumpRange(fh, start, end, res);
+    await pumpRange(fh.fd, start, end, res);
   } finally {
     await fh.close();
   }
