@@ -159,6 +159,22 @@ export async function startTftpServer(cfg: TftpConfig): Promise<TftpServer> {
       return;
     }
     slot.socket = socket;
+    // Connecting the transfer socket makes the kernel enforce the TID (a
+    // datagram from any other ip:port never reaches us; Transfer checks it
+    // again), spares node an address lookup per send, and turns a vanished
+    // client's ICMP port-unreachable into a socket error that ends the transfer.
+    await new Promise<void>((resolve) => socket.connect(peer.port, peer.address, resolve));
+    if (closed) {
+      content.release();
+      socket.close();
+      return;
+    }
+    const wire = {
+      send: (msg: Buffer | Buffer[], port: number, address: string) => {
+        if (port === peer.port && address === peer.address) socket.send(msg);
+      },
+      close: () => socket.close(),
+    };
     const n = negotiate(options, content.data.length, limits);
     const transfer = new Transfer({
       params: {
@@ -173,7 +189,7 @@ export async function startTftpServer(cfg: TftpConfig): Promise<TftpServer> {
       oack: n.oack,
       data: content.data,
       peer,
-      socket,
+      socket: wire,
       clock,
       onEnd: (result) => {
         content.release();
@@ -196,6 +212,7 @@ export async function startTftpServer(cfg: TftpConfig): Promise<TftpServer> {
       },
     });
     slot.transfer = transfer;
+    socket.on("error", (err) => transfer.abort(`socket: ${err.message}`));
     socket.on("message", (msg, rinfo) => {
       const r = transfer.receive(msg, { address: rinfo.address, port: rinfo.port });
       if (r === "malformed") counters.malformed += 1;

@@ -61,7 +61,7 @@ describe("tftp with real clients", () => {
       const local = `curl-${blksize ?? "def"}.bin`;
       const args = ["-sS", "-o", local, ...(blksize ? ["--tftp-blksize", String(blksize)] : [])];
       const r = await client("curl", [...args, `tftp://${fx.net.serverIp}/random-3m.bin`]);
-      assert.equal(r.exitCode, 0, r.stderr);
+      assert.equal(r.exitCode, 0, String(r.stderr));
       await same("random-3m.bin", local);
     });
   }

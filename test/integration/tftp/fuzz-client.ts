@@ -73,7 +73,10 @@ function mutate(b: Buffer): Buffer {
     case 0:
       return out.subarray(0, rnd(out.length + 1)); // truncate
     case 1:
-      for (let i = rnd(4) + 1; i > 0 && out.length; i--) out[rnd(out.length)] ^= 1 << rnd(8);
+      for (let i = rnd(4) + 1; i > 0 && out.length; i--) {
+        const k = rnd(out.length);
+        out[k] = (out[k] ?? 0) ^ (1 << rnd(8));
+      }
       return out;
     case 2:
       for (let i = 0; i < out.length; i++) if (out[i] === 0 && rnd(3) === 0) out[i] = 0x41; // drop terminators

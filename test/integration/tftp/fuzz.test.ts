@@ -30,7 +30,7 @@ describe("tftp fuzz", () => {
         timeout: 280_000,
       },
     );
-    const summary = JSON.parse(r.stdout) as {
+    const summary = JSON.parse(String(r.stdout)) as {
       sent: number;
       toListener: number;
       toTransfer: number;

@@ -24,7 +24,7 @@ const lossyRules = `table inet lossy {
 /** Packets the rule in `ns` dropped so far. */
 async function dropped(inNs: Fixture["net"]["inServer"]): Promise<number> {
   const r = await inNs("nft", ["list", "chain", "inet", "lossy", "in"]);
-  return Number(/counter packets (\d+)/.exec(r.stdout)?.[1] ?? NaN);
+  return Number(/counter packets (\d+)/.exec(String(r.stdout))?.[1] ?? NaN);
 }
 
 describe("tftp over a lossy link", () => {

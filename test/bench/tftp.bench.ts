@@ -1,0 +1,126 @@
+// TFTP: time to fetch 1 MiB and 30 MiB files from our server and from
+// tftpd-hpa (in.tftpd, run by hand on loopback, never as a service), same
+// client, same run. Clients: tftp-hpa (RFC 1350 only: blksize 512, no
+// options) and atftp (blksize, and windowsize which tftpd-hpa 5.2 does not
+// support, so there it falls back to lock-step at the same blksize).
+// Prints medians and ratios (tftpd-hpa time / our time; > 1 means we are faster).
+//   npx tsx test/bench/tftp.bench.ts [rounds]
+import { randomBytes } from "node:crypto";
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa, type ResultPromise } from "execa";
+import { requireTool } from "../lib/tools.ts";
+
+const HOST = "127.0.0.1";
+const OURS = 16969;
+const HPA = 16970;
+const rounds = Number(process.argv[2] ?? 5);
+
+interface Case {
+  name: string;
+  cmd: string;
+  args(port: number, file: string, out: string): string[];
+}
+const cases: Case[] = [
+  {
+    name: "tftp-hpa blksize 512",
+    cmd: "tftp",
+    args: (port, file, out) => ["-m", "binary", HOST, String(port), "-c", "get", file, out],
+  },
+  {
+    name: "atftp blksize 1468",
+    cmd: "atftp",
+    args: (port, file, out) => [
+      "--option",
+      "blksize 1468",
+      "-g",
+      "-r",
+      file,
+      "-l",
+      out,
+      HOST,
+      String(port),
+    ],
+  },
+  {
+    name: "atftp blksize 1468 windowsize 8",
+    cmd: "atftp",
+    args: (port, file, out) => [
+      ...["--option", "blksize 1468", "--option", "windowsize 8"],
+      ...["-g", "-r", file, "-l", out, HOST, String(port)],
+    ],
+  },
+];
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+async function timeFetch(
+  c: Case,
+  port: number,
+  file: string,
+  dir: string,
+  want: Buffer,
+): Promise<number> {
+  const out = join(dir, "out.bin");
+  await rm(out, { force: true });
+  const t0 = performance.now();
+  await execa(c.cmd, c.args(port, file, out), { timeout: 120_000 });
+  const ms = performance.now() - t0;
+  if (!want.equals(await readFile(out)))
+    throw new Error(`bench: ${c.name} port ${port}: ${file} differs`);
+  return ms;
+}
+
+async function main() {
+  for (const t of ["tftp", "atftp", "in.tftpd"]) requireTool(t);
+  const dir = await mkdtemp(join(tmpdir(), "am-tftp-bench-"));
+  const root = join(dir, "root");
+  let ours: ResultPromise | undefined;
+  let hpa: ResultPromise | undefined;
+  try {
+    await execa("mkdir", ["-p", root]);
+    await chmod(dir, 0o755); // in.tftpd drops to nobody
+    const files = { "1m.bin": randomBytes(1 << 20), "30m.bin": randomBytes(30 << 20) };
+    for (const [f, data] of Object.entries(files))
+      await writeFile(join(root, f), data, { mode: 0o644 });
+    hpa = execa(requireTool("in.tftpd"), ["-L", "-s", "-a", `${HOST}:${HPA}`, root], {
+      reject: false,
+    });
+    ours = execa(
+      "node",
+      ["--import", "tsx", "test/integration/tftp/serve-in-ns.ts", root, HOST, String(OURS)],
+      {
+        stdin: "pipe",
+        reject: false,
+      },
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    console.log(`tftp bench: ${rounds} rounds, medians in ms; ratio = tftpd-hpa / ours`);
+    for (const [file, want] of Object.entries(files)) {
+      for (const c of cases) {
+        const t = { ours: [] as number[], hpa: [] as number[] };
+        for (let i = 0; i < rounds; i++) {
+          // Alternate who goes first so drift in machine load hits both.
+          const order: Array<"ours" | "hpa"> = i % 2 ? ["hpa", "ours"] : ["ours", "hpa"];
+          for (const who of order)
+            t[who].push(await timeFetch(c, who === "ours" ? OURS : HPA, file, dir, want));
+        }
+        const o = median(t.ours);
+        const h = median(t.hpa);
+        console.log(
+          `${file.padEnd(8)} ${c.name.padEnd(32)} ours ${o.toFixed(0).padStart(6)}  tftpd-hpa ${h
+            .toFixed(0)
+            .padStart(6)}  ratio ${(h / o).toFixed(2)}`,
+        );
+      }
+    }
+  } finally {
+    ours?.kill();
+    hpa?.kill();
+    await Promise.allSettled([ours, hpa]);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
