@@ -58,7 +58,7 @@ export type Manifest = z.infer<typeof manifestSchema>;
 export type LayerInfo = z.infer<typeof layerSchema>;
 
 /** Consoles: progress is shown on both the screen and the serial port. */
-export const KERNEL_ARGS = "console=tty0 console=ttyS0,115200n8";
+export const KERNEL_ARGS = "console=tty0 console=ttyS0,115200n8 quiet cryptomgr.notests";
 
 /** Pure: image id from its creation time and content hash (sortable, unique per content). */
 export function imageId(createdAt: Date, contentSha256: string): string {
