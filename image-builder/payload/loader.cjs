@@ -2,7 +2,9 @@
 // The real program is an ES module bundle appended to this executable (see
 // trailer.ts): read it back and import it as a data: URL — Node 20 SEAs can
 // import() data: URLs, and data: modules may import node: built-ins.
+/* global process, require, Buffer -- a CommonJS script run by node */
 "use strict";
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- SEA main scripts must be CommonJS
 const fs = require("node:fs");
 const MAGIC = "AUTOMAGIC-BUNDLE";
 const self = process.execPath;
