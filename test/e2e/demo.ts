@@ -23,7 +23,7 @@ function say(msg: string): void {
 async function main(): Promise<void> {
   const accel = probeAccel();
   say(`accelerator: ${accel.name} (${accel.why})`);
-  const art = await ensureArtifacts(["openrc"]);
+  const art = await ensureArtifacts();
   const work = await mkdtemp("/tmp/automagic-demo-");
   const keyFile = join(work, "id_ed25519");
   await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "demo", "-f", keyFile]);

@@ -56,7 +56,7 @@ describe("BIOS install end to end", { timeout: 30 * MIN }, () => {
 
   before(async () => {
     process.stderr.write(`[e2e] accelerator: ${accel.name} (${accel.why})\n`);
-    art = await ensureArtifacts(["openrc"]);
+    art = await ensureArtifacts();
     work = await mkdtemp("/tmp/am-e2e-");
     keyFile = join(work, "id_ed25519");
     await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "e2e", "-f", keyFile]);

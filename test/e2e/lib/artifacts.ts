@@ -19,10 +19,11 @@ function log(msg: string): void {
 }
 
 /** Builds (or reuses) the image and the fixture mirror; output goes to var/*.log. */
-export async function ensureArtifacts(variants = ["openrc"]): Promise<Artifacts> {
+export async function ensureArtifacts(): Promise<Artifacts> {
   const t0 = Date.now();
   log("building/reusing the fixture mirror (var/fixture-mirror) ...");
-  await execa("npx", ["tsx", "test/fixture-mirror/build.ts", "--variants", variants.join(",")], {
+  // Default variants (openrc + systemd): the same cache key as `make fixture`.
+  await execa("npx", ["tsx", "test/fixture-mirror/build.ts"], {
     cwd: REPO,
     stdio: ["ignore", "inherit", "inherit"],
   });
