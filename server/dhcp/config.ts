@@ -40,6 +40,12 @@ export const dhcpConfigSchema = z
     ipxeScriptUrl: z.string().url(),
     tftpServer: ipv4.optional(),
     leaseFile: z.string().min(1),
+    /**
+     * "fsync" (default): an ACK waits for its lease to be fdatasync'ed (group
+     * commit). "write": it waits for write(2) only (survives a server crash,
+     * not a power cut; Kea's memfile does the same) and syncs within 1 s.
+     */
+    leaseSync: z.enum(["fsync", "write"]).optional(),
     force: z.boolean().optional(),
     /** How long the start-up probe listens for another server's OFFER (ms). */
     probeMs: z.number().int().min(0).max(30_000).optional(),

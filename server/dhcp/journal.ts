@@ -1,9 +1,12 @@
 // Lease persistence: an append-only text journal ("mac ip expiresMs" per
-// line, expires 0 = released) with group commit. Every append resolves only
-// after its line is fdatasync'ed, so an ACK is never sent for a lease a crash
-// could forget; appends that arrive while a sync runs share the next one,
-// which keeps the cost per ACK small under load. On open the journal is
-// replayed and compacted (write temp, fsync, rename).
+// line, expires 0 = released) with group commit. In "fsync" mode (default)
+// every append resolves only after its line is fdatasync'ed, so an ACK is
+// never sent for a lease a power cut could forget; appends that arrive while
+// a sync runs share the next one, which keeps the cost per ACK small under
+// load. In "write" mode an append resolves once write(2) returned (the lease
+// survives a crash or restart of the server, like Kea's memfile) and a
+// datasync follows within a second. On open the journal is replayed and
+// compacted (write temp, fsync, rename).
 import { open, readFile, rename, type FileHandle } from "node:fs/promises";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
@@ -31,20 +34,28 @@ export function formatRecord(r: JournalRecord): string {
   return `${r.mac} ${r.ip} ${Math.round(r.expires)}\n`;
 }
 
+export type LeaseSync = "fsync" | "write";
+
+/** In "write" mode, how long a written line may wait for its datasync. */
+const LAZY_SYNC_MS = 1000;
+
 export class LeaseJournal {
   private pending: string[] = [];
   private waiters: Array<{ resolve(): void; reject(e: Error): void }> = [];
   private flushing: Promise<void> | undefined;
+  private lazySync: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly fh: FileHandle,
     readonly path: string,
+    private readonly sync: LeaseSync,
   ) {}
 
   /** Reads, compacts and opens the journal; returns it with the live records. */
   static async open(
     path: string,
     now: number,
+    sync: LeaseSync = "fsync",
   ): Promise<{ journal: LeaseJournal; records: JournalRecord[] }> {
     mkdirSync(dirname(path), { recursive: true });
     let text = "";
@@ -63,7 +74,7 @@ export class LeaseJournal {
     await t.close();
     await rename(tmp, path);
     const fh = await open(path, "a");
-    return { journal: new LeaseJournal(fh, path), records };
+    return { journal: new LeaseJournal(fh, path, sync), records };
   }
 
   append(r: JournalRecord): Promise<void> {
@@ -81,7 +92,8 @@ export class LeaseJournal {
       this.waiters = [];
       try {
         await this.fh.write(lines.join(""));
-        await this.fh.datasync();
+        if (this.sync === "fsync") await this.fh.datasync();
+        else this.lazySync ??= setTimeout(() => this.syncNow(), LAZY_SYNC_MS);
         for (const w of waiters) w.resolve();
       } catch (err) {
         const e = new Error(`dhcp lease file ${this.path}: ${(err as Error).message}`, {
@@ -93,8 +105,16 @@ export class LeaseJournal {
     this.flushing = undefined;
   }
 
+  private syncNow(): void {
+    this.lazySync = undefined;
+    this.fh.datasync().catch(() => undefined);
+  }
+
   async close(): Promise<void> {
     while (this.flushing) await this.flushing;
+    if (this.lazySync) clearTimeout(this.lazySync);
+    this.lazySync = undefined;
+    await this.fh.datasync();
     await this.fh.close();
   }
 }

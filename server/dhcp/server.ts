@@ -51,6 +51,8 @@ export interface DhcpServer {
   stats(): DhcpStats;
 }
 
+const RECV_BUFFER_BYTES = 2 * 1024 * 1024;
+
 const silent: DhcpLogger = { info() {}, warn() {}, error() {} };
 
 async function openSocket(port: number, ifname: string, address: string): Promise<Socket> {
@@ -68,6 +70,13 @@ async function openSocket(port: number, ifname: string, address: string): Promis
     throw err;
   }
   sock.setBroadcast(true);
+  // A rack powering on at once sends a burst; a deeper queue rides it out
+  // while the event loop is busy (the kernel caps this at rmem_max).
+  try {
+    sock.setRecvBufferSize(RECV_BUFFER_BYTES);
+  } catch {
+    // capped or refused: the default buffer still works
+  }
   return sock;
 }
 
@@ -101,7 +110,7 @@ export async function startDhcpServer(
         );
       }
     }
-    const opened = await LeaseJournal.open(cfg.leaseFile, Date.now());
+    const opened = await LeaseJournal.open(cfg.leaseFile, Date.now(), cfg.leaseSync ?? "fsync");
     journal = opened.journal;
     const subnets = [cfg.subnet!, ...(cfg.relaySubnets ?? [])].map((s) => ({
       cfg: s,

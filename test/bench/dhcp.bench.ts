@@ -53,17 +53,17 @@ async function pairFor(name: string): Promise<TestNet> {
   return net;
 }
 
-async function ours(): Promise<Peer> {
-  const net = await pairFor("o");
-  const dir = join(work, "ours");
+async function ours(leaseSync: "fsync" | "write"): Promise<Peer> {
+  const net = await pairFor(leaseSync === "fsync" ? "o" : "w");
+  const dir = join(work, `ours-${leaseSync}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const srv: ServerProc = await startServerIn(
     net.server,
-    baseConfig(dir, { quietTrace: true, force: true }),
+    baseConfig(dir, { quietTrace: true, force: true, leaseSync }),
     dir,
   );
-  return { name: "automagic", net, stop: () => srv.stop(), steps: [], failures: 0 };
+  return { name: `am-${leaseSync}`, net, stop: () => srv.stop(), steps: [], failures: 0 };
 }
 
 async function kea(): Promise<Peer> {
@@ -157,6 +157,8 @@ async function step(p: Peer, rate: number): Promise<Step> {
   return { rate, ...parsePerfdhcp(String(r.stdout)) };
 }
 
+const passed = (s: Step) => s.dropsOffer < MAX_DROP_PCT && s.dropsAck < MAX_DROP_PCT;
+
 const best = (p: Peer) =>
   Math.max(
     0,
@@ -170,14 +172,22 @@ async function main(): Promise<void> {
   mkdirSync(work, { recursive: true });
   const peers: Peer[] = [];
   try {
-    peers.push(await ours(), await kea(), await dnsmasq());
+    peers.push(await ours("fsync"), await ours("write"), await kea(), await dnsmasq());
+    // Warm-up (JIT, caches, first lease-file writes), not counted.
+    for (const p of peers) {
+      await p.net.inClient("perfdhcp", ["-4", "-l", "cli0", "-r", "1000", "-p", "2"], {
+        reject: false,
+      });
+    }
     for (const rate of RATES) {
       const live = peers.filter((p) => p.failures < 2);
       if (live.length === 0) break;
       for (const p of live) {
-        const s = await step(p, rate);
+        // The machine is shared: a failed step gets one retry, for every peer alike.
+        let s = await step(p, rate);
+        if (!passed(s)) s = await step(p, rate);
         p.steps.push(s);
-        if (s.dropsOffer >= MAX_DROP_PCT || s.dropsAck >= MAX_DROP_PCT) p.failures += 1;
+        p.failures = passed(s) ? 0 : p.failures + 1;
         console.log(
           `${p.name.padEnd(10)} rate ${String(rate).padStart(6)}: ${s.achieved.toFixed(0).padStart(6)} exchanges/s, ` +
             `drops ${s.dropsOffer.toFixed(2)}% / ${s.dropsAck.toFixed(2)}%`,
@@ -190,18 +200,25 @@ async function main(): Promise<void> {
       await p.net.close();
     }
   }
-  const [o, k, d] = peers.map(best) as [number, number, number];
+  const [of, ow, k, d] = peers.map(best) as [number, number, number, number];
   const summary = {
     command: `perfdhcp -4 -l cli0 -r RATE -p ${PERIOD}`,
     rates: RATES,
-    best: { automagic: o, kea: k, dnsmasq: d },
-    ratio: { vsKea: o / k, vsDnsmasq: o / d },
+    best: { "am-fsync": of, "am-write": ow, kea: k, dnsmasq: d },
+    ratio: {
+      fsyncVsKea: of / k,
+      writeVsKea: ow / k,
+      fsyncVsDnsmasq: of / d,
+      writeVsDnsmasq: ow / d,
+    },
     steps: Object.fromEntries(peers.map((p) => [p.name, p.steps])),
   };
   writeFileSync(join(work, "result.json"), `${JSON.stringify(summary, null, 1)}\n`);
+  const r = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : "n/a");
   console.log(
-    `DHCP best rate at <${MAX_DROP_PCT}% drops: automagic ${o.toFixed(0)}, kea ${k.toFixed(0)}, dnsmasq ${d.toFixed(0)}; ` +
-      `ratio automagic/kea ${(o / k).toFixed(2)}, automagic/dnsmasq ${(o / d).toFixed(2)}`,
+    `DHCP best rate at <${MAX_DROP_PCT}% drops: am-fsync ${of.toFixed(0)}, am-write ${ow.toFixed(0)}, ` +
+      `kea ${k.toFixed(0)}, dnsmasq ${d.toFixed(0)}; vs kea: fsync ${r(of, k)}, write ${r(ow, k)}; ` +
+      `vs dnsmasq: fsync ${r(of, d)}, write ${r(ow, d)}`,
   );
 }
 

@@ -71,3 +71,13 @@ describe("lease journal", () => {
     );
   });
 });
+
+describe("lease journal in write mode", () => {
+  it("has the line in the file as soon as append resolves", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "am-dhcp-j-")), "leases");
+    const { journal } = await LeaseJournal.open(path, 0, "write");
+    await journal.append({ mac: "02:00:00:00:00:09", ip: "10.0.0.9", expires: 7000 });
+    assert.equal(readFileSync(path, "utf8"), "02:00:00:00:00:09 10.0.0.9 7000\n");
+    await journal.close();
+  });
+});
