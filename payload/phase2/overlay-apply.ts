@@ -48,8 +48,13 @@ export interface ApplyOptions {
 }
 
 export async function applyOverlay(entries: TarEntry[], opts: ApplyOptions): Promise<ApplyResult> {
-  const users = parseIdFile(await readText(path.join(opts.root, "etc/passwd")));
-  const groups = parseIdFile(await readText(path.join(opts.root, "etc/group")));
+  // Read lazily: an empty pass (no overlay) must not need a passwd file.
+  let ids: { users: Map<string, number>; groups: Map<string, number> } | undefined;
+  const owners = async () =>
+    (ids ??= {
+      users: parseIdFile(await readText(path.join(opts.root, "etc/passwd"))),
+      groups: parseIdFile(await readText(path.join(opts.root, "etc/group"))),
+    });
   const result: ApplyResult = { records: [], written: [], unchanged: 0, protected: [] };
   for (const e of entries) {
     const clean = cleanEntryName(e.name);
@@ -64,6 +69,7 @@ export async function applyOverlay(entries: TarEntry[], opts: ApplyOptions): Pro
       result.protected.push(`/${rel}`);
       continue;
     }
+    const { users, groups } = await owners();
     const uid = users.get(e.uname);
     const gid = groups.get(e.gname);
     if (uid === undefined)
