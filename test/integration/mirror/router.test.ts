@@ -4,6 +4,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFile, symlink } from "node:fs/promises";
+import { request } from "node:http";
 import { join } from "node:path";
 import { AUTOBUILDS } from "../../../payload/verify/layout.ts";
 import {
@@ -100,28 +101,47 @@ test("serves the snapshot and its signature", async () => {
   assert.equal((await fetch(`${mirror.url}snapshots/gentoo-latest.tar.xz.gpgsig`)).status, 200);
 });
 
+/** GET with the path sent exactly as written (fetch() would normalise "../" and "%2e%2e"). */
+function rawGet(path: string): Promise<{ status: number; body: string }> {
+  const u = new URL(mirror.url);
+  return new Promise((ok, fail) => {
+    const req = request(
+      { host: u.hostname, port: u.port, path: u.pathname + path, method: "GET" },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (body += c));
+        res.on("end", () => ok({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on("error", fail);
+    req.end();
+  });
+}
+
 test("traversal, encoded traversal and unknown paths never reach the disk", async () => {
-  for (const p of [
+  const evil = [
+    "../../../../etc/passwd",
     "..%2f..%2f..%2fetc%2fpasswd",
+    "releases/amd64/autobuilds/../../../../../etc/passwd",
     "releases/amd64/autobuilds/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
     "releases/amd64/autobuilds/..%5c..%5cetc",
     "keys/..%2f..%2fTEST-KEY-FPR",
-  ]) {
-    const r = await fetch(mirror.url + p);
-    assert.equal(r.status, 400, p);
-    assert.doesNotMatch(await r.text(), /root:/);
+    "releases/amd64/autobuilds/latest-stage3-amd64-openrc.txt%00",
+  ];
+  for (const p of evil) {
+    const r = await rawGet(p);
+    // 400 from the router, or 404 when express itself resolved the dots above /mirror
+    assert.ok(r.status === 400 || r.status === 404, `${p}: ${r.status}`);
+    assert.doesNotMatch(r.body, /root:|BEGIN PGP|[0-9A-F]{40}/, p);
   }
+  assert.equal((await rawGet("releases/amd64/autobuilds/%2e%2e/%2e%2e/etc/passwd")).status, 400);
+  assert.equal((await rawGet("..%2f..%2fetc%2fpasswd")).status, 400);
   for (const p of ["TEST-KEY-FPR", "BUILD-INFO.json", ".input-hash", "etc/passwd", ".staging/x"]) {
-    const r = await fetch(mirror.url + p);
-    assert.equal(r.status, 404, p);
-    await r.body?.cancel();
+    const r = await rawGet(p);
+    assert.ok(r.status === 404 || r.status === 400, `${p}: ${r.status}`);
+    assert.doesNotMatch(r.body, /[0-9A-F]{40}|inputHash/, p);
   }
-  // fetch() normalises plain "../", so send it raw over a socket-level request path
-  const raw = await fetch(
-    new URL(`${mirror.url}releases/amd64/autobuilds/%2E%2E/%2E%2E/%2E%2E/%2E%2E/%2E%2E/etc/passwd`),
-  );
-  assert.equal(raw.status, 400);
-  await raw.body?.cancel();
 });
 
 test("a symlink in the upstream that leads outside it is refused", async () => {
