@@ -186,9 +186,13 @@ export async function startDhcpServer(
     }
     let o: Outcome;
     try {
-      o = full
-        ? handleFull(req, full)
-        : handleProxy(req, { serverIp: cfg.serverIp, boot }, via, rinfo);
+      // 4011 is answered the proxy way in full mode too: EDK2 (OVMF) treats a
+      // PXEClient offer without option 43 as a BINL offer and asks for the boot
+      // file again on 4011 (PxeBcRetryBinlOffer); unanswered, it fails PXE-E16.
+      o =
+        full && via === "dhcp"
+          ? handleFull(req, full)
+          : handleProxy(req, { serverIp: cfg.serverIp, boot }, via, rinfo);
     } catch (err) {
       stats.errors += 1;
       log.error({ err, from: rinfo.address }, "dhcp: handler failed; packet dropped");
@@ -219,7 +223,7 @@ export async function startDhcpServer(
       ["dhcp", port, "0.0.0.0"],
       ["dhcp", port, cfg.serverIp],
     ];
-    if (cfg.mode === "proxy") via.push(["pxe", cfg.proxyPort ?? 4011, cfg.serverIp]);
+    via.push(["pxe", cfg.proxyPort ?? 4011, cfg.serverIp]);
     for (const [kind, p, addr] of via) {
       const sock = await openSocket(p, cfg.interface, addr);
       if (kind === "dhcp") {

@@ -58,6 +58,13 @@ async function openBed(mode: "full" | "proxy"): Promise<Bed> {
   const open: Bed = { bed, work, vms: [], extra: [], server: undefined as unknown as BedServer };
   try {
     for (const t of ["tap0", "tap1"]) await bed.addTap(t);
+    if (process.env.AUTOMAGIC_CHAIN_PCAP === "1") {
+      // Diagnosis: every DHCP/TFTP packet on the bridge, to read with tshark.
+      const pcap = join(work, "br0.pcap");
+      open.extra.push(
+        bed.exec("tcpdump", ["-i", bed.bridge, "-U", "-w", pcap, "udp"], { reject: false }),
+      );
+    }
     if (mode === "proxy") {
       // The site's DHCP server keeps the bridge's primary address (its server
       // id); automagic listens on a second one, as it would on its own box.
@@ -135,16 +142,21 @@ async function bootToScript(
   );
   b.vms.push(run);
   try {
-    // iPXE prints each URL it fetches; the second one carries the MAC.
-    await run.waitFor(/boot\.ipxe\?mac=/, 3 * MIN);
-    const deadline = Date.now() + 20_000;
+    // iPXE prints each URL it fetches (without the query): the script, then
+    // the chained per-MAC script. "No more network devices" is iPXE giving up
+    // (or exiting after `local`), so the trace below says which it was.
+    await run.waitFor(
+      /boot\.ipxe : \d+ bytes \[script\][\s\S]*boot\.ipxe\.\.\. ok|No more network devices/,
+      5 * MIN,
+    );
+    const deadline = Date.now() + 5_000;
     for (;;) {
       const { trace } = await b.server.json<{ trace: ChainRow[] }>(["trace", vm.mac]);
       const steps = chainSteps(trace);
       if (steps.served) return { steps, rows: trace, t0 };
       if (Date.now() > deadline) {
         assert.fail(
-          `${vm.name}: iPXE asked for boot.ipxe but no "boot.ipxe served" trace row after 20 s:\n` +
+          `${vm.name}: no "boot.ipxe served" trace row (console: ${run.consoleLog}):\n` +
             JSON.stringify(trace, null, 1),
         );
       }
@@ -227,7 +239,7 @@ describe("netboot chain, DHCP full mode", { timeout: 5 * MIN }, () => {
     const { steps, rows, t0 } = await bootToScript(b!, vm);
     // QEMU's ROM is iPXE already: its very first DISCOVER identifies as iPXE.
     assert.equal(steps.firmwareDhcp.length, 0, JSON.stringify(rows));
-    assert.equal(rows.find((r) => r.source === "dhcp")?.detail?.type, "DISCOVER");
+    assert.equal(rows.find((r) => r.source === "dhcp")?.detail?.type, "discover");
     assert.equal(
       steps.ipxeDiscover,
       rows.find((r) => r.source === "dhcp"),

@@ -31,7 +31,9 @@ export function chainSteps(rows: ChainRow[]): ChainSteps {
   const dhcp = rows.filter((r) => r.source === "dhcp");
   const firmwareDhcp = dhcp.filter((r) => /^tftp /.test(boot(r)));
   const tftpDone = rows.filter((r) => r.source === "tftp" && r.what === "done");
-  const ipxeDiscover = dhcp.find((r) => r.detail?.type === "DISCOVER" && isScriptUrl(r));
+  const ipxeDiscover = dhcp.find(
+    (r) => String(r.detail?.type).toUpperCase() === "DISCOVER" && isScriptUrl(r),
+  );
   const after = (r: ChainRow) => ipxeDiscover !== undefined && r.time >= ipxeDiscover.time;
   // Full mode: the ACK to iPXE's REQUEST. Proxy mode: the address comes from
   // the other server, so iPXE is done with DHCP when our 4011 ACK went out.
