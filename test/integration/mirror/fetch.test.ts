@@ -214,6 +214,29 @@ test("downloadFile resumes with Range after the connection drops mid-body", asyn
   }
 });
 
+test("downloadFile starts over when a server ignores Range after a drop", async () => {
+  const body = Buffer.alloc(2 * 1024 * 1024, 0x5a);
+  body.write("head", 0);
+  let n = 0;
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { "content-length": body.length }); // never 206
+    if (n++ === 0) {
+      res.write(body.subarray(0, body.length / 2), () => res.socket?.destroy());
+      return;
+    }
+    res.end(body);
+  });
+  const url = await listen(server);
+  try {
+    const dest = join(work, "no-range.bin");
+    const d = await downloadFile(`${url}/f`, dest, { retryDelayMs: 10 });
+    assert.equal(d.sha512, sha512(body), "digest covers the restarted body only once");
+    assert.deepEqual(await readFile(dest), body);
+  } finally {
+    await close(server);
+  }
+});
+
 test("downloadFile refuses a file of the wrong size (pointer says otherwise)", async () => {
   await mkdir(join(work, "static"), { recursive: true });
   await copyFile(join(fx.dir, "TEST-KEY-FPR"), join(work, "static", "f"));
