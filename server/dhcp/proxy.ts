@@ -23,9 +23,16 @@ export function handleProxy(
 ): Outcome {
   const c = clientFacts(req);
   const type = messageType(req);
-  const offer = decideBootOffer(c, ctx.boot);
-  if (offer.kind === "none")
-    return { trace: { what: "ignored", detail: { reason: offer.reason } } };
+  const decided = decideBootOffer(c, ctx.boot);
+  if (decided.kind === "none")
+    return { trace: { what: "ignored", detail: { reason: decided.reason } } };
+  // iPXE takes a ProxyDHCP answer only with siaddr set *and* a file name
+  // (dhcp_has_pxeopts); with siaddr 0 it ignored our 4011 ACKs and found
+  // "Nothing to boot" (e2e netboot-chain). siaddr is unused for an http URL.
+  const offer =
+    decided.kind === "ipxe-script" && decided.nextServer === "0.0.0.0"
+      ? { ...decided, nextServer: ctx.serverIp }
+      : decided;
   const detail = { arch: c.arch, uuid: c.uuid, boot: `${offer.kind} ${offer.bootfile}` };
   if (via === "dhcp") {
     if (type !== MsgType.discover) {
