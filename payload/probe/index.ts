@@ -22,7 +22,9 @@ export async function probeSystem(spec: InstallSpec, o: ProbeOptions): Promise<P
   const args = ["lsblk", "-J", "-b", "-O", ...(o.devices ?? [])];
   const { stdout } = await o.runner.run(args);
   const listed = parseLsblk(stdout, { byId: await readById(), includeLoop: !!o.devices?.length });
-  const disks = await Promise.all(listed.map((d) => withBlkid(o.runner, d)));
+  const disks = await Promise.all(
+    listed.map(async (d) => withBlkid(o.runner, await withSysfsSerial(d))),
+  );
   if (o.devices?.length) {
     // lsblk lists a named partition as a top-level node: keep only whole disks we were given.
     const allowed = new Set(o.devices.map((d) => path.resolve(d)));
@@ -71,6 +73,21 @@ export async function probeSystem(spec: InstallSpec, o: ProbeOptions): Promise<P
     }
   }
   return probe;
+}
+
+/**
+ * lsblk takes SERIAL from the udev database; the RAM image runs no udev, so
+ * virtio disks (serial only in /sys/block/<dev>/serial) and SCSI/SATA disks
+ * (device/serial) would look serial-less and a spec's `serial:` never match.
+ */
+async function withSysfsSerial(d: ProbedDisk): Promise<ProbedDisk> {
+  if (d.serial) return d;
+  const name = path.basename(d.path);
+  for (const f of [`/sys/block/${name}/serial`, `/sys/block/${name}/device/serial`]) {
+    const v = (await readFile(f, "utf8").catch(() => "")).trim();
+    if (v) return { ...d, serial: v };
+  }
+  return d;
 }
 
 async function blkid(r: CommandRunner, dev: string): Promise<Record<string, string>> {
