@@ -2,6 +2,7 @@
 // address, one tap per VM, and an IPv6 router advertiser (iPXE otherwise
 // waits ~14 s on IPv6 autoconfiguration: shared/reference/qemu-netboot-facts.md).
 // QEMU and `automagic serve` both run inside it; nothing leaves it.
+import { execFileSync } from "node:child_process";
 import { execa, type Options } from "execa";
 import { createNamespace, deleteNamespace, nsExec, uniqueName } from "./netns.ts";
 import { requireTool } from "./tools.ts";
@@ -39,10 +40,18 @@ export async function createTestbed(prefix = "am-e2e"): Promise<Testbed> {
       return name;
     },
     async close() {
+      process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
       ra?.kill("SIGKILL");
       await deleteNamespace(ns);
     },
   };
+  // A test run killed from outside runs no `after` hooks: still take down
+  // everything inside the namespace (QEMU, the server) and the namespace.
+  const onSignal = (sig: NodeJS.Signals) => {
+    killNamespaceSync(ns);
+    process.exit(sig === "SIGINT" ? 130 : 143);
+  };
+  process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
   try {
     await createNamespace(ns);
     await exec("ip", ["link", "add", bridge, "type", "bridge"]);
@@ -68,6 +77,22 @@ export async function createTestbed(prefix = "am-e2e"): Promise<Testbed> {
     throw new Error(`createTestbed: ${(err as Error).message}`, { cause: err });
   }
   return bed;
+}
+
+function killNamespaceSync(ns: string): void {
+  try {
+    const pids = execFileSync("ip", ["netns", "pids", ns], { encoding: "utf8" });
+    for (const pid of pids.split(/\s+/).filter(Boolean)) {
+      try {
+        process.kill(Number(pid), "SIGKILL");
+      } catch {
+        // gone already
+      }
+    }
+    execFileSync("ip", ["netns", "del", ns]);
+  } catch {
+    // best effort on the way out
+  }
 }
 
 /** Runs a command in the testbed and returns stdout (throws with stderr on failure). */
