@@ -41,9 +41,10 @@ export const dhcpConfigSchema = z
     tftpServer: ipv4.optional(),
     leaseFile: z.string().min(1),
     /**
-     * "fsync" (default): an ACK waits for its lease to be fdatasync'ed (group
-     * commit). "write": it waits for write(2) only (survives a server crash,
-     * not a power cut; Kea's memfile does the same) and syncs within 1 s.
+     * "write" (default): an ACK waits for its lease to be written (survives a
+     * server crash, not a power cut; Kea's memfile does the same), synced
+     * within 1 s. "fsync": an ACK waits for fdatasync (group commit). See
+     * journal.ts for why "write" is the default.
      */
     leaseSync: z.enum(["fsync", "write"]).optional(),
     force: z.boolean().optional(),

@@ -110,7 +110,7 @@ export async function startDhcpServer(
         );
       }
     }
-    const opened = await LeaseJournal.open(cfg.leaseFile, Date.now(), cfg.leaseSync ?? "fsync");
+    const opened = await LeaseJournal.open(cfg.leaseFile, Date.now(), cfg.leaseSync ?? "write");
     journal = opened.journal;
     const subnets = [cfg.subnet!, ...(cfg.relaySubnets ?? [])].map((s) => ({
       cfg: s,
