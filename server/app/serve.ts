@@ -18,6 +18,7 @@ import { startTftpServer, type TftpServer } from "../tftp/index.ts";
 import { serverUrlOf, type ServeConfig } from "./config.ts";
 import { LiveHosts } from "./hosts-watch.ts";
 import { sendWake } from "./wol.ts";
+import { neighbourMac } from "./neigh.ts";
 
 export interface RunningServer {
   url: string;
@@ -155,7 +156,9 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
         log,
         onTrace: (ev) => {
           syncLeases();
-          const mac = ipToMac.get(ev.peer.replace(/:\d+$/, ""));
+          const ip = ev.peer.replace(/:\d+$/, "");
+          // Proxy mode has no leases of ours: ask ARP (server/app/neigh.ts).
+          const mac = ipToMac.get(ip) ?? neighbourMac(ip);
           if (mac) store.obs.trace(mac, "tftp", ev.what, { peer: ev.peer, ...ev.detail });
         },
       });
