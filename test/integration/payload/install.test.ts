@@ -16,6 +16,7 @@ import {
   statSync,
 } from "node:fs";
 import { join, resolve } from "node:path";
+import { execa } from "execa";
 import { requireTool } from "../../lib/tools.ts";
 import {
   blkidUuid,
@@ -125,7 +126,8 @@ async function runPayload(upstream: string, label: string) {
   const specFile = join(tmp, `spec-${label}.json`);
   writeFileSync(specFile, JSON.stringify(s));
   // The spec comes from the file so the run API stays minimal; events and rotation go to the server.
-  const r = spawnSync(
+  // Async: the server lives in this process, so a blocking spawn would deadlock it.
+  const r = await execa(
     process.execPath,
     [
       "--import",
@@ -144,10 +146,16 @@ async function runPayload(upstream: string, label: string) {
       "--state-dir",
       join(tmp, `state-${label}`),
     ],
-    { cwd: REPO, encoding: "utf8", timeout: 1_800_000, maxBuffer: 1 << 28 },
+    { cwd: REPO, reject: false, timeout: 1_800_000, maxBuffer: 1 << 28 },
   );
   await srv.close();
-  return { ...r, events: srv.events, phase2Token: srv.phase2Token };
+  return {
+    status: r.exitCode,
+    stdout: String(r.stdout),
+    stderr: String(r.stderr),
+    events: srv.events,
+    phase2Token: srv.phase2Token,
+  };
 }
 
 /** A copy of the fixture mirror (hard links) with one file replaced. */
