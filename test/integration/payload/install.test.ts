@@ -98,7 +98,7 @@ function spec(mirror: string) {
         name: "alice",
         uid: 1000,
         gid: 1000,
-        groups: ["wheel"],
+        groups: ["users"], // Debian (the fixture) has no wheel; Gentoo has both
         password: "keep",
         authorizedKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIALICE alice@x"],
       },
