@@ -10,21 +10,17 @@
 // the server's boot trace; the console only tells us when to look.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readFile } from "node:fs/promises";
-import { createWriteStream } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { ResultPromise } from "execa";
-import { createTestbed, type Testbed } from "../lib/testbed.ts";
-import { probeAccel, startVm, type RunningVm } from "../lib/qemu.ts";
+import { probeAccel } from "../lib/qemu.ts";
 import { requireTool } from "../lib/tools.ts";
-import { startBedServer, type BedServer } from "./lib/server.ts";
-import { chainSteps, type ChainRow, type ChainSteps } from "./lib/boot-chain.ts";
+import type { ChainRow, ChainSteps } from "./lib/boot-chain.ts";
+import { bootToScript, closeBed, openBed, type Bed } from "./lib/chain-bed.ts";
 
 const accel = probeAccel();
 const MIN = 60_000;
 /** issue #3: iPXE finishes DHCP within 3 s of its first DISCOVER. */
 const IPXE_DHCP_BUDGET_MS = 3000;
-const PROXY_IP = "10.88.0.2";
 
 interface Result {
   firmware: string;
@@ -32,150 +28,21 @@ interface Result {
   powerOnToScriptS: number;
   firmwareToTftpDoneS?: number;
   /** Full mode only: in proxy mode the ACK comes from the other server. */
-  ipxeDhcpS?: number;
-  ipxeDiscoverToScriptS: number;
+  ipxeDhcpMs?: number;
+  ipxeDiscoverToScriptMs: number;
 }
 const results: Result[] = [];
 
 const s = (ms: number) => Math.round(ms / 100) / 10;
-
-interface Bed {
-  bed: Testbed;
-  server: BedServer;
-  work: string;
-  vms: RunningVm[];
-  extra: ResultPromise[];
-}
-
-async function openBed(mode: "full" | "proxy"): Promise<Bed> {
-  const work = await mkdtemp(`/tmp/am-chain-${mode}-`);
-  // No image and no mirror are needed to reach /boot.ipxe: empty stand-ins.
-  const imagesDir = join(work, "images");
-  const fixtureDir = join(work, "fixture");
-  const hostsDir = join(work, "hosts");
-  for (const d of [imagesDir, join(fixtureDir, "keys"), hostsDir])
-    await mkdir(d, { recursive: true });
-  const bed = await createTestbed("am-chain");
-  const open: Bed = { bed, work, vms: [], extra: [], server: undefined as unknown as BedServer };
-  try {
-    for (const t of ["tap0", "tap1"]) await bed.addTap(t);
-    if (process.env.AUTOMAGIC_CHAIN_PCAP === "1") {
-      // Diagnosis: every DHCP/TFTP packet on the bridge, to read with tshark.
-      const pcap = join(work, "br0.pcap");
-      open.extra.push(
-        bed.exec("tcpdump", ["-i", bed.bridge, "-U", "-w", pcap, "udp"], { reject: false }),
-      );
-    }
-    if (mode === "proxy") {
-      // The site's DHCP server keeps the bridge's primary address (its server
-      // id); automagic listens on a second one, as it would on its own box.
-      await bed.exec("ip", ["addr", "add", `${PROXY_IP}/24`, "dev", bed.bridge]);
-      open.extra.push(startDnsmasq(bed, work));
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    open.server = await startBedServer(
-      bed,
-      { imagesDir, fixtureDir, fixtureKey: "A".repeat(40) },
-      {
-        workDir: work,
-        hostsDir,
-        dhcpMode: mode,
-        ...(mode === "proxy" ? { listen: PROXY_IP } : {}),
-      },
-    );
-    return open;
-  } catch (err) {
-    await closeBed(open);
-    throw err;
-  }
-}
-
-function startDnsmasq(bed: Testbed, work: string): ResultPromise {
-  const proc = bed.exec(
-    "dnsmasq",
-    [
-      "--conf-file=/dev/null",
-      "--port=0",
-      "--no-daemon",
-      `--interface=${bed.bridge}`,
-      "--bind-interfaces",
-      "--dhcp-range=10.88.0.50,10.88.0.90,1h",
-      `--dhcp-leasefile=${join(work, "dnsmasq.leases")}`,
-      "--dhcp-authoritative",
-      "--no-ping",
-      "--log-dhcp",
-      "--log-facility=-",
-      "--pid-file=",
-    ],
-    { reject: false, all: true, buffer: false },
-  );
-  proc.all?.pipe(createWriteStream(join(work, "dnsmasq.log")));
-  return proc;
-}
-
-async function closeBed(b: Bed | undefined): Promise<void> {
-  if (!b) return;
-  for (const vm of b.vms) await vm.kill().catch(() => undefined);
-  await b.server?.stop().catch(() => undefined);
-  for (const p of b.extra) p.kill("SIGKILL");
-  await b.bed.close();
-  process.stderr.write(`[chain] logs kept in ${b.work}\n`);
-}
-
-/** Powers a diskless VM on, waits for its boot.ipxe to be served, kills it, returns its trace. */
-async function bootToScript(
-  b: Bed,
-  vm: { name: string; firmware: "bios" | "uefi"; mac: string; tap: string },
-): Promise<{ steps: ChainSteps; rows: ChainRow[]; t0: number }> {
-  const t0 = Date.now();
-  const run = startVm(
-    {
-      ...vm,
-      memMiB: 256,
-      disks: [],
-      netbootFirst: true,
-      workDir: b.work,
-      // OVMF: no iPXE ROM on the NIC, so OVMF's own PXE must do the first hop.
-      ...(vm.firmware === "uefi" ? { nicRom: "" } : {}),
-    },
-    accel,
-    { netns: b.bed.ns },
-  );
-  b.vms.push(run);
-  try {
-    // iPXE prints each URL it fetches (without the query): the script, then
-    // the chained per-MAC script. "No more network devices" is iPXE giving up
-    // (or exiting after `local`), so the trace below says which it was.
-    await run.waitFor(
-      /boot\.ipxe : \d+ bytes \[script\][\s\S]*boot\.ipxe\.\.\. ok|No more network devices/,
-      5 * MIN,
-    );
-    const deadline = Date.now() + 5_000;
-    for (;;) {
-      const { trace } = await b.server.json<{ trace: ChainRow[] }>(["trace", vm.mac]);
-      const steps = chainSteps(trace);
-      if (steps.served) return { steps, rows: trace, t0 };
-      if (Date.now() > deadline) {
-        assert.fail(
-          `${vm.name}: no "boot.ipxe served" trace row (console: ${run.consoleLog}):\n` +
-            JSON.stringify(trace, null, 1),
-        );
-      }
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  } finally {
-    await run.kill();
-  }
-}
 
 function record(vm: { firmware: string }, mode: string, t0: number, st: ChainSteps): Result {
   const r: Result = {
     firmware: vm.firmware === "bios" ? "SeaBIOS + iPXE ROM" : "OVMF PXE -> snponly.efi",
     mode,
     powerOnToScriptS: s(st.served!.time - t0),
-    ipxeDiscoverToScriptS: s(st.discoverToScriptMs!),
+    ipxeDiscoverToScriptMs: st.discoverToScriptMs!,
   };
-  if (st.ipxeDhcpMs !== undefined) r.ipxeDhcpS = s(st.ipxeDhcpMs);
+  if (st.ipxeDhcpMs !== undefined) r.ipxeDhcpMs = st.ipxeDhcpMs;
   const done = st.tftpDone[0];
   if (done && st.firmwareDhcp[0]) r.firmwareToTftpDoneS = s(done.time - st.firmwareDhcp[0].time);
   results.push(r);
@@ -219,12 +86,12 @@ after(() => {
   const rows = results.map(
     (r) =>
       `| ${r.firmware} | ${r.mode} | ${r.powerOnToScriptS} | ${r.firmwareToTftpDoneS ?? "-"} | ` +
-      `${r.ipxeDhcpS} | ${r.ipxeDiscoverToScriptS} |`,
+      `${r.ipxeDhcpMs ?? "-"} | ${r.ipxeDiscoverToScriptMs} |`,
   );
   process.stderr.write(
     `[chain] accelerator ${accel.name}\n` +
       "| firmware | DHCP mode | power-on -> boot.ipxe (s) | firmware DHCP -> TFTP done (s) | " +
-      "iPXE DISCOVER -> ACK (s) | iPXE DISCOVER -> boot.ipxe (s) |\n|---|---|---|---|---|---|\n" +
+      "iPXE DISCOVER -> ACK (ms) | iPXE DISCOVER -> boot.ipxe (ms) |\n|---|---|---|---|---|---|\n" +
       rows.join("\n") +
       "\n",
   );
@@ -246,7 +113,7 @@ describe("netboot chain, DHCP full mode", { timeout: 5 * MIN }, () => {
       mac: "52:54:00:c4:a1:01",
       tap: "tap0",
     } as const;
-    const { steps, rows, t0 } = await bootToScript(b!, vm);
+    const { steps, rows, t0 } = await bootToScript(b!, accel, vm);
     // QEMU's ROM is iPXE already: its very first DISCOVER identifies as iPXE.
     assert.equal(steps.firmwareDhcp.length, 0, JSON.stringify(rows));
     assert.equal(rows.find((r) => r.source === "dhcp")?.detail?.type, "discover");
@@ -267,13 +134,19 @@ describe("netboot chain, DHCP full mode", { timeout: 5 * MIN }, () => {
       mac: "52:54:00:c4:a1:02",
       tap: "tap1",
     } as const;
-    const { steps, rows, t0 } = await bootToScript(b!, vm);
+    const { steps, rows, t0 } = await bootToScript(b!, accel, vm);
     const dump = JSON.stringify(rows, null, 1);
     assert.ok(
       steps.firmwareDhcp.some((r) => r.what === "ack" && r.detail?.boot === "tftp snponly.efi"),
       `OVMF's own PXE got snponly.efi from our DHCP\n${dump}`,
     );
     assert.equal(steps.firmwareDhcp[0]!.detail?.arch, 7, "x64 UEFI (option 93 = 7)");
+    // EDK2 takes a PXEClient offer without option 43 as BINL and asks for the
+    // boot file again on 4011; without that answer it stops at PXE-E16.
+    assert.ok(
+      steps.firmwareDhcp.some((r) => r.what === "proxy-ack"),
+      `OVMF's 4011 request was answered in full mode\n${dump}`,
+    );
     const done = steps.tftpDone.find((r) => /snponly\.efi/.test(JSON.stringify(r.detail)));
     assert.ok(done, `TFTP transfer of snponly.efi done\n${dump}`);
     assert.ok(done.time <= steps.ipxeDiscover!.time, "iPXE asked DHCP after it was fetched");
@@ -315,7 +188,7 @@ describe("netboot chain, DHCP proxy mode beside dnsmasq", { timeout: 5 * MIN }, 
       mac: "52:54:00:c4:a1:11",
       tap: "tap0",
     } as const;
-    const { steps, rows, t0 } = await bootToScript(b!, vm);
+    const { steps, rows, t0 } = await bootToScript(b!, accel, vm);
     assertIpxeLeg(vm.name, "proxy", steps, rows);
     assert.equal(steps.ipxeDiscover!.what, "proxy-offer");
     await assertAddressFromDnsmasq(vm.mac, rows);
@@ -329,7 +202,7 @@ describe("netboot chain, DHCP proxy mode beside dnsmasq", { timeout: 5 * MIN }, 
       mac: "52:54:00:c4:a1:12",
       tap: "tap1",
     } as const;
-    const { steps, rows, t0 } = await bootToScript(b!, vm);
+    const { steps, rows, t0 } = await bootToScript(b!, accel, vm);
     const dump = JSON.stringify(rows, null, 1);
     assert.ok(
       steps.firmwareDhcp.some(
