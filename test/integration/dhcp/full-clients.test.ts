@@ -83,6 +83,21 @@ describe("dhcp full mode with real clients", () => {
     assert.ok(env.siaddr === undefined || env.siaddr === "0.0.0.0", env.siaddr);
   });
 
+  it("UEFI HTTP boot (arch 16, HTTPClient) gets an http:// boot file and HTTPClient echoed", async () => {
+    const env = await udhcpc(net, dir, [
+      "-V",
+      "HTTPClient:Arch:00016:UNDI:003001",
+      "-x",
+      "0x5d:0010",
+      "-O",
+      "bootfile",
+      "-O",
+      "0x3c",
+    ]);
+    assert.equal(env.bootfile, "http://10.77.0.1:8080/ipxe/snponly.efi");
+    assert.equal(env.vendor, "HTTPClient");
+  });
+
   it("persists the leases it handed out", async () => {
     const { leases, stats } = await srv.stats();
     assert.ok(
