@@ -29,7 +29,8 @@ import {
 import { startServer } from "./server.ts";
 
 const REPO = resolve(import.meta.dirname, "../../..");
-const FIXTURE = join(REPO, "var/fixture-mirror");
+// AUTOMAGIC_FIXTURE_MIRROR: an already built tree (e.g. a hard-linked copy while a rebuild runs).
+const FIXTURE = process.env.AUTOMAGIC_FIXTURE_MIRROR ?? join(REPO, "var/fixture-mirror");
 for (const t of [
   "losetup",
   "sgdisk",
@@ -42,6 +43,8 @@ for (const t of [
   "chroot",
   "mount",
   "partprobe",
+  "partx",
+  "unshare",
 ])
   requireTool(t);
 
@@ -52,11 +55,12 @@ let fpr = "";
 
 before(() => {
   // Cached by input hash: a no-op when var/fixture-mirror is current.
-  execFileSync("npx", ["tsx", "test/fixture-mirror/build.ts"], {
-    cwd: REPO,
-    stdio: "inherit",
-    timeout: 3_600_000,
-  });
+  if (!process.env.AUTOMAGIC_FIXTURE_MIRROR)
+    execFileSync("npx", ["tsx", "test/fixture-mirror/build.ts"], {
+      cwd: REPO,
+      stdio: "inherit",
+      timeout: 3_600_000,
+    });
   fpr = readFileSync(join(FIXTURE, "TEST-KEY-FPR"), "utf8").trim();
   tmp = mkdtempSync("/var/tmp/am-pay-");
   disk = makeLoopDisk(tmp);
@@ -127,9 +131,16 @@ async function runPayload(upstream: string, label: string) {
   writeFileSync(specFile, JSON.stringify(s));
   // The spec comes from the file so the run API stays minimal; events and rotation go to the server.
   // Async: the server lives in this process, so a blocking spawn would deadlock it.
+  // A private mount namespace: a namespace another test creates meanwhile
+  // (ip netns exec, unshare) would otherwise copy our mounts and keep the
+  // loop filesystems busy after the payload unmounted them.
   const r = await execa(
-    process.execPath,
+    "unshare",
     [
+      "--mount",
+      "--propagation",
+      "private",
+      process.execPath,
       "--import",
       "tsx",
       join(REPO, "payload/main.ts"),

@@ -120,7 +120,17 @@ function fill(disk: LoopDisk): void {
 
 export function withMount<T>(dev: string, fn: (dir: string) => T, ro = false): T {
   const m = mkdtempSync("/tmp/am-pay-mnt-");
-  sh("mount", [...(ro ? ["-o", "ro,noload"] : []), dev, m]);
+  try {
+    sh("mount", [...(ro ? ["-o", "ro,noload"] : []), dev, m]);
+  } catch (err) {
+    const info = readFileSync("/proc/self/mountinfo", "utf8")
+      .split("\n")
+      .filter((l) => l.includes(dev.replace("/dev/", "")));
+    rmSync(m, { recursive: true, force: true });
+    throw new Error(`mount ${dev} failed; mountinfo for it: ${info.join(" | ") || "none"}`, {
+      cause: err,
+    });
+  }
   try {
     return fn(m);
   } finally {
