@@ -33,11 +33,25 @@ interface Result {
 }
 const results: Result[] = [];
 
+/** OVMF fw_cfg knobs that leave only UEFI HTTP boot on the NIC (no PXEv4/v6). */
+const HTTP_BOOT_ONLY = [
+  "-fw_cfg",
+  "name=opt/org.tianocore/IPv4PXESupport,string=n",
+  "-fw_cfg",
+  "name=opt/org.tianocore/IPv6PXESupport,string=n",
+];
+
 const s = (ms: number) => Math.round(ms / 100) / 10;
 
-function record(vm: { firmware: string }, mode: string, t0: number, st: ChainSteps): Result {
+const LABEL = {
+  bios: "SeaBIOS + iPXE ROM",
+  uefi: "OVMF PXE -> snponly.efi",
+  http: "OVMF HTTP boot -> snponly.efi",
+};
+
+function record(kind: keyof typeof LABEL, mode: string, t0: number, st: ChainSteps): Result {
   const r: Result = {
-    firmware: vm.firmware === "bios" ? "SeaBIOS + iPXE ROM" : "OVMF PXE -> snponly.efi",
+    firmware: LABEL[kind],
     mode,
     powerOnToScriptS: s(st.served!.time - t0),
     ipxeDiscoverToScriptMs: st.discoverToScriptMs!,
@@ -97,7 +111,7 @@ after(() => {
   );
 });
 
-describe("netboot chain, DHCP full mode", { timeout: 5 * MIN }, () => {
+describe("netboot chain, DHCP full mode", { timeout: 12 * MIN }, () => {
   let b: Bed | undefined;
   before(async () => {
     b = await openBed("full");
@@ -124,7 +138,7 @@ describe("netboot chain, DHCP full mode", { timeout: 5 * MIN }, () => {
     assertIpxeLeg(vm.name, "full", steps, rows);
     assert.equal(steps.ipxeAck!.what, "ack");
     assert.match(String(steps.ipxeAck!.detail?.ip), /^10\.88\.0\.1\d\d$/, "address from our pool");
-    record(vm, "full", t0, steps);
+    record(vm.firmware, "full", t0, steps);
   });
 
   test("OVMF, NIC ROM off: firmware PXE -> TFTP snponly.efi -> iPXE -> /boot.ipxe", async () => {
@@ -151,11 +165,37 @@ describe("netboot chain, DHCP full mode", { timeout: 5 * MIN }, () => {
     assert.ok(done, `TFTP transfer of snponly.efi done\n${dump}`);
     assert.ok(done.time <= steps.ipxeDiscover!.time, "iPXE asked DHCP after it was fetched");
     assertIpxeLeg(vm.name, "full", steps, rows);
-    record(vm, "full", t0, steps);
+    record(vm.firmware, "full", t0, steps);
+  });
+  test("OVMF UEFI HTTP boot (PXE off): http:// snponly.efi -> iPXE -> /boot.ipxe", async () => {
+    const vm = {
+      name: "uefi-http-full",
+      firmware: "uefi" as const,
+      mac: "52:54:00:c4:a1:03",
+      tap: "tap0",
+      extraArgs: HTTP_BOOT_ONLY,
+    };
+    const { steps, rows, t0 } = await bootToScript(b!, accel, vm);
+    const dump = JSON.stringify(rows, null, 1);
+    assert.equal(
+      steps.firmwareDhcp[0]?.detail?.arch,
+      16,
+      `x64 UEFI HTTP (option 93 = 16)\n${dump}`,
+    );
+    assert.ok(
+      steps.firmwareDhcp.some(
+        (r) => r.what === "ack" && r.detail?.boot === "http http://10.88.0.1:8080/ipxe/snponly.efi",
+      ),
+      `OVMF's HTTP boot got the http:// URL of snponly.efi from us\n${dump}`,
+    );
+    assert.equal(steps.tftpDone.length, 0, "nothing travels over TFTP on this path");
+    assertIpxeLeg(vm.name, "full", steps, rows);
+
+    record("http", "full", t0, steps);
   });
 });
 
-describe("netboot chain, DHCP proxy mode beside dnsmasq", { timeout: 5 * MIN }, () => {
+describe("netboot chain, DHCP proxy mode beside dnsmasq", { timeout: 12 * MIN }, () => {
   let b: Bed | undefined;
   before(async () => {
     b = await openBed("proxy");
@@ -192,7 +232,7 @@ describe("netboot chain, DHCP proxy mode beside dnsmasq", { timeout: 5 * MIN }, 
     assertIpxeLeg(vm.name, "proxy", steps, rows);
     assert.equal(steps.ipxeDiscover!.what, "proxy-offer");
     await assertAddressFromDnsmasq(vm.mac, rows);
-    record(vm, "proxy", t0, steps);
+    record(vm.firmware, "proxy", t0, steps);
   });
 
   test("OVMF, NIC ROM off: address from dnsmasq, snponly.efi and script from us", async () => {
@@ -215,6 +255,34 @@ describe("netboot chain, DHCP proxy mode beside dnsmasq", { timeout: 5 * MIN }, 
     assert.ok(done, `TFTP transfer of snponly.efi done, traced by MAC\n${dump}`);
     assertIpxeLeg(vm.name, "proxy", steps, rows);
     await assertAddressFromDnsmasq(vm.mac, rows);
-    record(vm, "proxy", t0, steps);
+    record(vm.firmware, "proxy", t0, steps);
+  });
+  test("OVMF UEFI HTTP boot (PXE off): http:// snponly.efi -> iPXE -> /boot.ipxe", async () => {
+    const vm = {
+      name: "uefi-http-proxy",
+      firmware: "uefi" as const,
+      mac: "52:54:00:c4:a1:13",
+      tap: "tap0",
+      extraArgs: HTTP_BOOT_ONLY,
+    };
+    const { steps, rows, t0 } = await bootToScript(b!, accel, vm);
+    const dump = JSON.stringify(rows, null, 1);
+    assert.equal(
+      steps.firmwareDhcp[0]?.detail?.arch,
+      16,
+      `x64 UEFI HTTP (option 93 = 16)\n${dump}`,
+    );
+    assert.ok(
+      steps.firmwareDhcp.some(
+        (r) =>
+          r.what === "proxy-offer" &&
+          r.detail?.boot === "http http://10.88.0.2:8080/ipxe/snponly.efi",
+      ),
+      `OVMF's HTTP boot got the http:// URL of snponly.efi from us\n${dump}`,
+    );
+    assert.equal(steps.tftpDone.length, 0, "nothing travels over TFTP on this path");
+    assertIpxeLeg(vm.name, "proxy", steps, rows);
+    await assertAddressFromDnsmasq(vm.mac, rows);
+    record("http", "proxy", t0, steps);
   });
 });

@@ -11,7 +11,7 @@ export interface ChainRow {
 }
 
 export interface ChainSteps {
-  /** DHCP rows whose answer was the iPXE binary over TFTP (firmware PXE). */
+  /** DHCP rows whose answer was the iPXE binary, over TFTP (PXE) or HTTP (UEFI HTTP boot). */
   firmwareDhcp: ChainRow[];
   tftpDone: ChainRow[];
   /** First DHCP row answering a DISCOVER from iPXE (boot = the /boot.ipxe URL). */
@@ -29,7 +29,7 @@ const isScriptUrl = (r: ChainRow) => /\/boot\.ipxe$/.test(boot(r));
 
 export function chainSteps(rows: ChainRow[]): ChainSteps {
   const dhcp = rows.filter((r) => r.source === "dhcp");
-  const firmwareDhcp = dhcp.filter((r) => /^tftp /.test(boot(r)));
+  const firmwareDhcp = dhcp.filter((r) => /^(tftp|http) /.test(boot(r)));
   const tftpDone = rows.filter((r) => r.source === "tftp" && r.what === "done");
   const ipxeDiscover = dhcp.find(
     (r) => String(r.detail?.type).toUpperCase() === "DISCOVER" && isScriptUrl(r),

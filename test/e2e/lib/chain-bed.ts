@@ -103,7 +103,7 @@ export async function closeBed(b: Bed | undefined): Promise<void> {
 export async function bootToScript(
   b: Bed,
   accel: Accel,
-  vm: { name: string; firmware: "bios" | "uefi"; mac: string; tap: string },
+  vm: { name: string; firmware: "bios" | "uefi"; mac: string; tap: string; extraArgs?: string[] },
 ): Promise<{ steps: ChainSteps; rows: ChainRow[]; t0: number }> {
   const t0 = Date.now();
   const run = startVm(
