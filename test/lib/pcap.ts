@@ -5,6 +5,8 @@ import { readFileSync } from "node:fs";
 
 export interface UdpDatagram {
   index: number;
+  /** Capture time in seconds (pcap timestamp). */
+  ts: number;
   src: string;
   dst: string;
   srcPort: number;
@@ -28,6 +30,9 @@ export function readPcapUdp(path: string): UdpDatagram[] {
   let off = 24;
   let index = 0;
   while (off + 16 <= buf.length) {
+    const ts =
+      u32(off) +
+      u32(off + 4) / (magic === 0xa1b23c4d || buf.readUInt32BE(0) === 0xa1b23c4d ? 1e9 : 1e6);
     const capLen = u32(off + 8);
     const frame = buf.subarray(off + 16, off + 16 + capLen);
     off += 16 + capLen;
@@ -39,6 +44,7 @@ export function readPcapUdp(path: string): UdpDatagram[] {
     const udpLen = frame.readUInt16BE(udp + 4);
     out.push({
       index,
+      ts,
       src: ip(frame, 14 + 12),
       dst: ip(frame, 14 + 16),
       srcPort: frame.readUInt16BE(udp),

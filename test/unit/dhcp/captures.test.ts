@@ -8,6 +8,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { decode, encode } from "../../../server/dhcp/codec.ts";
 import { clientFacts } from "../../../server/dhcp/client.ts";
+import { decodeSubOptions, Opt } from "../../../server/dhcp/options.ts";
 import { readPcapUdp } from "../../lib/pcap.ts";
 import { summarize } from "./summary.ts";
 
@@ -27,7 +28,14 @@ function meaningfulLength(buf: Buffer): number {
 
 describe("dhcp codec on real captures", () => {
   it("has captures of udhcpc, dhclient, dhcpcd and dnsmasq", () => {
-    for (const n of ["udhcpc-bios", "dhclient-uefi", "dhcpcd-uefi", "dnsmasq-udhcpc"]) {
+    for (const n of [
+      "udhcpc-bios",
+      "dhclient-uefi",
+      "dhcpcd-uefi",
+      "dnsmasq-udhcpc",
+      "ipxe-bios",
+      "ovmf-pxe",
+    ]) {
       assert.ok(
         pcaps.includes(`${n}.pcap`),
         `${n}.pcap missing: run test/fixtures/dhcp/capture.sh`,
@@ -70,5 +78,52 @@ describe("dhcp codec on real captures", () => {
     assert.equal(clientFacts(decode(d1!.payload)).arch, 7);
     const [d2] = readPcapUdp(join(dir, "dhcpcd-uefi.pcap"));
     assert.equal(clientFacts(decode(d2!.payload)).arch, 9);
+  });
+});
+
+describe("dhcp captures of real firmware in QEMU (capture-qemu.sh)", () => {
+  const packets = (f: string) =>
+    readPcapUdp(join(dir, f)).map((d) => ({ ...d, p: decode(d.payload) }));
+
+  it("iPXE (SeaBIOS + ipxe-qemu ROM) is recognised and gets the script URL and 175.176 = 1", () => {
+    const [discover, offer, , ack] = packets("ipxe-bios.pcap");
+    const c = clientFacts(discover!.p);
+    assert.equal(c.ipxe, true);
+    assert.equal(c.arch, 0);
+    assert.equal(c.vendorClass, "PXEClient");
+    for (const r of [offer!, ack!]) {
+      assert.equal(r.p.file, "http://10.77.0.1:8080/boot.ipxe");
+      assert.deepEqual(
+        decodeSubOptions(r.p.options.get(Opt.ipxeEncap)!).get(176),
+        Buffer.from([1]),
+      );
+    }
+    // The whole exchange took milliseconds: iPXE did not wait for ProxyDHCP.
+    assert.ok(ack!.ts - discover!.ts < 1, `DISCOVER to ACK took ${ack!.ts - discover!.ts} s`);
+  });
+
+  it("OVMF's own PXE (arch 7) gets snponly.efi over TFTP; its HTTP boot (arch 16) an http:// URL", () => {
+    const all = packets("ovmf-pxe.pcap");
+    const pxe = all.filter((d) => clientFacts(d.p).arch === 7 && d.p.op === 1);
+    const http = all.filter((d) => clientFacts(d.p).arch === 16 && d.p.op === 1);
+    assert.ok(
+      pxe.length >= 2 && http.length >= 2,
+      "capture lacks the PXE or the HTTP boot exchange",
+    );
+    assert.equal(clientFacts(pxe[0]!.p).uuid !== undefined, true);
+    const replies = all.filter((d) => d.p.op === 2);
+    const pxeAck = replies.find(
+      (d) => d.p.xid === pxe[0]!.p.xid && d.p.options.get(Opt.messageType)![0] === 5,
+    );
+    assert.equal(pxeAck?.p.file, "snponly.efi");
+    assert.equal(pxeAck?.p.siaddr, "10.77.0.1");
+    const httpAck = replies.find(
+      (d) => d.p.xid === http[0]!.p.xid && d.p.options.get(Opt.messageType)![0] === 5,
+    );
+    assert.equal(
+      httpAck?.p.options.get(Opt.bootfileName)?.toString(),
+      "http://10.77.0.1:8080/ipxe/snponly.efi",
+    );
+    assert.equal(httpAck?.p.options.get(Opt.vendorClass)?.toString(), "HTTPClient");
   });
 });
