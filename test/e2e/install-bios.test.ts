@@ -103,12 +103,12 @@ describe("BIOS install end to end", { timeout: 30 * MIN }, () => {
     assert.deepEqual([await sha256File(unknownDisk), await sha256File(unarmedDisk)], sums);
 
     const unknownTrace = await server.json<{
-      trace: Array<{ what: string; detail?: { action?: string } }>;
+      trace: Array<{ what: string; detail?: { decision?: string } }>;
     }>(["trace", "52:54:00:ee:ee:01"]);
     const served = unknownTrace.trace.filter((r) => r.what === "boot.ipxe served");
     assert.ok(served.length > 0, "the unknown MAC's boot.ipxe request is traced");
     assert.ok(
-      served.every((r) => r.detail?.action === "local"),
+      served.every((r) => r.detail?.decision === "local"),
       JSON.stringify(served),
     );
     const discovered = await server.json<Array<{ mac: string }>>(["hosts", "discovered"]);
@@ -171,7 +171,7 @@ describe("BIOS install end to end", { timeout: 30 * MIN }, () => {
       assert.ok(at >= 0, "DHCP offer traced");
       at = findTrace(tl, "http", /boot\.ipxe served/, at);
       assert.ok(
-        at >= 0 && tl.trace[at]!.detail?.action === "install",
+        at >= 0 && tl.trace[at]!.detail?.decision === "install",
         "boot.ipxe served the install action",
       );
       assert.ok(
@@ -185,7 +185,7 @@ describe("BIOS install end to end", { timeout: 30 * MIN }, () => {
       const phase2Start = tl.events.findIndex((e) => e.event.phase === 2);
       assert.ok(phase2Start > 0, "phase 2 reported events");
       const localAfter = tl.trace.findIndex(
-        (r, i) => i > at && r.what === "boot.ipxe served" && r.detail?.action === "local",
+        (r, i) => i > at && r.what === "boot.ipxe served" && r.detail?.decision === "local",
       );
       assert.ok(localAfter > at, "the power-on after phase 1 got `local`, not the installer again");
       assert.ok(tl.events.some((e) => e.event.kind === "run-done"));

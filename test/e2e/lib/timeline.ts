@@ -38,7 +38,7 @@ export function renderTimeline(tl: Timeline): string {
   const rows: Array<{ t: number; text: string }> = [];
   for (const r of tl.trace) {
     const d = r.detail ?? {};
-    const extra = ["action", "file", "bootfile", "mode", "step", "ip"]
+    const extra = ["decision", "file", "bootfile", "mode", "step", "ip"]
       .filter((k) => d[k] !== undefined)
       .map((k) => `${k}=${String(d[k])}`)
       .join(" ");
