@@ -1,7 +1,7 @@
 // DHCPv4 wire codec (RFC 2131 section 2, RFC 2132, RFC 3396 long options).
 // Pure: bytes -> DhcpPacket -> bytes. decode() throws DhcpDecodeError naming
 // the field and offset; callers count and drop such packets.
-import { ipBytes, readIp } from "./ip.ts";
+import { ipToInt, readIp } from "./ip.ts";
 import { Opt } from "./options.ts";
 
 export const MAGIC_COOKIE = 0x63825363;
@@ -78,7 +78,8 @@ function parseOptions(
       overload = value[0];
     } else {
       const prev = into.get(code);
-      into.set(code, prev ? Buffer.concat([prev, value]) : Buffer.from(value));
+      // Views into the datagram, not copies: node hands every message its own buffer.
+      into.set(code, prev ? Buffer.concat([prev, value]) : value);
     }
     i += 2 + len;
   }
@@ -136,7 +137,7 @@ export function decode(buf: Buffer): DhcpPacket {
     yiaddr: readIp(buf, 16),
     siaddr: readIp(buf, 20),
     giaddr: readIp(buf, 24),
-    chaddr: Buffer.from(buf.subarray(28, 44)),
+    chaddr: buf.subarray(28, 44),
     sname,
     file,
     options,
@@ -153,22 +154,14 @@ function writeText(out: Buffer, offset: number, size: number, text: string, fiel
 
 /** Serialises a packet; options longer than 255 bytes are split (RFC 3396). */
 export function encode(p: DhcpPacket): Buffer {
-  const optParts: Buffer[] = [];
+  // Size first, then write everything into one buffer: this runs for every
+  // reply, and building it from small parts was a visible share of the loop.
+  let optLen = 1; // end option
   for (const [code, value] of p.options) {
     if (code === Opt.pad || code === Opt.end) continue;
-    if (value.length === 0) {
-      optParts.push(Buffer.from([code, 0]));
-      continue;
-    }
-    for (let i = 0; i < value.length; i += 255) {
-      const chunk = value.subarray(i, i + 255);
-      optParts.push(Buffer.from([code, chunk.length]), chunk);
-    }
+    optLen += value.length + 2 * Math.max(1, Math.ceil(value.length / 255));
   }
-  optParts.push(Buffer.from([Opt.end]));
-  const opts = Buffer.concat(optParts);
-  const total = Math.max(HEADER_LEN + 4 + opts.length, MIN_PACKET_LEN);
-  const out = Buffer.alloc(total);
+  const out = Buffer.alloc(Math.max(HEADER_LEN + 4 + optLen, MIN_PACKET_LEN));
   out[0] = p.op;
   out[1] = p.htype;
   out[2] = p.hlen;
@@ -176,15 +169,32 @@ export function encode(p: DhcpPacket): Buffer {
   out.writeUInt32BE(p.xid >>> 0, 4);
   out.writeUInt16BE(p.secs, 8);
   out.writeUInt16BE(p.flags, 10);
-  ipBytes(p.ciaddr).copy(out, 12);
-  ipBytes(p.yiaddr).copy(out, 16);
-  ipBytes(p.siaddr).copy(out, 20);
-  ipBytes(p.giaddr).copy(out, 24);
-  p.chaddr.subarray(0, 16).copy(out, 28);
+  out.writeUInt32BE(ipToInt(p.ciaddr), 12);
+  out.writeUInt32BE(ipToInt(p.yiaddr), 16);
+  out.writeUInt32BE(ipToInt(p.siaddr), 20);
+  out.writeUInt32BE(ipToInt(p.giaddr), 24);
+  p.chaddr.copy(out, 28, 0, Math.min(16, p.chaddr.length));
   writeText(out, 44, 64, p.sname, "sname");
   writeText(out, 108, 128, p.file, "file");
   out.writeUInt32BE(MAGIC_COOKIE, HEADER_LEN);
-  opts.copy(out, HEADER_LEN + 4);
+  let o = HEADER_LEN + 4;
+  for (const [code, value] of p.options) {
+    if (code === Opt.pad || code === Opt.end) continue;
+    if (value.length === 0) {
+      out[o++] = code;
+      out[o++] = 0;
+      continue;
+    }
+    // RFC 3396: values over 255 bytes go out as consecutive instances.
+    for (let i = 0; i < value.length; i += 255) {
+      const n = Math.min(255, value.length - i);
+      out[o++] = code;
+      out[o++] = n;
+      value.copy(out, o, i, i + n);
+      o += n;
+    }
+  }
+  out[o] = Opt.end;
   return out;
 }
 

@@ -159,12 +159,19 @@ export async function startDhcpServer(
     const r = o.reply!;
     const sock =
       via === "pxe" ? recv : r.to.address === "255.255.255.255" ? broadcastSock! : unicastSock!;
-    sock.send(encode(r.packet), r.to.port, r.to.address, (err) => {
-      if (err) {
-        stats.errors += 1;
-        log.warn({ err, to: r.to }, "dhcp: send failed");
-      } else stats.replied += 1;
-    });
+    try {
+      sock.send(encode(r.packet), r.to.port, r.to.address, (err) => {
+        if (err) {
+          stats.errors += 1;
+          log.warn({ err, to: r.to }, "dhcp: send failed");
+        } else stats.replied += 1;
+      });
+    } catch (err) {
+      // Socket already closed (an ACK whose lease write finished after
+      // close()) or an encode error: log it, never let it escape the loop.
+      stats.errors += 1;
+      log.warn({ err, to: r.to }, "dhcp: reply not sent");
+    }
   };
 
   const onMessage = (sock: Socket, via: "dhcp" | "pxe", msg: Buffer, rinfo: RemoteInfo) => {
