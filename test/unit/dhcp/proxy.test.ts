@@ -78,5 +78,7 @@ describe("proxyDHCP decisions", () => {
       from,
     );
     assert.equal(o.reply!.packet.file, "http://10.77.0.1/boot.ipxe");
+    // iPXE's dhcp_has_pxeopts() ignores a ProxyDHCP answer without siaddr.
+    assert.equal(o.reply!.packet.siaddr, "10.77.0.1");
   });
 });
