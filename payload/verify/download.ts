@@ -3,11 +3,12 @@
 // Digests are computed on the way in, so the caller never re-reads the file.
 import { createReadStream, createWriteStream } from "node:fs";
 import { rename, rm, stat } from "node:fs/promises";
-import { Readable } from "node:stream";
+import { Readable, Transform } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { pipeline } from "node:stream/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DigestTap, type FileDigests } from "./hash.ts";
+import type { ByteTee } from "./tee.ts";
 
 export class HttpError extends Error {
   readonly url: string;
@@ -31,6 +32,8 @@ export interface DownloadOptions {
   maxBytes?: number;
   onProgress?: (done: number, total: number | undefined) => void;
   signal?: AbortSignal;
+  /** Also hands every byte, in file order, to this consumer (see tee.ts). */
+  tee?: ByteTee;
 }
 
 /** Downloads `url` to `dest` (atomically: `<dest>.part`, then rename) and returns its digests. */
@@ -128,9 +131,20 @@ async function attemptOnce(url: string, part: string, opts: DownloadOptions): Pr
     opts.onProgress?.(done, total);
   });
   if (!res.body) throw new Error(`GET ${url}: empty response body`);
+  let pos = have;
+  const tee = opts.tee;
+  const teeStage = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (!tee) return cb(null, chunk);
+      const at = pos;
+      pos += chunk.length;
+      tee.feed(at, chunk).then(() => cb(null, chunk), cb);
+    },
+  });
   await pipeline(
     Readable.fromWeb(res.body as WebReadableStream),
     tap,
+    teeStage,
     createWriteStream(part, { flags: append ? "a" : "w" }),
   );
   return tap.digests();

@@ -6,11 +6,13 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { downloadFile, HttpError, type DownloadOptions } from "./download.ts";
+import type { FileDigests } from "./hash.ts";
 import { expectedDigests, digestMismatch, parseDigests } from "./digests.ts";
 import { withKeyring, type Keyring, type VerifiedSignature } from "./gpg.ts";
 import { normalizeFingerprint } from "./gpg-status.ts";
 import { AUTOBUILDS, SNAPSHOT, SNAPSHOT_SIG, keyPath, mirrorUrl, pointerPath } from "./layout.ts";
 import { parseLatestPointer, type Stage3Pointer } from "./pointer.ts";
+import { ByteTee } from "./tee.ts";
 
 export interface FetchOptions {
   /** Base URL of the mirror, e.g. the spec's stage3.mirror ("http://srv/mirror/"). */
@@ -80,16 +82,29 @@ export async function fetchStage3(variant: string, opts: FetchOptions): Promise<
     const pointer = await fetchPointer(k, variant, opts);
     const base = `${AUTOBUILDS}/${pointer.path}`;
     const tarball = join(opts.destDir, pointer.fileName);
-    const dl = (rel: string, dest: string, expectedSize?: number) =>
+    const dl = (rel: string, dest: string, expectedSize?: number, tee?: ByteTee) =>
       downloadFile(mirrorUrl(opts.mirror, rel), dest, {
         ...opts.download,
+        ...(tee ? { tee } : {}),
         ...(expectedSize !== undefined ? { expectedSize } : { maxBytes: 1 << 20 }),
         onProgress: (d, t) => opts.onProgress?.(rel, d, t),
       });
-    const got = await dl(base, tarball, pointer.size);
     await dl(`${base}.asc`, `${tarball}.asc`);
     await dl(`${base}.DIGESTS`, `${tarball}.DIGESTS`);
-    const signature = await k.verifyDetached(`${tarball}.asc`, tarball);
+    // gpg checks the signature while the tarball streams in; if that stream was
+    // not the whole file in order (resumed download), the file is checked instead.
+    const live = k.startDetachedVerify(`${tarball}.asc`, tarball);
+    const streamed = live.result.catch(() => undefined); // observed now: the download may still fail
+    const tee = new ByteTee(live.input);
+    let got: FileDigests | undefined;
+    let intact = false;
+    try {
+      got = await dl(base, tarball, pointer.size, tee);
+    } finally {
+      intact = tee.end(got?.bytes ?? -1); // also closes gpg's input when the download failed
+    }
+    const overlapped = intact ? await streamed : undefined;
+    const signature = overlapped ?? (await k.verifyDetached(`${tarball}.asc`, tarball));
     const digests = await k.verifyClearsigned(`${tarball}.DIGESTS`);
     const expected = expectedDigests(
       parseDigests(digests.text, `${pointer.fileName}.DIGESTS`),

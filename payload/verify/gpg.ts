@@ -4,6 +4,7 @@
 import { mkdtemp, readFile, rm, chmod } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Writable } from "node:stream";
 import { execa } from "execa";
 import { acceptSignature, parseGpgStatus, type GpgStatus } from "./gpg-status.ts";
 
@@ -31,6 +32,14 @@ export interface Keyring {
   readonly home: string;
   /** Verifies a detached signature (`.asc`, `.gpgsig`) over `dataPath`. */
   verifyDetached(sigPath: string, dataPath: string): Promise<VerifiedSignature>;
+  /**
+   * Starts verifying a detached signature over data that is still arriving:
+   * write the data to `input` (e.g. through a ByteTee), end it, await `result`.
+   */
+  startDetachedVerify(
+    sigPath: string,
+    label: string,
+  ): { input: Writable; result: Promise<VerifiedSignature> };
   /** Verifies a clearsigned file; `text` is what gpg says was signed (dash-unescaped). */
   verifyClearsigned(path: string): Promise<VerifiedSignature & { text: string }>;
   dispose(): Promise<void>;
@@ -113,6 +122,27 @@ export async function openKeyring(
     home,
     async verifyDetached(sigPath, dataPath) {
       return decide(dataPath, await run(dataPath, ["--verify", sigPath, dataPath]));
+    },
+    startDetachedVerify(sigPath, label) {
+      const statusFile = join(home, `status-${++seq}`);
+      const sub = execa(
+        "gpg",
+        ["--homedir", home, ...BASE_ARGS, "--status-file", statusFile, "--verify", sigPath, "-"],
+        {
+          reject: false,
+          stdin: "pipe",
+        },
+      );
+      const result = sub.then(async (r) => {
+        const text = await readFile(statusFile, "utf8").catch(() => "");
+        return decide(label, {
+          status: parseGpgStatus(text),
+          exitCode: r.exitCode ?? -1,
+          stderr: r.stderr,
+        });
+      });
+      if (!sub.stdin) throw new Error("gpg: no stdin pipe");
+      return { input: sub.stdin, result };
     },
     async verifyClearsigned(path) {
       const out = join(home, `out-${++seq}`); // own number: calls may overlap

@@ -3,6 +3,9 @@
 // in the same run (curl the pointer, tarball, .asc, .DIGESTS; gpg --verify
 // x3; sha512sum + b2sum). Also the server's cold-cache fill (copy from the
 // fixture + verify) per stage3. Median of BENCH_RUNS (default 3).
+// Both clients run in their own process (as the payload does on another
+// machine): fetchStage3 in a child `tsx` process timed from inside it, so the
+// in-process server never shares an event loop with the client.
 import { execa } from "execa";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -20,6 +23,20 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
   await fn();
   return (performance.now() - t0) / 1000;
+}
+
+if (process.argv[2] === "--client") {
+  // child: one timed fetchStage3, result as JSON on stdout
+  const [, , , url, fpr, dest] = process.argv;
+  const secs = await time(() =>
+    fetchStage3("openrc", {
+      mirror: url as string,
+      trustedKeys: [fpr as string],
+      destDir: dest as string,
+    }),
+  );
+  process.stdout.write(`${JSON.stringify({ secs })}\n`);
+  process.exit(0);
 }
 
 const fx = await ensureFixture();
