@@ -219,8 +219,13 @@ describe("BIOS install end to end", { timeout: 30 * MIN }, () => {
       await Promise.race([second.exited, new Promise((r) => setTimeout(r, 60_000))]);
       await second.kill();
 
-      const afterInstall = await withMountedImage(home.file, join(work, "home-mnt"), (m) =>
-        manifest(m),
+      const afterInstall = await withMountedImage(
+        home.file,
+        join(work, "home-mnt"),
+        (m) => manifest(m),
+        {
+          offset: home.offset,
+        },
       );
       assert.deepEqual(
         diffManifests(home.before, afterInstall),

@@ -91,10 +91,12 @@ export async function makeBiosSystemDisk(
 export interface HomeDisk {
   file: string;
   uuid: string;
+  /** Byte offset of the /home partition in the disk image (for loop mounts). */
+  offset: number;
   before: ManifestEntry[];
 }
 
-/** ext4 /home (label `home`) with alice's and bob's files. */
+/** A GPT disk whose one partition is an ext4 /home (label `home`) with alice's and bob's files. */
 export async function makeHomeDisk(
   file: string,
   workDir: string,
@@ -102,9 +104,21 @@ export async function makeHomeDisk(
 ): Promise<HomeDisk> {
   const src = join(workDir, "home-src");
   await populateHome(src, HOME_USERS, filesPerUser);
-  const uuid = await makeExt4Image(file, src, 512 * MiB, "home");
+  const part = join(workDir, "home-part.img");
+  const uuid = await makeExt4Image(part, src, 512 * MiB, "home");
+  await execa("truncate", ["-s", String(514 * MiB), file]);
+  await execa("sgdisk", ["-Z", "-n", "1:2048:+512M", "-t", "1:8302", "-c", "1:home", file]);
+  await execa("dd", [
+    `if=${part}`,
+    `of=${file}`,
+    "bs=1M",
+    "seek=1",
+    "conv=notrunc,sparse",
+    "status=none",
+  ]);
+  await execa("rm", ["-f", part]);
   const before = await manifest(src);
-  return { file, uuid, before };
+  return { file, uuid, offset: MiB, before };
 }
 
 /** sha256 of a whole disk image (the "untouched" proof for unarmed machines). */
