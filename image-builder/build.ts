@@ -49,7 +49,7 @@ export interface BuildResult {
 }
 
 export const ROOTFS_DIR = join(REPO_ROOT, "image-builder", "rootfs");
-export const DEFAULT_RUNTIME_COMPRESSOR: Compressor = { name: "zstd", level: 19 };
+export const DEFAULT_RUNTIME_COMPRESSOR: Compressor = { name: "zstd", level: 9 };
 
 async function builderFiles(dir = join(REPO_ROOT, "image-builder")): Promise<string[]> {
   const out: string[] = [];

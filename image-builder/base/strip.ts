@@ -13,6 +13,10 @@ export const STRIP_GLOBS: ReadonlyArray<readonly [glob: string, why: string]> = 
   ["boot/*", "the kernel travels beside the initrd, not inside it"],
   ["etc/ssh/ssh_host_*", "host keys are per machine: generated at boot, never shipped"],
   ["etc/machine-id", "per machine"],
+  [
+    "etc/resolv.conf",
+    "the build host's resolver (mmdebstrap copies it in); DHCP writes the image's",
+  ],
   ["var/lib/dbus/machine-id", "per machine"],
   ["var/cache/*", "apt and debconf caches"],
   ["var/lib/apt/lists/*", "package lists (mmdebstrap already cleans; belt and braces)"],

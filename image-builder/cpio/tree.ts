@@ -59,9 +59,11 @@ export async function walkTree(root: string, opts: WalkOptions = {}): Promise<Cp
     const names = (await readdir(abs)).sort((a, b) =>
       Buffer.compare(Buffer.from(a), Buffer.from(b)),
     );
-    for (const n of names) {
-      const childRel = rel === "" ? n : `${rel}/${n}`;
-      const rec = await recordOf(join(root, childRel), childRel);
+    const rels = names.map((n) => (rel === "" ? n : `${rel}/${n}`));
+    // stat a directory's entries together; the order stays the sorted one
+    const recs = await Promise.all(rels.map((r) => recordOf(join(root, r), r)));
+    for (const [i, rec] of recs.entries()) {
+      const childRel = rels[i]!;
       const st = { mode: rec.mode } as Stats;
       if (opts.skip?.(childRel, st)) continue;
       out.push(rec);

@@ -16,13 +16,15 @@ import { buildImage } from "../../image-builder/build.ts";
 import { ensureBase } from "../../image-builder/base/layer.ts";
 import { defaultPaths } from "../../image-builder/paths.ts";
 import { KERNEL_ARGS } from "../../image-builder/manifest.ts";
-import { compressorArgv, type Compressor } from "../../image-builder/compress.ts";
+import { compressorArgv, parseCompressor, type Compressor } from "../../image-builder/compress.ts";
 import { walkTree } from "../../image-builder/cpio/tree.ts";
 import { orderHardLinks, renumberInodes } from "../../image-builder/cpio/records.ts";
 import { writeCpio } from "../../image-builder/cpio/write.ts";
 import { applyStrip } from "../../image-builder/base/strip.ts";
 import { pruneModules } from "../../image-builder/base/modules.ts";
 import { ensureRoot } from "../../image-builder/base/layer.ts";
+import { ensureRuntime } from "../../image-builder/payload/runtime.ts";
+import { runtimeLayerRecords } from "../../image-builder/layers/overlay.ts";
 import { probeAccel, startVm } from "../lib/qemu.ts";
 
 const quick = process.argv.includes("--quick");
@@ -106,26 +108,49 @@ try {
   await rm(tree, { recursive: true, force: true });
 
   // --- compressors: size, compress time, kernel unpack / marker in QEMU ---
+  // Raw (uncompressed) base and runtime layers, compressed here per variant;
+  // the payload layer is sliced off the built image.
   const initrd = join(first.dir, "initrd.img");
-  const baseBytes = m.initrd.layers[0]!.bytes;
-  const upper = join(work, "upper.cpio.layers"); // runtime + payload layers, as built
+  const [baseL, runtimeL] = [m.initrd.layers[0]!, m.initrd.layers[1]!];
+  const payloadLayer = join(work, "payload.layer");
   {
     const fh = await open(initrd, "r");
     const size = (await stat(initrd)).size;
-    const buf = Buffer.alloc(size - baseBytes);
-    await fh.read(buf, 0, buf.length, baseBytes);
+    const buf = Buffer.alloc(size - baseL.bytes - runtimeL.bytes);
+    await fh.read(buf, 0, buf.length, baseL.bytes + runtimeL.bytes);
     await fh.close();
-    await writeFile(upper, buf);
+    await writeFile(payloadLayer, buf);
   }
-  const variants: Compressor[] = quick
-    ? [{ name: "zstd", level: 15 }]
-    : [
-        { name: "zstd", level: 3 },
-        { name: "zstd", level: 15 },
-        { name: "zstd", level: 19 },
-        { name: "gzip", level: 9 },
-        { name: "xz", level: 6 },
-      ];
+  const rawRuntime = join(work, "runtime.cpio");
+  {
+    const rt = await ensureRuntime(paths.cache);
+    const ws = createWriteStream(rawRuntime);
+    await writeCpio(runtimeLayerRecords(rt.path, rt.bytes, 0), ws);
+    await new Promise<void>((res) => ws.end(res));
+  }
+  const z = (level: number): Compressor => ({ name: "zstd", level });
+  // AUTOMAGIC_BENCH_VARIANTS="zstd:3/zstd:3,zstd:15/zstd:19" picks the pairs
+  const picked = process.env.AUTOMAGIC_BENCH_VARIANTS?.split(",").map(
+    (v) => v.split("/").map(parseCompressor) as [Compressor, Compressor],
+  );
+  const variants: Array<[base: Compressor, runtime: Compressor]> = picked
+    ? picked
+    : quick
+      ? [[z(9), z(9)]]
+      : [
+          [z(3), z(3)],
+          [z(9), z(9)],
+          [z(15), z(19)],
+          [z(19), z(19)],
+          [
+            { name: "gzip", level: 9 },
+            { name: "gzip", level: 9 },
+          ],
+          [
+            { name: "xz", level: 6 },
+            { name: "xz", level: 6 },
+          ],
+        ];
   const accel = probeAccel();
   say(`QEMU accelerator: ${accel.name} (${accel.why}); -smp 1, 768 MiB, -kernel/-initrd, no disk`);
   const boot = async (name: string, initrdFile: string, memMiB: number, timeoutMs = 150_000) => {
@@ -171,27 +196,31 @@ try {
   };
   const raw = await ensureBase(paths.cache, { name: "none", level: 0 }, () => {});
   say(
-    "| base compressor | base layer MiB | compress s | kernel+initrd MiB | uptime at first boot-script line s | QEMU start -> payload marker s | load |",
+    "| base / runtime compressor | base MiB | runtime MiB | compress s | kernel+initrd MiB | uptime at first boot-script line s | QEMU start -> payload marker s | load |",
   );
-  say("|---|---|---|---|---|---|---|");
-  for (const c of variants) {
-    const file = join(work, `base.${c.name}${c.level}`);
-    const [, tc] = await timed(() =>
-      execa("bash", ["-c", `${compressorArgv(c).join(" ")} < "$1" > "$2"`, "c", raw.initrd, file]),
-    );
+  say("|---|---|---|---|---|---|---|---|");
+  const compress = async (c: Compressor, from: string, to: string) =>
+    (
+      await timed(() =>
+        execa("bash", ["-c", `${compressorArgv(c).join(" ")} < "$1" > "$2"`, "c", from, to]),
+      )
+    )[1];
+  for (const [bc, rc] of variants) {
+    const bfile = join(work, "base.layer");
+    const rfile = join(work, "runtime.layer");
+    const tc = (await compress(bc, raw.initrd, bfile)) + (await compress(rc, rawRuntime, rfile));
     const full = join(work, "initrd.img");
-    await execa("bash", ["-c", 'cat "$1" "$2" > "$3"', "c", file, upper, full]);
-    const size = (await stat(file)).size;
+    await execa("bash", ["-c", 'cat "$1" "$2" "$3" > "$4"', "c", bfile, rfile, payloadLayer, full]);
+    const [bsize, rsize] = [(await stat(bfile)).size, (await stat(rfile)).size];
     const total = m.kernel.bytes + (await stat(full)).size;
-    const r = await boot(`bench-${c.name}${c.level}`, full, 768);
+    const r = await boot(`bench-${bc.name}${bc.level}`, full, 768);
     say(
-      `| ${c.name} -${c.level} | ${(size / MiB).toFixed(1)} | ${tc.toFixed(1)} | ${(total / MiB).toFixed(1)} | ${r.initAt.toFixed(2)} | ${r.ok ? r.marker.toFixed(1) : `failed: ${r.why}`} | ${load()} |`,
+      `| ${bc.name} -${bc.level} / ${rc.name} -${rc.level} | ${(bsize / MiB).toFixed(1)} | ${(rsize / MiB).toFixed(1)} | ${tc.toFixed(1)} | ${(total / MiB).toFixed(1)} | ${r.initAt.toFixed(2)} | ${r.ok ? r.marker.toFixed(1) : `failed: ${r.why}`} | ${load()} |`,
     );
-    await rm(file);
   }
 
   // --- minimum RAM ---
-  if (!quick) {
+  if (!quick && !picked) {
     for (const mem of [512, 640, 768]) {
       const r = await boot(`bench-ram${mem}`, initrd, mem);
       say(

@@ -32,7 +32,7 @@ export function registerImage(program: Command): void {
     .option(
       "--compress <c>",
       "base layer compressor: zstd[:level] | gzip[:level] | xz[:level]",
-      "zstd:15",
+      "zstd:9",
     )
     .option("--payload-compress <c>", "payload layer compressor", "zstd:9")
     .option("--offline", "do not ask the mirror for its snapshot; reuse the newest cached root")
@@ -43,7 +43,7 @@ export function registerImage(program: Command): void {
         out(flags.json ? JSON.stringify({ type: "progress", ...ev }) : renderProgress(ev));
       const r = await buildImage({
         entry: flags.entry,
-        baseCompressor: parseCompressor(flags.compress ?? "zstd:15"),
+        baseCompressor: parseCompressor(flags.compress ?? "zstd:9"),
         payloadCompressor: parseCompressor(flags.payloadCompress ?? "zstd:9"),
         offline: flags.offline,
         makeCurrent: flags.current !== false,
