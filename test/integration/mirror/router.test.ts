@@ -232,3 +232,54 @@ test("after all that, the honest mirror's cache holds only verified files", asyn
   assert.ok(files.includes(fx.openrcRel), files.join(", "));
   assert.ok(!files.some((f) => f.startsWith(".staging/")), files.join(", "));
 });
+
+test("a refresh that fails verification keeps serving the last verified pointer", async () => {
+  const up = await cloneFixture(fx, join(work, "up-refresh"));
+  const rel = `${AUTOBUILDS}/latest-stage3-amd64-openrc.txt`;
+  const m = await startMirror({
+    upstream: up,
+    cacheDir: join(work, "cache-refresh"),
+    keysDir: join(fx.dir, "keys"),
+    trustedKeys: [fx.fingerprint],
+    refreshSeconds: 0, // every request re-fetches
+  });
+  try {
+    const first = await (await fetch(m.url + rel)).text();
+    // the upstream now serves a pointer whose signed text was altered
+    await replaceFile(up, rel, (b) =>
+      Buffer.from(b.toString().replace(/\.tar\.xz (\d+)/, ".tar.xz 1$1")),
+    );
+    const again = await fetch(m.url + rel);
+    assert.equal(again.status, 200);
+    assert.equal(await again.text(), first);
+    assert.equal(await readFile(join(work, "cache-refresh", rel), "utf8"), first);
+  } finally {
+    await m.close();
+  }
+});
+
+test("concurrent requests for a cold stage3 share one verified fetch", async () => {
+  const m = await startMirror({
+    upstream: fx.dir,
+    cacheDir: join(work, "cache-concurrent"),
+    keysDir: join(fx.dir, "keys"),
+    trustedKeys: [fx.fingerprint],
+  });
+  try {
+    const rs = await Promise.all(
+      [fx.openrcRel, `${fx.openrcRel}.asc`, `${fx.openrcRel}.DIGESTS`, fx.openrcRel].map((r) =>
+        fetch(m.url + r, { method: "HEAD" }),
+      ),
+    );
+    assert.deepEqual(
+      rs.map((r) => r.status),
+      [200, 200, 200, 200],
+    );
+    assert.deepEqual(
+      (await listFiles(join(work, "cache-concurrent"))).filter((f) => f.startsWith(".staging/")),
+      [],
+    );
+  } finally {
+    await m.close();
+  }
+});
