@@ -1,7 +1,7 @@
 // images/<id>/{vmlinuz,initrd.img,manifest.json} and the `current` link.
 // Each step is atomic (temp dir + rename, temp link + rename) so the server
 // never serves half an image.
-import { mkdir, readlink, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readlink, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Manifest } from "./manifest.ts";
 
@@ -33,4 +33,26 @@ export async function currentId(imagesDir: string): Promise<string | undefined> 
   } catch {
     return undefined;
   }
+}
+
+const ID = /^[0-9]{8}-[0-9]{6}-[0-9a-f]{12}$/;
+
+/** Pure: image ids to delete — all but the `keep` newest and `current`. */
+export function imagesToPrune(
+  names: readonly string[],
+  current: string | undefined,
+  keep: number,
+): string[] {
+  const ids = names
+    .filter((n) => ID.test(n))
+    .sort()
+    .reverse();
+  return ids.slice(Math.max(keep, 0)).filter((id) => id !== current);
+}
+
+/** Deletes old images (see imagesToPrune); returns the deleted ids. */
+export async function pruneImages(imagesDir: string, keep: number): Promise<string[]> {
+  const gone = imagesToPrune(await readdir(imagesDir), await currentId(imagesDir), keep);
+  for (const id of gone) await rm(join(imagesDir, id), { recursive: true, force: true });
+  return gone;
 }

@@ -3,6 +3,8 @@
 import type { Command } from "commander";
 import { buildImage } from "../../../image-builder/build.ts";
 import { parseCompressor } from "../../../image-builder/compress.ts";
+import { defaultPaths } from "../../../image-builder/paths.ts";
+import { pruneImages } from "../../../image-builder/publish.ts";
 import {
   formatBytes,
   renderProgress,
@@ -16,6 +18,7 @@ interface BuildFlags {
   payloadCompress?: string;
   offline?: boolean;
   current?: boolean;
+  keep?: string;
 }
 
 export function registerImage(program: Command): void {
@@ -37,6 +40,7 @@ export function registerImage(program: Command): void {
     .option("--payload-compress <c>", "payload layer compressor", "zstd:9")
     .option("--offline", "do not ask the mirror for its snapshot; reuse the newest cached root")
     .option("--no-current", "leave images/current where it is")
+    .option("--keep <n>", "keep the n newest images (and current), delete older ones", "5")
     .action(async (flags: BuildFlags) => {
       const out = (s: string) => process.stdout.write(s + "\n");
       const onProgress = (ev: ProgressEvent) =>
@@ -49,10 +53,16 @@ export function registerImage(program: Command): void {
         makeCurrent: flags.current !== false,
         onProgress,
       });
+      const keep = Number(flags.keep ?? "5");
+      if (!Number.isInteger(keep) || keep < 1) {
+        throw new Error(`--keep ${flags.keep}: expected a whole number >= 1`);
+      }
+      const pruned = await pruneImages(defaultPaths().images, keep);
       if (flags.json) {
         out(
           JSON.stringify({
             type: "result",
+            pruned,
             id: r.id,
             dir: r.dir,
             reused: r.reused,
@@ -68,6 +78,7 @@ export function registerImage(program: Command): void {
         out(
           `  vmlinuz ${formatBytes(m.kernel.bytes)} + initrd.img ${formatBytes(m.initrd.bytes)} = ${formatBytes(m.totalBytes)}`,
         );
+        if (pruned.length) out(`  deleted older images: ${pruned.join(" ")}`);
         for (const l of m.initrd.layers)
           out(
             `  layer ${l.name.padEnd(8)} ${formatBytes(l.bytes).padStart(10)} (cpio ${formatBytes(l.cpioBytes)}, ${l.compressor.name}:${l.compressor.level})`,

@@ -7,6 +7,7 @@ import { snapshotOf } from "../../../image-builder/base/snapshot.ts";
 import { compressorArgv, parseCompressor } from "../../../image-builder/compress.ts";
 import { imageId, manifestSchema } from "../../../image-builder/manifest.ts";
 import { renderProgress } from "../../../image-builder/progress.ts";
+import { imagesToPrune } from "../../../image-builder/publish.ts";
 
 test("mmdebstrap argv: minbase, sorted packages, local debs unsplit, doc excludes, suite dir mirror last", () => {
   const args = mmdebstrapArgs(
@@ -93,4 +94,23 @@ test("progress lines", () => {
     renderProgress({ phase: "root", message: "trixie", elapsed: 0, cached: true }),
     "[   0.0s] root     trixie [cached]",
   );
+});
+
+test("pruning keeps the newest images and always the current one", () => {
+  const names = [
+    "20261127-100000-aaaaaaaaaaaa",
+    "20261127-110000-bbbbbbbbbbbb",
+    "20261126-090000-cccccccccccc",
+    "current",
+    ".current-1",
+    "notes",
+  ];
+  assert.deepEqual(imagesToPrune(names, "20261127-110000-bbbbbbbbbbbb", 1), [
+    "20261127-100000-aaaaaaaaaaaa",
+    "20261126-090000-cccccccccccc",
+  ]);
+  assert.deepEqual(imagesToPrune(names, "20261126-090000-cccccccccccc", 1), [
+    "20261127-100000-aaaaaaaaaaaa",
+  ]);
+  assert.deepEqual(imagesToPrune(names, undefined, 5), []);
 });
