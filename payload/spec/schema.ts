@@ -8,6 +8,10 @@ export const SPEC_VERSION = 1;
 
 /** Gentoo Release Engineering "Automated Weekly Release Key" (primary). */
 export const GENTOO_RELEASE_KEY = "13EBBDBEDE7A12775DFDB1BABB572E0E2D182910";
+/** Gentoo's repository snapshot signing key (snapshots/gentoo-latest.tar.xz.gpgsig). */
+export const GENTOO_SNAPSHOT_KEY = "DCD05B71EAB94199527F44ACDB6B8C1F96D8BF6D";
+/** What a real Gentoo install must trust: stages and the snapshot are signed by different keys. */
+export const GENTOO_KEYS = [GENTOO_RELEASE_KEY, GENTOO_SNAPSHOT_KEY];
 
 export const macSchema = z
   .string()

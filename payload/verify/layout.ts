@@ -6,7 +6,7 @@ export const SNAPSHOT = "snapshots/gentoo-latest.tar.xz";
 export const SNAPSHOT_SIG = `${SNAPSHOT}.gpgsig`;
 
 /** Gentoo's snapshot signing key (primary), which differs from the release key. */
-export const GENTOO_SNAPSHOT_KEY = "DCD05B71EAB94199527F44ACDB6B8C1F96D8BF6D";
+export { GENTOO_SNAPSHOT_KEY } from "../spec/schema.ts";
 
 export function pointerPath(variant: string): string {
   return `${AUTOBUILDS}/latest-stage3-amd64-${variant}.txt`;

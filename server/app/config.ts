@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { formatPath, GENTOO_RELEASE_KEY } from "../../payload/spec/schema.ts";
+import { formatPath, GENTOO_KEYS } from "../../payload/spec/schema.ts";
 
 const ipv4 = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, "an IPv4 address");
 
@@ -63,7 +63,7 @@ export const serveConfigSchema = z
       })
       .strict()
       .default({ cacheDir: "var/mirror-cache", keysDir: "var/mirror-keys" }),
-    trustedKeys: z.array(z.string().regex(/^[0-9A-F]{40}$/)).default([GENTOO_RELEASE_KEY]),
+    trustedKeys: z.array(z.string().regex(/^[0-9A-F]{40}$/)).default(GENTOO_KEYS),
     tokenTtl: duration.default(6 * 3600_000),
     stallAfter: duration.default(15 * 60_000),
     localBoot: z.enum(["exit", "sanboot"]).default("exit"),
