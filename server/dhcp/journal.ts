@@ -43,14 +43,27 @@ export type LeaseSync = "fsync" | "write";
 /** In "write" mode, how long a written line may wait for its datasync. */
 const LAZY_SYNC_MS = 1000;
 
+/** Writes `records` to a temp file, syncs it, renames it over `path`, opens it for appending. */
+async function rewrite(path: string, records: JournalRecord[]): Promise<FileHandle> {
+  const tmp = `${path}.tmp`;
+  const t = await open(tmp, "w");
+  await t.writeFile(records.map(formatRecord).join(""));
+  await t.sync();
+  await t.close();
+  await rename(tmp, path);
+  return open(path, "a");
+}
+
 export class LeaseJournal {
   private pending: string[] = [];
   private waiters: Array<{ resolve(): void; reject(e: Error): void }> = [];
   private flushing: Promise<void> | undefined;
   private lazySync: NodeJS.Timeout | undefined;
+  private appended = 0;
+  private compactTo: JournalRecord[] | undefined;
 
   private constructor(
-    private readonly fh: FileHandle,
+    private fh: FileHandle,
     readonly path: string,
     private readonly sync: LeaseSync,
   ) {}
@@ -71,14 +84,23 @@ export class LeaseJournal {
       }
     }
     const records = [...replayJournal(text).values()].filter((r) => r.expires > now);
-    const tmp = `${path}.tmp`;
-    const t = await open(tmp, "w");
-    await t.writeFile(records.map(formatRecord).join(""));
-    await t.sync();
-    await t.close();
-    await rename(tmp, path);
-    const fh = await open(path, "a");
+    const fh = await rewrite(path, records);
     return { journal: new LeaseJournal(fh, path, sync), records };
+  }
+
+  /** Lines appended since the last compaction (the server decides when to compact). */
+  get appendedLines(): number {
+    return this.appended;
+  }
+
+  /**
+   * Rewrites the file to `records` (the live leases) before the next write.
+   * Lines still pending were queued in order with the table changes the
+   * snapshot already holds, so replaying them after it ends in the same state.
+   */
+  requestCompaction(records: JournalRecord[]): void {
+    this.compactTo = records;
+    if (!this.flushing) this.flushing = this.flushLoop();
   }
 
   append(r: JournalRecord): Promise<void> {
@@ -89,13 +111,28 @@ export class LeaseJournal {
   }
 
   private async flushLoop(): Promise<void> {
-    while (this.pending.length > 0) {
+    while (this.pending.length > 0 || this.compactTo) {
+      if (this.compactTo) {
+        const records = this.compactTo;
+        this.compactTo = undefined;
+        try {
+          const fh = await rewrite(this.path, records);
+          const old = this.fh;
+          this.fh = fh;
+          this.appended = 0;
+          await old.close();
+        } catch {
+          // Keep appending to the old file; the next start-up compacts it.
+        }
+        continue;
+      }
       const lines = this.pending;
       const waiters = this.waiters;
       this.pending = [];
       this.waiters = [];
       try {
         await this.fh.write(lines.join(""));
+        this.appended += lines.length;
         if (this.sync === "fsync") await this.fh.datasync();
         else this.lazySync ??= setTimeout(() => this.syncNow(), LAZY_SYNC_MS);
         for (const w of waiters) w.resolve();

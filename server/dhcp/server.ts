@@ -51,7 +51,8 @@ export interface DhcpServer {
   stats(): DhcpStats;
 }
 
-const RECV_BUFFER_BYTES = 2 * 1024 * 1024;
+const RECV_BUFFER_BYTES = 4 * 1024 * 1024;
+const COMPACT_CHECK_LINES = 10_000;
 
 const silent: DhcpLogger = { info() {}, warn() {}, error() {} };
 
@@ -174,6 +175,18 @@ export async function startDhcpServer(
     }
   };
 
+  // Renewals append a line each; rewrite the journal to the live leases once
+  // it holds four times as many lines (checked every COMPACT_CHECK_LINES).
+  let nextCompactCheck = COMPACT_CHECK_LINES;
+  const maybeCompact = (j: LeaseJournal) => {
+    if (j.appendedLines < nextCompactCheck) return;
+    const live = full!.subnets.flatMap((s) => s.table.bound());
+    if (j.appendedLines > 4 * live.length) {
+      j.requestCompaction(live.map(({ mac, ip, expires }) => ({ mac, ip, expires })));
+      nextCompactCheck = COMPACT_CHECK_LINES;
+    } else nextCompactCheck = j.appendedLines + COMPACT_CHECK_LINES;
+  };
+
   const onMessage = (sock: Socket, via: "dhcp" | "pxe", msg: Buffer, rinfo: RemoteInfo) => {
     stats.received += 1;
     let req: DhcpPacket;
@@ -209,6 +222,7 @@ export async function startDhcpServer(
     trace(mac, o, req);
     if (!o.reply) stats.ignored += 1;
     if (o.persist && journal) {
+      maybeCompact(journal);
       journal.append(o.persist).then(
         () => o.reply && send(sock, via, o),
         (err: Error) => {

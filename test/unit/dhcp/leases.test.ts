@@ -81,3 +81,21 @@ describe("lease journal in write mode", () => {
     await journal.close();
   });
 });
+
+describe("lease journal compaction", () => {
+  it("rewrites the file to the live leases, then keeps appending after them", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "am-dhcp-j-")), "leases");
+    const { journal } = await LeaseJournal.open(path, 0);
+    for (let i = 0; i < 50; i += 1) {
+      await journal.append({ mac: "02:00:00:00:00:01", ip: "10.0.0.1", expires: 1000 + i });
+    }
+    assert.equal(journal.appendedLines, 50);
+    journal.requestCompaction([{ mac: "02:00:00:00:00:01", ip: "10.0.0.1", expires: 1049 }]);
+    await journal.append({ mac: "02:00:00:00:00:02", ip: "10.0.0.2", expires: 2000 });
+    await journal.close();
+    assert.equal(
+      readFileSync(path, "utf8"),
+      "02:00:00:00:00:01 10.0.0.1 1049\n02:00:00:00:00:02 10.0.0.2 2000\n",
+    );
+  });
+});
