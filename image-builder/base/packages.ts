@@ -44,6 +44,7 @@ export const PACKAGES: readonly string[] = [
   "grub-pc-bin",
   "grub-efi-amd64-bin",
   "grub-common",
+  "grub2-common", // grub-install, grub-mkconfig
   "efibootmgr",
   "kexec-tools",
   // small comforts in a rescue shell
