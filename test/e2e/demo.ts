@@ -69,7 +69,7 @@ async function main(): Promise<void> {
           name,
           firmware: "bios",
           mac: MAC,
-          memMiB: 2048,
+          memMiB: 3072,
           disks,
           tap: "tap0",
           netbootFirst: true,

@@ -46,7 +46,7 @@ describe("BIOS install end to end", { timeout: 30 * MIN }, () => {
     tap: string,
   ) => {
     const vm = startVm(
-      { name, firmware: "bios", mac, memMiB: 2048, disks, tap, netbootFirst: true, workDir: work },
+      { name, firmware: "bios", mac, memMiB: 3072, disks, tap, netbootFirst: true, workDir: work },
       accel,
       { netns: bed.ns },
     );
