@@ -50,6 +50,9 @@ export async function runPhase1(o: Phase1Options): Promise<number> {
   const plan = async () => {
     const probe = await probeSystem(spec, {
       runner,
+      fetch: f,
+      // An offline --dry-run --spec still plans, from an estimate the plan names.
+      downloads: o.dryRun ? "best-effort" : "required",
       ...(o.devices ? { devices: o.devices } : {}),
       ...(o.stateDir ? { scratch: o.stateDir } : {}),
     });

@@ -8,10 +8,24 @@ const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 /** Extracted stage3 (~1.2 GB) + kernel + repository (~1.5 GiB) + headroom. */
 export const MIN_ROOT_BYTES = 4 * GiB;
-/** A 2026 stage3 is 280-520 MB; the snapshot ~60 MB; signatures and slack. */
+/**
+ * Fallback only, when the download sizes are unknown (an offline --dry-run
+ * with --spec): a 2026 stage3 is 280-520 MB, the snapshot ~60 MB, plus slack.
+ */
 export const STAGING_BYTES = 700 * MiB;
-/** What the RAM system itself needs beside a RAM staging area. */
-export const RAM_HEADROOM = 1 * GiB;
+/** Over the published sizes: .asc, .DIGESTS, pointer, keys, and tar/xz temporaries. */
+export const STAGING_MARGIN = 0.1;
+export const STAGING_FIXED = 4 * MiB;
+/**
+ * What the RAM system itself needs beside a RAM staging area. MemAvailable is
+ * read after the initramfs is unpacked, so the image's own files are already
+ * taken out of it. What remains to cover: node running the payload (~100 MiB
+ * RSS), gpg, xz decoding (<= 65 MiB at -9), mkfs/tar/sshd, kernel slab and
+ * buffers; page cache of the extraction is reclaimable and needs no room.
+ * 384 MiB covers that with a safety factor of ~2 and lets a 1 GiB machine
+ * stage a small stage3 in RAM instead of refusing.
+ */
+export const RAM_HEADROOM = 384 * MiB;
 
 export function checkFirmware(spec: InstallSpec, probe: ProbedSystem): void {
   if (spec.firmware !== probe.firmware) {
@@ -92,26 +106,46 @@ export function checkKeepList(
   }
 }
 
+/** Bytes the staging area must hold, and how that number was arrived at. */
+export function stagingNeed(probe: ProbedSystem): { bytes: number; how: string } {
+  const d = probe.downloads;
+  if (!d) {
+    const why = probe.downloadsUnknown ? ` (${probe.downloadsUnknown})` : "";
+    return { bytes: STAGING_BYTES, how: `download sizes unknown${why}: the fixed estimate` };
+  }
+  const bytes = Math.ceil((d.stage3Bytes + d.snapshotBytes) * (1 + STAGING_MARGIN)) + STAGING_FIXED;
+  return {
+    bytes,
+    how: `stage3 ${size(d.stage3Bytes, Math.ceil)} + snapshot ${size(d.snapshotBytes, Math.ceil)} from the mirror, +${STAGING_MARGIN * 100}% +${size(STAGING_FIXED)}`,
+  };
+}
+
+/** MiB below 10 GiB (staging sizes are read in MiB), GiB above; `round` errs to the safe side. */
+function size(b: number, round: (x: number) => number = Math.floor): string {
+  return b < 10 * GiB ? `${round(b / MiB)} MiB` : `${(b / GiB).toFixed(1)} GiB`;
+}
+
 /** RAM when it holds the downloads with room to spare; else the /home filesystem; else refuse. */
 export function chooseStaging(probe: ProbedSystem, stateDir: string): StagingChoice {
-  const fmt = (b: number) => `${(b / GiB).toFixed(1)} GiB`;
-  if (probe.availRamBytes >= STAGING_BYTES + RAM_HEADROOM) {
+  const need = stagingNeed(probe);
+  const needs = `${size(need.bytes, Math.ceil)} downloads + ${size(RAM_HEADROOM)} headroom`;
+  if (probe.availRamBytes >= need.bytes + RAM_HEADROOM) {
     return {
       where: "ram",
       dir: `${stateDir}/staging`,
-      reason: `RAM: ${fmt(probe.availRamBytes)} available >= ${fmt(STAGING_BYTES)} downloads + ${fmt(RAM_HEADROOM)} headroom`,
+      reason: `RAM: ${size(probe.availRamBytes)} available >= ${needs} (${need.how})`,
     };
   }
   const free = probe.home?.freeBytes ?? 0;
-  if (free >= STAGING_BYTES) {
+  if (free >= need.bytes) {
     return {
       where: "home",
       dir: `${stateDir}/home/.automagic-staging`,
-      reason: `/home: only ${fmt(probe.availRamBytes)} RAM available, /home has ${fmt(free)} free (removed after extraction)`,
+      reason: `/home: ${size(probe.availRamBytes)} RAM available < ${needs} (${need.how}); /home has ${size(free)} free (removed after extraction)`,
     };
   }
   throw new PlanRefusal(
     "staging",
-    `nowhere to hold the downloads before paving: ${fmt(probe.availRamBytes)} RAM available, ${fmt(free)} free on /home, need ${fmt(STAGING_BYTES)}`,
+    `nowhere to hold the downloads before paving: ${size(probe.availRamBytes)} RAM available (${size(RAM_HEADROOM)} of it kept for the RAM system), ${size(free)} free on /home; need ${size(need.bytes, Math.ceil)} (${need.how})`,
   );
 }

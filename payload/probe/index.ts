@@ -10,12 +10,21 @@ import { parseLsblk } from "./lsblk.ts";
 import { mergeBlkidDisk, mergeBlkidPartition, parseBlkidExport } from "./blkid.ts";
 import { parsePasswd, parseShadow, usableHash } from "../keep/accounts.ts";
 import { findPartition } from "../plan/select.ts";
+import { probeDownloads } from "./downloads.ts";
 import type { HomeEntry, OldRootFacts, ProbedDisk, ProbedSystem } from "./types.ts";
 
 export interface ProbeOptions {
   devices?: string[];
   runner: CommandRunner;
   scratch?: string;
+  /**
+   * Learn the download sizes from the mirror (probe/downloads.ts): "required"
+   * fails the probe when the pointer cannot be fetched or verified (a real run:
+   * fetch-verify would fail anyway, better before planning); "best-effort"
+   * records why and lets the plan fall back to an estimate (--dry-run).
+   */
+  downloads?: "required" | "best-effort" | "skip";
+  fetch?: typeof fetch;
 }
 
 export async function probeSystem(spec: InstallSpec, o: ProbeOptions): Promise<ProbedSystem> {
@@ -44,6 +53,19 @@ export async function probeSystem(spec: InstallSpec, o: ProbeOptions): Promise<P
   const nic = await bootNic(cmdline);
   if (nic) probe.bootNic = nic;
   const scratch = o.scratch ?? "/run/automagic";
+  if (o.downloads && o.downloads !== "skip") {
+    try {
+      probe.downloads = await probeDownloads(spec, {
+        scratch,
+        ...(o.fetch ? { fetch: o.fetch } : {}),
+      });
+    } catch (err) {
+      const msg = `${spec.stage3.mirror}: ${(err as Error).message}`;
+      if (o.downloads === "required")
+        throw new Error(`probe: download sizes: ${msg}`, { cause: err });
+      probe.downloadsUnknown = msg;
+    }
+  }
   try {
     const home = findPartition(spec.home.ref, probe, "home.ref").part;
     if (home.mountpoints.length === 0) {

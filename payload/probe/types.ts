@@ -63,6 +63,16 @@ export interface OldRootFacts {
   sshHostKeys: string[];
 }
 
+/** Sizes of what fetch-verify will download, learned before planning (probe/downloads.ts). */
+export interface DownloadSizes {
+  /** From the verified latest-stage3 pointer. */
+  stage3Bytes: number;
+  /** The pointer's path, e.g. "20260101T000000Z/stage3-amd64-openrc-20260101T000000Z.tar.xz". */
+  stage3Path?: string;
+  /** Content-Length of snapshots/gentoo-latest.tar.xz. */
+  snapshotBytes: number;
+}
+
 export interface ProbedSystem {
   firmware: "bios" | "uefi";
   ramBytes: number;
@@ -77,4 +87,8 @@ export interface ProbedSystem {
   home?: { device: string; fstype?: string; entries: HomeEntry[]; freeBytes?: number };
   /** The old root (layout keep), if it was found and readable. */
   oldRoot?: OldRootFacts;
+  /** Download sizes; absent when the mirror was not asked (offline --dry-run). */
+  downloads?: DownloadSizes;
+  /** Why `downloads` is absent, for the plan's staging reason. */
+  downloadsUnknown?: string;
 }
