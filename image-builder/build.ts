@@ -25,6 +25,7 @@ import { ensureRuntime } from "./payload/runtime.ts";
 import { defaultPaths, REPO_ROOT, type BuildPaths } from "./paths.ts";
 import { progressEmitter, type OnProgress } from "./progress.ts";
 import { publishImage, setCurrent } from "./publish.ts";
+import { pruneCache } from "./cache-prune.ts";
 
 export interface BuildOptions {
   paths?: BuildPaths;
@@ -103,6 +104,9 @@ export async function buildImage(opts: BuildOptions = {}): Promise<BuildResult> 
     `payload entry ${relative(paths.repo, entry)}; compressors base ${baseC.name}:${baseC.level}, payload ${payloadC.name}:${payloadC.level}`,
   );
   const base = await ensureBase(paths.cache, baseC, emit, { offline: opts.offline });
+
+  const pruned = await pruneCache(paths.cache, { root: base.root.key, base: base.key });
+  if (pruned.length) emit("inputs", `cache: deleted ${pruned.join(", ")}`);
 
   const runtime = await ensureRuntime(paths.cache, process.execPath, (m) => emit("payload", m));
   const runtimeLayer = await ensureRuntimeLayer(paths.cache, runtime, runtimeC);

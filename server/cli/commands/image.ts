@@ -42,6 +42,8 @@ export function registerImage(program: Command): void {
     .option("--no-current", "leave images/current where it is")
     .option("--keep <n>", "keep the n newest images (and current), delete older ones", "5")
     .action(async (flags: BuildFlags) => {
+      // a closed stdout (`| head`) must not kill a build half-way
+      process.stdout.on("error", () => {});
       const out = (s: string) => process.stdout.write(s + "\n");
       const onProgress = (ev: ProgressEvent) =>
         out(flags.json ? JSON.stringify({ type: "progress", ...ev }) : renderProgress(ev));

@@ -8,6 +8,7 @@ import { compressorArgv, parseCompressor } from "../../../image-builder/compress
 import { imageId, manifestSchema } from "../../../image-builder/manifest.ts";
 import { renderProgress } from "../../../image-builder/progress.ts";
 import { imagesToPrune } from "../../../image-builder/publish.ts";
+import { cacheEntriesToPrune } from "../../../image-builder/cache-prune.ts";
 
 test("mmdebstrap argv: minbase, sorted packages, local debs unsplit, doc excludes, suite dir mirror last", () => {
   const args = mmdebstrapArgs(
@@ -113,4 +114,15 @@ test("pruning keeps the newest images and always the current one", () => {
     "20261127-100000-aaaaaaaaaaaa",
   ]);
   assert.deepEqual(imagesToPrune(names, undefined, 5), []);
+});
+
+test("cache pruning keeps what is in use and the newest other entry", () => {
+  const e = [
+    { name: "old", mtimeMs: 1 },
+    { name: "used", mtimeMs: 2 },
+    { name: "newer", mtimeMs: 3 },
+    { name: "newest", mtimeMs: 4 },
+  ];
+  assert.deepEqual(cacheEntriesToPrune(e, new Set(["used"]), 1), ["newer", "old"]);
+  assert.deepEqual(cacheEntriesToPrune(e, new Set(["old"]), 0), ["newest", "newer", "used"]);
 });
