@@ -1,43 +1,78 @@
 // `automagic-install --phase 2`: the first-boot hook's entry. Reads the
 // server and phase-2 token phase 1 stored, fetches the spec with that token
 // and hands over to payload/phase2 (runPhase2), reporting with phase: 2.
+// runPhase2 itself reports phase-done, run-done and every step's step-fail;
+// this file reports only what happens outside its steps (the spec fetch, or
+// an error no step reported), so the server sees each outcome exactly once.
 import { readFile } from "node:fs/promises";
 import { parseInstallSpec } from "./spec/schema.ts";
 import { runPhase2 } from "./phase2/index.ts";
 import { FIRSTBOOT_SERVER_FILE, FIRSTBOOT_TOKEN_FILE } from "./phase2/firstboot.ts";
+import type { Phase2Event } from "./phase2/types.ts";
 import { Reporter } from "./run/reporter.ts";
-import { execaRunner } from "./run/runner.ts";
+import { execaRunner, type CommandRunner } from "./run/runner.ts";
 import { INSTALLED_STATE } from "./steps/finish.ts";
 
-export async function runPhase2Cli(o: {
+/** What the CLI needs of a reporter; run/reporter.ts's Reporter satisfies it. */
+export interface Phase2CliReporter {
+  emit(e: Phase2Event): void;
+  flush(): Promise<void>;
+}
+
+export interface Phase2CliOptions {
   server?: string | undefined;
   token?: string | undefined;
   root?: string;
-}): Promise<number> {
+  /** Injectable for tests; default: the real reporter, runner and fetch. */
+  reporter?: Phase2CliReporter;
+  runner?: CommandRunner;
+  fetch?: typeof fetch;
+  now?: () => Date;
+}
+
+/** Exit code: 0 done, 1 failed (already reported). */
+export async function runPhase2Cli(o: Phase2CliOptions): Promise<number> {
   const read = (f: string) => readFile(`${INSTALLED_STATE}/${f}`, "utf8").then((s) => s.trim());
   const server = o.server ?? (await read(FIRSTBOOT_SERVER_FILE));
   const token = o.token ?? (await read(FIRSTBOOT_TOKEN_FILE));
-  const reporter = new Reporter({ phase: 2, server, token });
+  const f = o.fetch ?? fetch;
+  const reporter = o.reporter ?? new Reporter({ phase: 2, server, token, fetch: f });
   reporter.emit({ kind: "run-start", message: "AUTOMAGIC-PAYLOAD-START phase 2" });
+  let spec;
   try {
     const url = `${server.replace(/\/+$/, "")}/api/v1/run/${encodeURIComponent(token)}/spec`;
-    const res = await fetch(url);
+    const res = await f(url);
     if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
-    const spec = parseInstallSpec(await res.json(), url);
-    const summary = await runPhase2({
+    spec = parseInstallSpec(await res.json(), url);
+  } catch (err) {
+    reporter.emit({ kind: "step-fail", step: "spec", message: (err as Error).message });
+    await reporter.flush();
+    return 1;
+  }
+  let stepFailed = false;
+  try {
+    await runPhase2({
       spec,
       server,
       token,
       root: o.root ?? "/",
-      runner: execaRunner(),
-      report: reporter,
+      runner: o.runner ?? execaRunner(),
+      fetch: f,
+      ...(o.now ? { now: o.now } : {}),
+      report: {
+        emit: (e) => {
+          if (e.kind === "step-fail") stepFailed = true;
+          reporter.emit(e);
+        },
+      },
     });
-    reporter.emit({ kind: "run-done", message: "phase 2 done", summary: { ...summary } });
-    await reporter.flush();
     return 0;
   } catch (err) {
-    reporter.emit({ kind: "step-fail", step: "phase2", message: (err as Error).message });
-    await reporter.flush();
+    // A failed step has reported itself (step, command, exit code, tail).
+    if (!stepFailed)
+      reporter.emit({ kind: "step-fail", step: "phase2", message: (err as Error).message });
     return 1;
+  } finally {
+    await reporter.flush();
   }
 }
