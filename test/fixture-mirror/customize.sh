@@ -20,6 +20,9 @@ install -m 0644 "$b/fstab" "$root/etc/fstab"
 install -m 0644 "$b/default-grub" "$root/etc/default/grub"
 install -m 0644 "$b/profile-env.sh" "$root/etc/profile.d/00-gentoo-profile-env.sh"
 echo localhost >"$root/etc/hostname"
+# Gentoo's baselayout has `wheel` (gid 10); Debian has none and uses gid 10 for
+# uucp, so wheel gets a free system gid here (a bridge: see README.md).
+chroot "$root" groupadd -r wheel
 
 # --- recording stand-ins (fixture only)
 install -D -m 0644 "$src/standins/lib.sh" "$root/usr/lib/automagic-standins/lib.sh"
