@@ -28,7 +28,7 @@ export interface Devices {
 export function resolveDevices(spec: InstallSpec, probe: ProbedSystem): Devices {
   const disk = selectDisk(spec.disk, probe);
   checkNotMounted(disk);
-  const home = findPartition(spec.home.ref, probe, "home.ref");
+  const home = findPartition(spec.home.ref, probe, "home.ref", { wholeDisk: true });
   if (home.part.mountpoints.length) {
     throw new PlanRefusal(
       "home.ref",

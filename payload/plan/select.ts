@@ -53,10 +53,40 @@ export interface Located {
   part: ProbedPartition;
 }
 
-export function findPartition(ref: PartRef, probe: ProbedSystem, field: string): Located {
+/**
+ * A filesystem on a whole disk (no table) as a partition-like candidate, so
+ * /home made with `mkfs /dev/sdb` is found by label/UUID too. It has no
+ * PARTUUID/PARTLABEL, and `create` on its disk is refused like any /home disk.
+ */
+export function wholeDiskFilesystem(disk: ProbedDisk): ProbedPartition | undefined {
+  if (disk.pttype !== undefined || disk.partitions.length > 0 || !disk.fstype) return undefined;
+  return {
+    path: disk.path,
+    name: disk.name,
+    sizeBytes: disk.sizeBytes,
+    fstype: disk.fstype,
+    ...(disk.uuid !== undefined ? { uuid: disk.uuid } : {}),
+    ...(disk.label !== undefined ? { label: disk.label } : {}),
+    mountpoints: disk.mountpoints,
+  };
+}
+
+/**
+ * `wholeDisk`: also consider whole-disk filesystems (for /home only: a root,
+ * ESP or swap to keep must be a partition of the table the plan reuses).
+ */
+export function findPartition(
+  ref: PartRef,
+  probe: ProbedSystem,
+  field: string,
+  opts: { wholeDisk?: boolean } = {},
+): Located {
   const hits: Located[] = [];
-  for (const disk of probe.disks)
-    for (const part of disk.partitions) if (partMatches(ref, part)) hits.push({ disk, part });
+  for (const disk of probe.disks) {
+    const whole = opts.wholeDisk ? wholeDiskFilesystem(disk) : undefined;
+    for (const part of whole ? [whole] : disk.partitions)
+      if (partMatches(ref, part)) hits.push({ disk, part });
+  }
   if (hits.length === 0)
     throw new PlanRefusal(
       field,

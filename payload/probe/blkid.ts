@@ -38,6 +38,15 @@ export function mergeBlkidPartition(
   return merged;
 }
 
+/** A partition table, or (no table, no partitions) a filesystem on the whole disk. */
 export function mergeBlkidDisk(d: ProbedDisk, b: Record<string, string>): ProbedDisk {
-  return d.pttype !== undefined || !b.PTTYPE ? d : { ...d, pttype: b.PTTYPE };
+  if (d.pttype !== undefined) return d;
+  if (b.PTTYPE) return { ...d, pttype: b.PTTYPE };
+  if (d.partitions.length > 0 || b.USAGE !== "filesystem" || !b.TYPE) return d;
+  return {
+    ...d,
+    fstype: d.fstype ?? b.TYPE,
+    ...((d.uuid ?? b.UUID) ? { uuid: (d.uuid ?? b.UUID)! } : {}),
+    ...((d.label ?? b.LABEL) ? { label: (d.label ?? b.LABEL)! } : {}),
+  };
 }

@@ -67,7 +67,7 @@ export async function probeSystem(spec: InstallSpec, o: ProbeOptions): Promise<P
     }
   }
   try {
-    const home = findPartition(spec.home.ref, probe, "home.ref").part;
+    const home = findPartition(spec.home.ref, probe, "home.ref", { wholeDisk: true }).part;
     if (home.mountpoints.length === 0) {
       probe.home = await roMount(o.runner, home.path, home.fstype, scratch, async (dir) => {
         const st = await statfs(dir);

@@ -104,6 +104,9 @@ function toDisk(n: Node, size: number, byId: Record<string, string>): ProbedDisk
       .sort(),
     ...opt("pttype", n.pttype),
     mountpoints: mounts(n),
+    ...(parts.length === 0
+      ? { ...opt("fstype", n.fstype), ...opt("uuid", n.uuid), ...opt("label", n.label) }
+      : {}),
     partitions: parts,
   };
 }

@@ -33,6 +33,10 @@ export interface ProbedDisk {
   pttype?: string;
   /** Mountpoints of the whole-disk device itself (a filesystem without a table). */
   mountpoints: string[];
+  /** A filesystem made on the whole disk (no partition table): mkfs /dev/sdb. */
+  fstype?: string;
+  uuid?: string;
+  label?: string;
   partitions: ProbedPartition[];
 }
 
