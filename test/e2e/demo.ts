@@ -69,7 +69,7 @@ async function main(): Promise<void> {
           name,
           firmware: "bios",
           mac: MAC,
-          memMiB: 3072,
+          memMiB: 2048,
           disks,
           tap: "tap0",
           netbootFirst: true,

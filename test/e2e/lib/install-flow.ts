@@ -1,0 +1,208 @@
+// The install flow every firmware variant walks: arm -> power on -> DHCP ->
+// iPXE -> image -> phase 1 -> reboot -> power on again (must boot the disk)
+// -> phase 2 -> done; then SSH in with the host's key and check the system,
+// power off and compare /home's manifest with what it was before.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { diffManifests, manifest, withMountedImage } from "../../lib/home-disk.ts";
+import { startVm, type Accel, type RunningVm } from "../../lib/qemu.ts";
+import type { Testbed } from "../../lib/testbed.ts";
+import type { HomeDisk } from "./disks.ts";
+import type { BedServer } from "./server.ts";
+import { sshTo, waitForSsh } from "./ssh.ts";
+import { fetchTimeline, findTrace, renderTimeline, type Timeline } from "./timeline.ts";
+
+const MIN = 60_000;
+
+export interface FlowContext {
+  bed: Testbed;
+  server: BedServer;
+  accel: Accel;
+  work: string;
+  keyFile: string;
+  vms: RunningVm[];
+}
+
+export interface Machine {
+  host: string;
+  mac: string;
+  firmware: "bios" | "uefi";
+  tap: string;
+  disks: Array<{ file: string; serial: string }>;
+  home: HomeDisk;
+  memMiB?: number;
+}
+
+interface Status {
+  state: string;
+  run?: { status: string; phase: number; failure?: string };
+}
+
+export type Ssh = (cmd: string) => Promise<string>;
+
+function log(msg: string): void {
+  process.stderr.write(`[e2e] ${msg}\n`);
+}
+
+export function bootMachine(ctx: FlowContext, m: Machine, name: string): RunningVm {
+  const vm = startVm(
+    {
+      name,
+      firmware: m.firmware,
+      mac: m.mac,
+      memMiB: m.memMiB ?? 2048,
+      disks: m.disks,
+      tap: m.tap,
+      netbootFirst: true,
+      workDir: ctx.work,
+    },
+    ctx.accel,
+    { netns: ctx.bed.ns },
+  );
+  ctx.vms.push(vm);
+  return vm;
+}
+
+async function waitStatus(
+  server: BedServer,
+  host: string,
+  done: (s: Status) => boolean,
+  ms: number,
+) {
+  const deadline = Date.now() + ms;
+  let s: Status = await server.json<Status>(["status", host]);
+  while (!done(s) && !s.state.startsWith("failed") && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 3000));
+    s = await server.json<Status>(["status", host]);
+  }
+  return s;
+}
+
+/** Runs the whole install; returns the running installed machine, its address and the timeline. */
+export async function installMachine(
+  ctx: FlowContext,
+  m: Machine,
+): Promise<{ vm: RunningVm; ip: string; timeline: Timeline; ssh: Ssh; t0: number }> {
+  const { server } = ctx;
+  await server.cli(["next", m.host, "install"]);
+  const t0 = Date.now();
+  // Phase 1 ends with a reboot; -no-reboot turns that into QEMU exiting.
+  const first = bootMachine(ctx, m, `${m.host}-install`);
+  await first.waitFor(/AUTOMAGIC-PAYLOAD-START/, 5 * MIN);
+  const exited = await Promise.race([
+    first.exited.then(() => true),
+    sleep(15 * MIN).then(() => false),
+  ]);
+  const afterPhase1 = await server.json<Status>(["status", m.host]);
+  assert.ok(exited, `phase 1 did not reboot within 15 min: ${JSON.stringify(afterPhase1)}`);
+  assert.ok(
+    !afterPhase1.state.startsWith("failed"),
+    `phase 1 failed: ${JSON.stringify(afterPhase1)}`,
+  );
+  log(`${m.host}: phase 1 done after ${secs(t0)} s`);
+
+  // Power on again: the run is past phase 1, so the server must send it to its disk.
+  const vm = bootMachine(ctx, m, `${m.host}-firstboot`);
+  const status = await waitStatus(server, m.host, (s) => s.run?.status === "done", 12 * MIN);
+  assert.equal(status.run?.status, "done", `run not done: ${JSON.stringify(status)}`);
+  assert.equal(status.state, "local", "the host is back at `local`");
+  log(`${m.host}: run done after ${secs(t0)} s`);
+
+  const timeline = await fetchTimeline(server, m.host);
+  process.stderr.write(
+    `\n[e2e] timeline (${m.host}, ${ctx.accel.name}):\n${renderTimeline(timeline)}\n\n`,
+  );
+  assertChain(timeline);
+
+  const ip = await leaseAddress(server, m.mac);
+  await waitForSsh(ctx.bed, ip, ctx.keyFile, 3 * MIN);
+  const ssh: Ssh = (cmd) => sshTo(ctx.bed, ip, ctx.keyFile, cmd);
+  return { vm, ip, timeline, ssh, t0 };
+}
+
+/** The chain in order, as the server recorded it (trace rows and run events). */
+export function assertChain(tl: Timeline): void {
+  let at = findTrace(tl, "dhcp", /offer|ack/);
+  assert.ok(at >= 0, "DHCP offer traced");
+  at = findTrace(tl, "http", /boot\.ipxe served/, at);
+  assert.ok(at >= 0 && tl.trace[at]!.detail?.decision === "install", "boot.ipxe served `install`");
+  assert.ok(findTrace(tl, "http", /vmlinuz fetched/, at) > at, "kernel fetched after the script");
+  assert.ok(
+    findTrace(tl, "http", /initrd\.img fetched/, at) > at,
+    "initrd fetched after the script",
+  );
+  const local = tl.trace.findIndex(
+    (r, i) => i > at && r.what === "boot.ipxe served" && r.detail?.decision === "local",
+  );
+  assert.ok(local > at, "the power-on after phase 1 got `local`, not the installer again");
+  assert.ok(
+    tl.events.some((e) => e.event.phase === 1 && e.event.kind === "phase-done"),
+    "phase 1 done",
+  );
+  assert.ok(
+    tl.events.some((e) => e.event.phase === 2),
+    "phase 2 reported events",
+  );
+  assert.ok(
+    tl.events.some((e) => e.event.kind === "run-done"),
+    "run-done reported",
+  );
+}
+
+/** What every installed host must show, whatever its firmware and init. */
+export async function assertCommonSystem(ssh: Ssh, m: Machine): Promise<void> {
+  assert.equal((await ssh("hostname")).trim(), m.host);
+  assert.match(await ssh("id alice"), /uid=1000\(alice\) gid=1000\(alice\)/);
+  const fstab = await ssh("cat /etc/fstab");
+  assert.match(fstab, new RegExp(`UUID=${m.home.uuid}\\s+/home\\s+ext4`), fstab);
+  assert.match(await ssh("findmnt -n -o FSTYPE /home"), /ext4/);
+  assert.match(await ssh("pgrep -x sshd >/dev/null && echo running"), /running/);
+  assert.match(await ssh("test -s /var/lib/automagic/overlay.manifest && echo present"), /present/);
+  const standins = await ssh("cat /var/log/automagic-standins.jsonl");
+  assert.match(standins, /app-editors\/vim/, "phase 2 asked emerge for the host's packages");
+  assert.match(await ssh("test -e /var/lib/automagic/token && echo left || echo gone"), /gone/);
+}
+
+/** Powers the machine off and proves /home is byte-, owner- and mode-identical. */
+export async function assertHomeIntact(
+  ctx: FlowContext,
+  ssh: Ssh,
+  vm: RunningVm,
+  m: Machine,
+): Promise<void> {
+  await ssh("sync; poweroff").catch(() => undefined);
+  await Promise.race([vm.exited, sleep(90_000)]);
+  await vm.kill();
+  const after = await withMountedImage(
+    m.home.file,
+    join(ctx.work, `${m.host}-home-mnt`),
+    (d) => manifest(d),
+    {
+      offset: m.home.offset,
+    },
+  );
+  assert.deepEqual(
+    diffManifests(m.home.before, after),
+    [],
+    "/home is byte-, owner- and mode-identical",
+  );
+}
+
+export async function leaseAddress(server: BedServer, mac: string): Promise<string> {
+  type Inv = {
+    _meta: { hostvars: Record<string, { ansible_host?: string; automagic_macs?: string[] }> };
+  };
+  const inv = JSON.parse(await server.cli(["inventory"])) as Inv;
+  for (const v of Object.values(inv._meta.hostvars)) {
+    if (v.automagic_macs?.includes(mac) && v.ansible_host) return v.ansible_host;
+  }
+  throw new Error(`no DHCP lease for ${mac} in the inventory`);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}
+
+function secs(t0: number): string {
+  return ((Date.now() - t0) / 1000).toFixed(0);
+}
