@@ -38,6 +38,9 @@ case $variant in
     install -m 0755 "$b/openrc-dhcpcd" "$root/etc/init.d/dhcpcd"
     # Debian enabled its own `ssh`; a Gentoo stage3 enables nothing, the installer must.
     find "$root/etc/runlevels" -name ssh -delete 2>/dev/null || true
+    # Debian's LSB `ssh` script declares `Provides: sshd`; OpenRC then refuses
+    # our real `sshd` ("the name of a real and virtual service"). Remove it.
+    rm -f "$root/etc/init.d/ssh"
     rm -f "$root"/etc/rc?.d/[SK]??ssh
     # serial console login, as Gentoo's inittab `s0` line would give
     sed -i -E 's|^#?T0:.*|T0:2345:respawn:/sbin/agetty -L 115200 ttyS0 vt100|' "$root/etc/inittab"
