@@ -61,6 +61,15 @@ export class Reporter {
     });
   }
 
+  /**
+   * Reports with `token` from now on, including events still queued: after
+   * the phase-2 rotation the phase-1 token is revoked, and the server takes
+   * phase-1 events (first-boot, unmount, phase-done) under the new one.
+   */
+  useToken(token: string): void {
+    this.o.token = token;
+  }
+
   /** Sends everything queued; resolves when the queue is empty or retries ran out. */
   flush(): Promise<void> {
     clearTimeout(this.timer);

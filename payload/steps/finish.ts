@@ -35,6 +35,8 @@ export const rotateToken: Handler<"rotate-token"> = async (a, ctx) => {
     ctx.log("no server/token (a --spec run): phase 2 will have nothing to report to");
     return;
   }
+  // Whatever is queued goes out under the phase-1 token before rotation revokes it.
+  await ctx.reporter.flush();
   const url = `${ctx.server.replace(/\/+$/, "")}/api/v1/run/${encodeURIComponent(ctx.token)}/phase2`;
   let body: unknown;
   for (let i = 0; ; i++) {
@@ -52,6 +54,7 @@ export const rotateToken: Handler<"rotate-token"> = async (a, ctx) => {
   if (!r.success)
     throw new Error(`POST ${url}: answer is not {token}: ${JSON.stringify(body).slice(0, 200)}`);
   ctx.phase2Token = r.data.token;
+  ctx.reporter.useToken(r.data.token);
   await mkdir(inTarget(a.target, INSTALLED_STATE), { recursive: true, mode: 0o700 });
   await writeTargetFile(a.target, {
     path: `${INSTALLED_STATE}/${FIRSTBOOT_TOKEN_FILE}`,

@@ -54,6 +54,31 @@ test("reporter gives up on 4xx without losing the console output", async () => {
   assert.ok(lines.some((l) => /could not report 1 event\(s\).*HTTP 403/.test(l)));
 });
 
+test("after the phase-2 rotation, queued and later phase-1 events go out under the new token", async () => {
+  const byToken = new Map<string, number[]>();
+  const fakeFetch = (async (url: string, init: { body: string }) => {
+    const token = /run\/([^/]+)\/events/.exec(url)![1]!;
+    if (token === "old-revoked") return new Response("revoked", { status: 401 });
+    const seqs = (JSON.parse(init.body) as { events: RunEvent[] }).events.map((e) => e.seq);
+    byToken.set(token, [...(byToken.get(token) ?? []), ...seqs]);
+    return new Response("{}", { status: 200 });
+  }) as unknown as typeof fetch;
+  const r = new Reporter({
+    phase: 1,
+    server: "http://s",
+    token: "old-revoked",
+    fetch: fakeFetch,
+    write: () => {},
+    batchDelayMs: 1000,
+    retryDelayMs: 1,
+  });
+  r.emit({ kind: "step-start", step: "first-boot" });
+  r.useToken("new");
+  r.emit({ kind: "phase-done" });
+  await r.flush();
+  assert.deepEqual(byToken.get("new"), [1, 2]);
+});
+
 test("a failing step reports step, device, command, exit code and stderr tail, then cleans up", async () => {
   const events: RunEvent[] = [];
   const reporter = new Reporter({ phase: 1, write: () => {} });
