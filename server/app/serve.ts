@@ -17,6 +17,7 @@ import { StateStore } from "../state/store.ts";
 import { startTftpServer, type TftpServer } from "../tftp/index.ts";
 import { serverUrlOf, type ServeConfig } from "./config.ts";
 import { LiveHosts } from "./hosts-watch.ts";
+import { reservationFor } from "./reservations.ts";
 import { sendWake } from "./wol.ts";
 import { neighbourMac } from "./neigh.ts";
 
@@ -133,7 +134,7 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
         {
           log,
           onTrace: (ev) => store.obs.trace(ev.mac, "dhcp", ev.what, ev.detail),
-          reservationFor: () => undefined,
+          reservationFor: (mac) => reservationFor(hosts.get(), mac),
         },
       );
       const d = dhcp;
