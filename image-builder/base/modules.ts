@@ -65,6 +65,9 @@ export const KEEP_PREFIXES: readonly string[] = [
   "fs/btrfs/",
   "fs/fat/",
   "fs/nls/nls_cp437",
+  // Debian's kernel mounts FAT with iocharset=ascii by default (FAT_DEFAULT_IOCHARSET):
+  // without nls_ascii every ESP mount fails ("IO charset ascii not found").
+  "fs/nls/nls_ascii",
   "fs/nls/nls_iso8859-1",
   "fs/nls/nls_utf8",
   "fs/efivarfs/",

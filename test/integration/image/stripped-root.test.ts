@@ -92,6 +92,7 @@ test("server NIC, disk and filesystem drivers resolve with their dependencies", 
     "xfs",
     "btrfs",
     "vfat",
+    "nls_ascii", // vfat's default iocharset on Debian kernels
     "efivarfs",
     "dm_mod",
     "raid1",
