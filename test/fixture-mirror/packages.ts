@@ -28,7 +28,8 @@ const COMMON = [
 
 export const VARIANTS: Record<string, readonly string[]> = {
   openrc: [...COMMON, "openrc", "sysvinit-core", "dhcpcd-base"],
-  systemd: [...COMMON, "systemd-sysv"],
+  // Gentoo's sys-apps/systemd ships resolved and networkd; Debian splits resolved out.
+  systemd: [...COMMON, "systemd-sysv", "systemd-resolved"],
 };
 
 /** dpkg path filters: a stage3 is lean, and locale-gen still needs /usr/share/i18n. */
