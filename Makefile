@@ -5,13 +5,13 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 AUTOMAGIC := ./bin/automagic
 
-.PHONY: help setup check typecheck lint format-check test unit integration e2e bench image fixture demo clean
+.PHONY: help setup check typecheck lint format-check test unit integration e2e e2e-uefi bench image fixture demo clean
 
 help:
 	@echo "make demo   - install everything, build the image and fixture mirror, netboot a QEMU machine that installs itself"
 	@echo "make test   - install everything, then check + unit + integration + e2e"
 	@echo "make check  - typecheck + lint + format check"
-	@echo "make unit | integration | e2e | bench | image | fixture"
+	@echo "make unit | integration | e2e | e2e-uefi | bench | image | fixture"
 
 setup:
 	./bin/setup-debian
@@ -35,6 +35,10 @@ integration:
 
 e2e:
 	bash test/run.sh e2e
+
+# The UEFI (OVMF, systemd, create layout) install: its own target, outside `make test`.
+e2e-uefi:
+	bash test/run.sh e2e-uefi
 
 test: setup check
 	bash test/run.sh all

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs test suites with node's built-in runner (TypeScript through tsx).
-#   test/run.sh unit|integration|e2e|all
+#   test/run.sh unit|integration|e2e|e2e-uefi|all
 # unit: pure, no root. integration: root, network namespaces, loop devices.
 # e2e: QEMU machines netbooting from the server inside a namespace.
 set -euo pipefail
@@ -17,10 +17,11 @@ case "$level" in
   unit) run_suite unit ;;
   integration) run_suite integration --test-concurrency=1 ;;
   e2e) run_suite e2e --test-concurrency=1 ;;
+  e2e-uefi) run_suite e2e-uefi --test-concurrency=1 ;;
   all)
     run_suite unit
     run_suite integration --test-concurrency=1
     run_suite e2e --test-concurrency=1
     ;;
-  *) echo "usage: test/run.sh unit|integration|e2e|all" >&2; exit 2 ;;
+  *) echo "usage: test/run.sh unit|integration|e2e|e2e-uefi|all" >&2; exit 2 ;;
 esac

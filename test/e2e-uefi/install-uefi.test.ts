@@ -9,16 +9,16 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { createTestbed, type Testbed } from "../lib/testbed.ts";
 import { probeAccel, makeRawDisk, type RunningVm } from "../lib/qemu.ts";
-import { ensureArtifacts } from "./lib/artifacts.ts";
-import { prepareHosts, startBedServer, type BedServer } from "./lib/server.ts";
-import { makeHomeDisk, type HomeDisk } from "./lib/disks.ts";
+import { ensureArtifacts } from "../e2e/lib/artifacts.ts";
+import { prepareHosts, startBedServer, type BedServer } from "../e2e/lib/server.ts";
+import { makeHomeDisk, type HomeDisk } from "../e2e/lib/disks.ts";
 import {
   assertCommonSystem,
   assertHomeIntact,
   installMachine,
   type FlowContext,
   type Machine,
-} from "./lib/install-flow.ts";
+} from "../e2e/lib/install-flow.ts";
 
 const accel = probeAccel();
 const MIN = 60_000;
