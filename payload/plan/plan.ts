@@ -291,7 +291,7 @@ export function planInstall(
       spec.firmware === "uefi"
         ? [
             "grub-install --efi-directory=/efi --no-nvram + fallback EFI/BOOT/BOOTX64.EFI",
-            "efibootmgr entry appended after the current BootOrder (netboot stays first)",
+            "efibootmgr entry right after the netboot entry in BootOrder (netboot stays first)",
             "grub-mkconfig; grub.cfg must carry root=UUID=",
           ]
         : [

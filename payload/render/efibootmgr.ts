@@ -1,6 +1,6 @@
 // Pure: parse `efibootmgr` output and decide the BootOrder after adding our
-// entry. Decision (docs/INSTALLER.md): the new entry goes AFTER the existing
-// order, so whatever booted first before (netboot) stays first; the server's
+// entry. Decision (docs/INSTALLER.md): the new entry goes right AFTER the
+// entry that netbooted this run, so netboot stays first and the server's
 // `local` action makes iPXE exit to the next entry, which is then Gentoo.
 export interface EfiBoot {
   bootCurrent?: string;
@@ -30,9 +30,22 @@ export function parseEfibootmgr(text: string): EfiBoot {
   return out;
 }
 
-/** The order to set: the previous order with our entry appended (and not duplicated). */
-export function orderWithEntryLast(before: string[], ours: string): string[] {
-  return [...before.filter((n) => n !== ours), ours];
+/**
+ * The order to set: our entry right after the one that booted this run
+ * (BootCurrent: the netboot entry), else right after the first. Appending at
+ * the end is not enough: OVMF lists UiApp (its setup screen) after the NIC,
+ * and iPXE's `exit` for a `local` boot then lands in the setup screen, not
+ * in Gentoo (seen in the UEFI e2e install).
+ */
+export function orderWithEntryAfterCurrent(
+  before: string[],
+  ours: string,
+  current?: string,
+): string[] {
+  const rest = before.filter((n) => n !== ours);
+  const at =
+    current && rest.includes(current) ? rest.indexOf(current) + 1 : Math.min(1, rest.length);
+  return [...rest.slice(0, at), ours, ...rest.slice(at)];
 }
 
 /** Entries carrying our label, to delete before creating a fresh one. */

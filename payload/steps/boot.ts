@@ -6,7 +6,7 @@ import path from "node:path";
 import type { Handler } from "../run/executor.ts";
 import type { RunContext } from "../run/context.ts";
 import { inChroot } from "../run/runner.ts";
-import { orderWithEntryLast, parseEfibootmgr, staleEntries } from "../render/efibootmgr.ts";
+import { orderWithEntryAfterCurrent, parseEfibootmgr, staleEntries } from "../render/efibootmgr.ts";
 import { readUuid } from "./disk.ts";
 import { inTarget, writeTargetFile } from "./target-fs.ts";
 
@@ -135,7 +135,8 @@ async function efiEntry(ctx: RunContext, disk: string, esp: string): Promise<voi
   const ours = after.entries.find((e) => e.label === EFI_LABEL)?.num;
   if (!ours) throw new Error(`efibootmgr: no '${EFI_LABEL}' entry after --create`);
   const prev = before.order.filter((n) => !staleEntries(before, EFI_LABEL).includes(n));
-  await r.run(["efibootmgr", "--bootorder", orderWithEntryLast(prev, ours).join(",")]);
+  const order = orderWithEntryAfterCurrent(prev, ours, before.bootCurrent);
+  await r.run(["efibootmgr", "--bootorder", order.join(",")]);
   const check = parseEfibootmgr((await r.run(["efibootmgr"])).stdout);
   if (!check.order.includes(ours) || (prev[0] && check.order[0] !== prev[0])) {
     throw new Error(

@@ -6,7 +6,7 @@ import { systemFiles, systemCommands } from "../../../payload/render/system.ts";
 import { renderNetwork } from "../../../payload/render/network.ts";
 import { renderFstab } from "../../../payload/render/fstab.ts";
 import { mergeAccounts } from "../../../payload/render/accounts.ts";
-import { parseEfibootmgr, orderWithEntryLast } from "../../../payload/render/efibootmgr.ts";
+import { parseEfibootmgr, orderWithEntryAfterCurrent } from "../../../payload/render/efibootmgr.ts";
 import { assertGolden, readJson } from "./golden.ts";
 
 const spec = (n: string): InstallSpec =>
@@ -103,5 +103,18 @@ test("efibootmgr: parse and keep netboot first", () => {
     b.entries.map((e) => e.label),
     ["UiApp", "UEFI PXEv4 (MAC:525400123456)", "gentoo"],
   );
-  assert.deepEqual(orderWithEntryLast(["0001", "0003", "0000"], "0003"), ["0001", "0000", "0003"]);
+  // OVMF: PXE (booted us), UiApp, shell: Gentoo must come right after PXE, before UiApp.
+  assert.deepEqual(orderWithEntryAfterCurrent(["0001", "0000", "0002"], "0004", "0001"), [
+    "0001",
+    "0004",
+    "0000",
+    "0002",
+  ]);
+  // A stale copy of our entry is moved, not duplicated; no BootCurrent: after the first.
+  assert.deepEqual(orderWithEntryAfterCurrent(["0001", "0003", "0000"], "0003"), [
+    "0001",
+    "0003",
+    "0000",
+  ]);
+  assert.deepEqual(orderWithEntryAfterCurrent([], "0003"), ["0003"]);
 });
