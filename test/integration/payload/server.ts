@@ -36,11 +36,20 @@ export async function startServer(o: {
     }),
   );
   app.get(`/api/v1/run/${o.token}/spec`, (_q, r) => void r.json(o.spec));
-  app.post(`/api/v1/run/${o.token}/events`, express.json({ limit: "10mb" }), (q, r) => {
+  // As the real server: rotation revokes the phase-1 token, and phase-1
+  // events that come after it travel under the phase-2 token.
+  let rotated = false;
+  const live = (t: string) => (t === o.token && !rotated) || (t === phase2Token && rotated);
+  app.post("/api/v1/run/:token/events", express.json({ limit: "10mb" }), (q, r) => {
+    if (!live(String(q.params.token))) return void r.status(401).json({ error: "revoked" });
     events.push(...eventBatchSchema.parse(q.body).events);
     r.json({ ok: true });
   });
-  app.post(`/api/v1/run/${o.token}/phase2`, (_q, r) => void r.json({ token: phase2Token }));
+  app.post(`/api/v1/run/${o.token}/phase2`, (_q, r) => {
+    if (rotated) return void r.status(401).json({ error: "revoked" });
+    rotated = true;
+    r.json({ token: phase2Token });
+  });
   const server: Server = await new Promise((res) => {
     const s = app.listen(0, "127.0.0.1", () => res(s));
   });
