@@ -64,9 +64,15 @@ export interface VmSpec {
   netbootFirst?: boolean;
   kernel?: { kernel: string; initrd: string; append: string };
   extraArgs?: string[];
+  /** UEFI NVRAM file; one per machine, so boot entries survive "power cycles" (new QEMU processes). */
+  nvram?: string;
   /** Default true: the guest's reboot ends the QEMU process. */
   noReboot?: boolean;
   workDir: string;
+}
+
+function nvramFile(vm: VmSpec): string {
+  return vm.nvram ?? join(vm.workDir, `${vm.name}-OVMF_VARS.fd`);
 }
 
 /** Pure: the argv for one VM. */
@@ -76,7 +82,7 @@ export function qemuArgs(vm: VmSpec, accel: Accel): string[] {
   // A reboot inside the guest ends QEMU, so the test "powers on" again itself.
   if (vm.noReboot !== false) args.push("-no-reboot");
   if (vm.firmware === "uefi") {
-    const vars = join(vm.workDir, `${vm.name}-OVMF_VARS.fd`);
+    const vars = nvramFile(vm);
     args.push("-machine", "q35");
     args.push("-drive", `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`);
     args.push("-drive", `if=pflash,format=raw,file=${vars}`);
@@ -125,7 +131,7 @@ export interface RunningVm {
 export function startVm(vm: VmSpec, accel: Accel, opts: { netns?: string } = {}): RunningVm {
   requireTool("qemu-system-x86_64");
   if (vm.firmware === "uefi") {
-    const vars = join(vm.workDir, `${vm.name}-OVMF_VARS.fd`);
+    const vars = nvramFile(vm);
     if (!existsSync(vars)) copyFileSync(OVMF_VARS, vars);
   }
   const argv = ["qemu-system-x86_64", ...qemuArgs(vm, accel)];

@@ -55,6 +55,8 @@ export function bootMachine(ctx: FlowContext, m: Machine, name: string): Running
       tap: m.tap,
       netbootFirst: true,
       workDir: ctx.work,
+      // The same machine across power-ons: its UEFI boot entries must survive.
+      nvram: join(ctx.work, `${m.host}-OVMF_VARS.fd`),
     },
     ctx.accel,
     { netns: ctx.bed.ns },
