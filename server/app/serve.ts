@@ -11,6 +11,7 @@ import { resolveInstallSpec } from "../hosts/index.ts";
 import { createApp } from "../http/app.ts";
 import { ImageCatalog } from "../http/images.ts";
 import { packOverlay } from "../overlay/pack.ts";
+import { overlayAttrs } from "./overlay-attrs.ts";
 import { createMirrorRouter } from "../mirror/index.ts";
 import { isStalled } from "../policy/state-machine.ts";
 import { StateStore } from "../state/store.ts";
@@ -95,7 +96,8 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
       images,
       resolveSpec: (h) =>
         resolveInstallSpec(h, { mirrorUrl: `${serverUrl}/mirror/`, trustedKeys: cfg.trustedKeys }),
-      packOverlay: (h) => (h.overlayDir ? packOverlay(h.overlayDir) : undefined),
+      packOverlay: (h) =>
+        h.overlayDir ? packOverlay(h.overlayDir, { attrs: overlayAttrs(h) }) : undefined,
       mirror: mirrorRouter(cfg, log),
       wake: cfg.interface ? (mac) => sendWake(cfg.interface!, mac) : undefined,
       log,
