@@ -50,11 +50,21 @@ function inert(text: string): string {
   return text.replace(/[\r\n]+/g, " ").replace(/\$/g, "_");
 }
 
+/**
+ * Hands control back to the firmware so it boots the next entry (the disk).
+ * UEFI boot managers move on to the next BootOrder entry only when the boot
+ * image fails; an image that returns EFI_SUCCESS makes them show the boot
+ * menu instead (UEFI spec 3.1.1). So under UEFI iPXE exits with status 1:
+ * a plain `exit` left OVMF in its setup screen (UEFI e2e). BIOS ignores it.
+ */
+const EXIT_TO_FIRMWARE = ["iseq ${platform} efi && exit 1 ||", "exit"];
+
 function localLines(localBoot: LocalBoot): string[] {
-  // `exit` hands control back to the firmware, which moves on to the next
-  // boot entry (the disk). Some UEFI firmware stalls on that (FOG#60, #373);
+  // Some UEFI firmware stalls on `exit` (FOG#60, #373);
   // `sanboot --no-describe --drive 0x80` boots the first BIOS disk instead.
-  return localBoot === "exit" ? ["exit"] : ["sanboot --no-describe --drive 0x80 || exit"];
+  return localBoot === "exit"
+    ? EXIT_TO_FIRMWARE
+    : ["sanboot --no-describe --drive 0x80 ||", ...EXIT_TO_FIRMWARE];
 }
 
 /** BOOTIF as pxelinux writes it: hardware type 01, then the MAC with hyphens. */
@@ -114,7 +124,8 @@ export function renderIpxe(s: Script): string {
     case "chain":
       lines = [
         "# automagic: no MAC in the request; ask again with this NIC's identity",
-        `chain ${s.serverUrl}/boot.ipxe?mac=\${netX/mac}&uuid=\${uuid}&arch=\${buildarch} || exit`,
+        `chain ${s.serverUrl}/boot.ipxe?mac=\${netX/mac}&uuid=\${uuid}&arch=\${buildarch} ||`,
+        ...EXIT_TO_FIRMWARE,
       ];
       break;
     case "error":

@@ -157,7 +157,7 @@ describe("boot paths end in one decision", () => {
         const script = await boot(p, mac);
         assert.match(
           script,
-          /^#!ipxe\n# automagic: \S+ -> local \(.*\)\nexit\n$/,
+          /^#!ipxe\n# automagic: \S+ -> local \(.*\)\niseq \$\{platform\} efi && exit 1 \|\|\nexit\n$/,
           `${p.name} ${mac}`,
         );
         assert.doesNotMatch(script, /kernel|token/);

@@ -64,7 +64,7 @@ test("restart after kill -9 keeps action, token and events; a second client fini
   // the machine reboots mid-run: it must go to its disk, not reinstall
   assert.match(
     await (await fetch(`${s.url}/boot.ipxe?mac=${MAC}`)).text(),
-    /in progress\)\nexit\n$/,
+    /in progress\)\niseq \$\{platform\} efi && exit 1 \|\|\nexit\n$/,
   );
 
   // "second client": resends the last event (lost response), then carries on

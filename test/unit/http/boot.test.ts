@@ -9,7 +9,7 @@ test("boot.ipxe: unknown MAC boots local and is listed as discovered", async (t)
   assert.equal(r.status, 200);
   assert.equal(
     await r.text(),
-    `#!ipxe\n# automagic: ${UNKNOWN} -> local (unknown MAC (recorded as discovered))\nexit\n`,
+    `#!ipxe\n# automagic: ${UNKNOWN} -> local (unknown MAC (recorded as discovered))\niseq \${platform} efi && exit 1 ||\nexit\n`,
   );
   const d = await json(fetch(`${h.url}/api/v1/admin/discovered`));
   assert.equal(d.length, 1);
@@ -21,11 +21,11 @@ test("boot.ipxe: known but unarmed boots local; without mac it chains back with 
   const h = await startHarness();
   t.after(() => h.close());
   const r = await (await fetch(`${h.url}/boot.ipxe?mac=${KNOWN}`)).text();
-  assert.match(r, /-> local \(no action armed\)\nexit\n$/);
+  assert.match(r, /-> local \(no action armed\)\niseq \$\{platform\} efi && exit 1 \|\|\nexit\n$/);
   const c = await (await fetch(`${h.url}/boot.ipxe`)).text();
   assert.match(c, /^chain http:\/\/127\.0\.0\.1:8080\/boot\.ipxe\?mac=\$\{netX\/mac\}/m);
   const bad = await (await fetch(`${h.url}/boot.ipxe?mac=not-a-mac`)).text();
-  assert.match(bad, /local \(malformed MAC\)\nexit\n$/);
+  assert.match(bad, /local \(malformed MAC\)\niseq \$\{platform\} efi && exit 1 \|\|\nexit\n$/);
 });
 
 for (const action of ["install", "capture", "rescue", "deploy:gold-1"]) {
@@ -52,7 +52,7 @@ for (const action of ["install", "capture", "rescue", "deploy:gold-1"]) {
     assert.equal((await fetch(`${h.url}/api/v1/run/${s.token}/spec`)).status, 200);
     assert.match(
       await (await fetch(`${h.url}/boot.ipxe?mac=${KNOWN}`)).text(),
-      /in progress\)\nexit\n$/,
+      /in progress\)\niseq \$\{platform\} efi && exit 1 \|\|\nexit\n$/,
     );
     const trace = await json(fetch(`${h.url}/api/v1/admin/hosts/ws1/trace`));
     assert.deepEqual(
@@ -68,7 +68,7 @@ test("boot.ipxe: armed without an image says so and leaves the action armed", as
   h.store.arm("ws1", "install");
   const text = await (await fetch(`${h.url}/boot.ipxe?mac=${KNOWN}`)).text();
   assert.match(text, /no netboot image/);
-  assert.match(text, /\nexit\n$/);
+  assert.match(text, /\niseq \$\{platform\} efi && exit 1 \|\|\nexit\n$/);
   assert.equal(h.store.hostFacts("ws1").armed, "install");
 });
 
@@ -76,5 +76,8 @@ test("boot.ipxe: sanboot configured for local", async (t) => {
   const h = await startHarness({ config: { localBoot: "sanboot" } });
   t.after(() => h.close());
   const text = await (await fetch(`${h.url}/boot.ipxe?mac=${KNOWN}`)).text();
-  assert.match(text, /\nsanboot --no-describe --drive 0x80 \|\| exit\n$/);
+  assert.match(
+    text,
+    /\nsanboot --no-describe --drive 0x80 \|\|\niseq \$\{platform\} efi && exit 1 \|\|\nexit\n$/,
+  );
 });

@@ -111,7 +111,7 @@ test("step-fail: run failed and visible, the next power-on boots local", async (
   assert.match(st.run.failure, /step pave-root, device \/dev\/vda2/);
   assert.match(
     await (await fetch(`${h.url}/boot.ipxe?mac=${KNOWN}`)).text(),
-    /failed; re-arm to retry\)\nexit/,
+    /failed; re-arm to retry\)\niseq \$\{platform\} efi && exit 1 \|\|\nexit/,
   );
 });
 
