@@ -34,9 +34,13 @@ export const serveConfigSchema = z
     /** Base URL machines use; default http://<listen>:<http.port>. */
     serverUrl: z.string().url().optional(),
     http: z
-      .object({ port: z.number().int().min(0).max(65535).default(8080) })
+      .object({
+        port: z.number().int().min(0).max(65535).default(8080),
+        /** Memory for shared in-memory copies of kernel/initrd (0: stream from disk). */
+        artifactCacheMiB: z.number().int().min(0).default(512),
+      })
       .strict()
-      .default({ port: 8080 }),
+      .default({ port: 8080, artifactCacheMiB: 512 }),
     tftp: z
       .object({
         enabled: z.boolean().default(true),

@@ -88,6 +88,7 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
       stallMs: cfg.stallAfter,
       adminToken: cfg.adminToken,
       ipxeDir: cfg.ipxeDir,
+      artifactCacheBytes: cfg.http.artifactCacheMiB * 1024 * 1024,
     };
     const app = createApp({
       config,

@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import type { AppDeps } from "./deps.ts";
 import { adminRouter } from "./admin.ts";
 import { artifactsRouter } from "./artifacts.ts";
+import { BlobCache } from "./blob-cache.ts";
 import { bootRouter, clientIp } from "./boot.ts";
 import { errorHandler, HttpError } from "./errors.ts";
 import { runRouter } from "./run-api.ts";
@@ -22,8 +23,10 @@ export function createApp(deps: AppDeps): Express {
   const ipToMac = new Map<string, string>();
 
   app.use(bootRouter(deps, ipToMac));
+  const cacheBytes = deps.config.artifactCacheBytes ?? 0;
   app.use(
     artifactsRouter(deps.images, {
+      cache: cacheBytes > 0 ? new BlobCache(cacheBytes) : undefined,
       onFetch(req, id, file, status) {
         const ip = clientIp(req);
         const mac = ip ? ipToMac.get(ip) : undefined;

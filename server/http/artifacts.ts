@@ -1,6 +1,7 @@
-// GET/HEAD /images/<id>/<sha16>/<file>: kernel and initrd, streamed from disk
-// with Range, ETag and conditional requests. Nothing is read into memory
-// beyond the stream's small window, so 200 clients cost 200 windows.
+// GET/HEAD /images/<id>/<sha16>/<file>: kernel and initrd with Range, ETag
+// and conditional requests. Served from the shared in-memory copy
+// (blob-cache.ts) when it fits, else streamed from disk with two small
+// buffers per client (pump.ts): either way memory does not grow per client.
 import { open } from "node:fs/promises";
 import { Router, type Request, type Response } from "express";
 import type { ImageCatalog, ImageFile } from "./images.ts";
@@ -8,10 +9,13 @@ import { isImageFile } from "./images.ts";
 import { parseRange } from "./range.ts";
 import { HttpError } from "./errors.ts";
 import { pumpRange } from "./pump.ts";
+import type { BlobCache } from "./blob-cache.ts";
 
 export interface ArtifactHooks {
   /** Called once per request, when the status is known and before the body goes out (boot trace). */
   onFetch?(req: Request, id: string, file: string, status: number): void;
+  /** Shared in-memory copies of the artifacts; absent: always stream from disk. */
+  cache?: BlobCache;
 }
 
 export function artifactsRouter(images: ImageCatalog, hooks: ArtifactHooks = {}): Router {
@@ -25,7 +29,7 @@ export function artifactsRouter(images: ImageCatalog, hooks: ArtifactHooks = {})
     // A stale content address (image rebuilt since the script was served)
     // is a 404, never the new bytes under the old name.
     if (!f || !f.sha256.startsWith(sha)) throw new HttpError(404, `no artifact ${req.path}`);
-    await sendFile(req, res, f, (status) => hooks.onFetch?.(req, id, file, status));
+    await sendFile(req, res, f, (status) => hooks.onFetch?.(req, id, file, status), hooks.cache);
   });
   return r;
 }
@@ -36,6 +40,7 @@ export async function sendFile(
   res: Response,
   f: ImageFile,
   onStatus: (status: number) => void = () => {},
+  cache?: BlobCache,
 ): Promise<number> {
   const etag = `"${f.sha256}"`;
   res.setHeader("ETag", etag);
@@ -72,6 +77,12 @@ export async function sendFile(
   onStatus(status);
   if (req.method === "HEAD" || f.size === 0) {
     res.end();
+    return status;
+  }
+  const blob = await cache?.get(f.sha256, f.path, f.size);
+  if (blob) {
+    // One slice of the shared copy: the socket takes it as it drains.
+    res.end(blob.subarray(start, end + 1));
     return status;
   }
   const fh = await open(f.path, "r");

@@ -23,6 +23,8 @@ export interface AppConfig {
   adminToken?: string;
   /** Where UEFI HTTP boot fetches iPXE from (/ipxe/<file>); usually /usr/lib/ipxe. */
   ipxeDir?: string;
+  /** Memory for shared copies of the boot artifacts (blob-cache.ts); 0 or absent streams from disk. */
+  artifactCacheBytes?: number;
 }
 
 export interface AppDeps {

@@ -18,34 +18,39 @@ test("parseRange", () => {
   assert.deepEqual(parseRange("items=0-1", 10), { kind: "none" });
 });
 
-test("artifacts: content address, Range, ETag, conditional requests, HEAD", async (t) => {
-  const h = await startHarness();
-  t.after(() => h.close());
-  const sha = createHash("sha256").update(h.initrd).digest("hex");
-  const path = `/images/img-1/${sha.slice(0, 16)}/initrd.img`;
-  const full = await raw(h.url, path);
-  assert.equal(full.status, 200);
-  assert.ok(full.body.equals(h.initrd));
-  assert.equal(full.headers.etag, `"${sha}"`);
-  assert.equal(full.headers["accept-ranges"], "bytes");
-  assert.match(String(full.headers["cache-control"]), /immutable/);
-  const part = await raw(h.url, path, { range: "bytes=100-199" });
-  assert.equal(part.status, 206);
-  assert.equal(part.headers["content-range"], `bytes 100-199/${h.initrd.length}`);
-  assert.ok(part.body.equals(h.initrd.subarray(100, 200)));
-  const tail = await raw(h.url, path, { range: "bytes=-10" });
-  assert.ok(tail.body.equals(h.initrd.subarray(h.initrd.length - 10)));
-  const bad = await raw(h.url, path, { range: `bytes=${h.initrd.length}-` });
-  assert.equal(bad.status, 416);
-  assert.equal(bad.headers["content-range"], `bytes */${h.initrd.length}`);
-  assert.equal((await raw(h.url, path, { "if-none-match": `"${sha}"` })).status, 304);
-  const ifr = await raw(h.url, path, { range: "bytes=0-0", "if-range": '"other"' });
-  assert.equal(ifr.status, 200);
-  const head = await raw(h.url, path, {}, "HEAD");
-  assert.equal(head.status, 200);
-  assert.equal(head.headers["content-length"], String(h.initrd.length));
-  assert.equal(head.body.length, 0);
-});
+for (const [how, artifactCacheBytes] of [
+  ["streamed from disk", 0],
+  ["from the shared in-memory copy", 1 << 20],
+] as const) {
+  test(`artifacts ${how}: content address, Range, ETag, conditional requests, HEAD`, async (t) => {
+    const h = await startHarness({ config: { artifactCacheBytes } });
+    t.after(() => h.close());
+    const sha = createHash("sha256").update(h.initrd).digest("hex");
+    const path = `/images/img-1/${sha.slice(0, 16)}/initrd.img`;
+    const full = await raw(h.url, path);
+    assert.equal(full.status, 200);
+    assert.ok(full.body.equals(h.initrd));
+    assert.equal(full.headers.etag, `"${sha}"`);
+    assert.equal(full.headers["accept-ranges"], "bytes");
+    assert.match(String(full.headers["cache-control"]), /immutable/);
+    const part = await raw(h.url, path, { range: "bytes=100-199" });
+    assert.equal(part.status, 206);
+    assert.equal(part.headers["content-range"], `bytes 100-199/${h.initrd.length}`);
+    assert.ok(part.body.equals(h.initrd.subarray(100, 200)));
+    const tail = await raw(h.url, path, { range: "bytes=-10" });
+    assert.ok(tail.body.equals(h.initrd.subarray(h.initrd.length - 10)));
+    const bad = await raw(h.url, path, { range: `bytes=${h.initrd.length}-` });
+    assert.equal(bad.status, 416);
+    assert.equal(bad.headers["content-range"], `bytes */${h.initrd.length}`);
+    assert.equal((await raw(h.url, path, { "if-none-match": `"${sha}"` })).status, 304);
+    const ifr = await raw(h.url, path, { range: "bytes=0-0", "if-range": '"other"' });
+    assert.equal(ifr.status, 200);
+    const head = await raw(h.url, path, {}, "HEAD");
+    assert.equal(head.status, 200);
+    assert.equal(head.headers["content-length"], String(h.initrd.length));
+    assert.equal(head.body.length, 0);
+  });
+}
 
 test("artifacts: stale content addresses and traversal attempts are 404 and leak nothing", async (t) => {
   const h = await startHarness();
