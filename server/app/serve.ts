@@ -76,6 +76,7 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
     // Hash the current image now, not on the first machine's boot.
     const current = await images.current();
     log.info({ image: current?.id ?? null }, current ? "image ready" : "no images/current yet");
+    if (current?.warning) log.warn({ image: current.id }, current.warning);
     // Port 0 (tests) is only known after listen; the URL is read lazily.
     let serverUrl = serverUrlOf(cfg, cfg.http.port);
     const config = {

@@ -72,6 +72,7 @@ export function bootRouter(deps: AppDeps, ipToMac: Map<string, string>): Router 
         tries: config.bootTries,
         localBoot: config.localBoot,
       };
+      if (image.kernelArgs) script.imageArgs = image.kernelArgs;
       if (config.extraCmdline) script.extraCmdline = config.extraCmdline;
     }
     const served =

@@ -3,7 +3,7 @@
 // rebuilt image gets new URLs and no cache can hand out the old bytes.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { readlink, realpath, stat } from "node:fs/promises";
+import { readFile, readlink, realpath, stat } from "node:fs/promises";
 import { basename, join, sep } from "node:path";
 
 export const IMAGE_FILES = ["vmlinuz", "initrd.img"] as const;
@@ -21,6 +21,34 @@ export interface ImageFile {
 export interface CurrentImage {
   id: string;
   files: Record<ImageFileName, ImageFile>;
+  /** The kernel arguments the image was built for (manifest.json `kernelArgs`), if usable. */
+  kernelArgs?: string;
+  /** Why the manifest's kernelArgs were not used, for the log. */
+  warning?: string;
+}
+
+/**
+ * Pure: the manifest's kernelArgs, if they can go on an iPXE `kernel` line
+ * as they are: printable ASCII, no `$` (iPXE would expand it) and no `#`.
+ */
+export function usableKernelArgs(
+  manifestText: string | undefined,
+  where: string,
+): { args?: string; warning?: string } {
+  if (manifestText === undefined) return {};
+  let args: unknown;
+  try {
+    args = (JSON.parse(manifestText) as { kernelArgs?: unknown }).kernelArgs;
+  } catch (err) {
+    return { warning: `${where}: not JSON (${(err as Error).message}); default kernel arguments` };
+  }
+  if (args === undefined) return {};
+  if (typeof args !== "string" || !/^[\x20-\x7e]*$/.test(args) || /[$#]/.test(args)) {
+    return {
+      warning: `${where}: kernelArgs must be printable ASCII without $ or #; default kernel arguments`,
+    };
+  }
+  return args.trim() ? { args: args.trim().replace(/\s+/g, " ") } : {};
 }
 
 export function isImageId(id: string): boolean {
@@ -54,7 +82,15 @@ export class ImageCatalog {
     const vmlinuz = await this.file(id, "vmlinuz");
     const initrd = await this.file(id, "initrd.img");
     if (!vmlinuz || !initrd) return undefined;
-    return { id, files: { vmlinuz, "initrd.img": initrd } };
+    const where = join(this.dir, id, "manifest.json");
+    const text = await readFile(where, "utf8").catch(() => undefined);
+    const { args, warning } = usableKernelArgs(text, where);
+    return {
+      id,
+      files: { vmlinuz, "initrd.img": initrd },
+      ...(args ? { kernelArgs: args } : {}),
+      ...(warning ? { warning } : {}),
+    };
   }
 
   /** A file of image `id`, or undefined if absent or outside the images dir. */

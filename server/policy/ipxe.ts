@@ -22,6 +22,8 @@ export interface BootScript {
   serverUrl: string;
   kernelUrl: string;
   initrdUrl: string;
+  /** The image's own kernel arguments (its manifest); absent: serial + VGA consoles. */
+  imageArgs?: string;
   /** Appended to the kernel command line (from config). */
   extraCmdline?: string;
   /** Download attempts before giving up and booting local. */
@@ -83,8 +85,9 @@ export function kernelCmdline(s: BootScript): string {
     // The NIC the server saw in this request, not net0: on a multi-NIC machine
     // net0 may not be the one that booted.
     `BOOTIF=${bootif(s.mac)}`,
-    "console=ttyS0,115200",
-    "console=tty0",
+    // The image knows its consoles and boot-time switches (quiet,
+    // cryptomgr.notests); an image without a manifest gets both consoles.
+    ...(s.imageArgs ? [s.imageArgs] : ["console=ttyS0,115200", "console=tty0"]),
   ];
   if (s.extraCmdline) parts.push(s.extraCmdline);
   return parts.join(" ");

@@ -81,3 +81,29 @@ test("boot.ipxe: sanboot configured for local", async (t) => {
     /\nsanboot --no-describe --drive 0x80 \|\|\niseq \$\{platform\} efi && exit 1 \|\|\nexit\n$/,
   );
 });
+
+test("boot.ipxe: the kernel line carries the image manifest's kernelArgs instead of the default consoles", async (t) => {
+  const args = "console=tty0 console=ttyS0,115200n8 quiet cryptomgr.notests";
+  const h = await startHarness({ manifest: JSON.stringify({ kernelArgs: args }) });
+  t.after(() => h.close());
+  h.store.arm("ws1", "install");
+  const text = await (await fetch(`${h.url}/boot.ipxe?mac=${KNOWN}`)).text();
+  const kernel = text.split("\n").find((l) => l.startsWith("kernel "));
+  assert.ok(kernel?.includes(` BOOTIF=01-52-54-00-aa-00-01 ${args} || goto retry`), kernel);
+  assert.ok(!kernel!.includes("console=ttyS0,115200 "), kernel);
+});
+
+test("boot.ipxe: an image without usable kernelArgs gets both consoles", async () => {
+  for (const manifest of [undefined, "{}", '{"kernelArgs":"quiet ${evil}"}', "not json"]) {
+    const h = await startHarness(manifest === undefined ? {} : { manifest });
+    h.store.arm("ws1", "install");
+    const text = await (await fetch(`${h.url}/boot.ipxe?mac=${KNOWN}`)).text();
+    await h.close();
+    assert.match(
+      text,
+      /BOOTIF=\S+ console=ttyS0,115200 console=tty0 \|\| goto retry/,
+      String(manifest),
+    );
+    assert.ok(!text.includes("evil"), String(manifest));
+  }
+});

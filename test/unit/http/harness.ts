@@ -28,7 +28,7 @@ export interface Harness {
 }
 
 export async function startHarness(
-  opts: { image?: boolean; config?: Partial<AppConfig> } = {},
+  opts: { image?: boolean; config?: Partial<AppConfig>; manifest?: string } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "am-ctl-http-"));
   const imagesDir = join(dir, "images");
@@ -38,6 +38,8 @@ export async function startHarness(
     writeFileSync(join(imagesDir, "img-1", "vmlinuz"), "kernel-bytes");
     writeFileSync(join(imagesDir, "img-1", "initrd.img"), initrd);
     symlinkSync("img-1", join(imagesDir, "current"));
+    if (opts.manifest !== undefined)
+      writeFileSync(join(imagesDir, "img-1", "manifest.json"), opts.manifest);
   }
   // a file outside the images tree, reachable only through a planted symlink
   writeFileSync(join(dir, "secret.txt"), "outside");

@@ -40,6 +40,11 @@ const cases: Record<string, Script> = {
     localBoot: "exit",
   },
   install: base,
+  "install-image-args": {
+    ...base,
+    imageArgs: "console=tty0 console=ttyS0,115200n8 quiet cryptomgr.notests",
+    extraCmdline: "ip=dhcp",
+  },
   capture: { ...base, action: "capture" },
   rescue: { ...base, action: "rescue", localBoot: "sanboot" },
   deploy: { ...base, action: "deploy:gold-2026", extraCmdline: "quiet" },
