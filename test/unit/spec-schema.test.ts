@@ -1,33 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseInstallSpec, formatPath, GENTOO_RELEASE_KEY } from "../../payload/spec/schema.ts";
+import { parseInstallSpec, formatPath } from "../../payload/spec/schema.ts";
+import { minimalSpecInput } from "../fakes/install-spec.ts";
 
-const minimal = {
-  version: 1,
-  host: "t1",
-  hostname: "t1",
-  macs: ["52:54:00:12:34:56"],
-  firmware: "bios",
-  disk: { serial: "QM00001" },
-  layout: { mode: "keep", root: { partlabel: "root" } },
-  home: { ref: { label: "home" }, fs: "ext4" },
-  rootfs: "ext4",
-  init: "openrc",
-  stage3: {
-    variant: "openrc",
-    mirror: "http://10.0.0.1/mirror/",
-    trustedKeys: [GENTOO_RELEASE_KEY],
-  },
-  portage: { profile: "default/linux/amd64/23.0" },
-  locale: { locales: ["en_US.UTF-8 UTF-8"], lang: "en_US.UTF-8" },
-  timezone: "UTC",
-  keymap: "us",
-  network: { mode: "dhcp" },
-  kernel: {},
-  services: {},
-  overlay: { present: false },
-  postInstall: {},
-};
+const minimal = minimalSpecInput();
 
 test("a minimal spec parses and gets defaults", () => {
   const s = parseInstallSpec(minimal);
