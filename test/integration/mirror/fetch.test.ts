@@ -20,34 +20,26 @@ import { AUTOBUILDS } from "../../../payload/verify/layout.ts";
 import {
   cleanup,
   cloneFixture,
-  ensureFixture,
   otherKey,
   replaceFile,
-  startMirror,
+  serveFixture,
   tempDir,
   type Fixture,
   type RunningMirror,
+  type ServedFixture,
 } from "./helpers.ts";
 
 let fx: Fixture;
 let work: string;
 let mirror: RunningMirror;
+let served: ServedFixture | undefined;
 
 before(async () => {
-  fx = await ensureFixture();
-  work = await tempDir("fetch");
-  mirror = await startMirror({
-    upstream: fx.dir,
-    cacheDir: join(work, "cache"),
-    keysDir: join(fx.dir, "keys"),
-    trustedKeys: [fx.fingerprint],
-  });
+  served = await serveFixture("fetch");
+  ({ fx, work, mirror } = served);
 });
 
-after(async () => {
-  await mirror?.close();
-  await cleanup(work);
-});
+after(() => served?.close());
 
 const sha512 = (b: Buffer) => createHash("sha512").update(b).digest("hex");
 

@@ -75,6 +75,49 @@ export async function startMirror(cfg: MirrorConfigInput): Promise<RunningMirror
   };
 }
 
+/** Mirror settings that serve `upstream` (the fixture or a tampered clone) pinned to the fixture's key. */
+export function pinnedToFixture(
+  fx: Fixture,
+  upstream: string,
+  cacheDir: string,
+): MirrorConfigInput {
+  return { upstream, cacheDir, keysDir: join(fx.dir, "keys"), trustedKeys: [fx.fingerprint] };
+}
+
+export interface ServedFixture {
+  fx: Fixture;
+  /** A fresh temp folder for the test file; the mirror's cache is `cacheDir` inside it. */
+  work: string;
+  cacheDir: string;
+  mirror: RunningMirror;
+  /** Stops the mirror and removes `work`. */
+  close(): Promise<void>;
+}
+
+/** The fixture mirror (built if needed) served honestly from a fresh work folder. */
+export async function serveFixture(prefix: string): Promise<ServedFixture> {
+  const fx = await ensureFixture();
+  const work = await tempDir(prefix);
+  const cacheDir = join(work, "cache");
+  let mirror: RunningMirror;
+  try {
+    mirror = await startMirror(pinnedToFixture(fx, fx.dir, cacheDir));
+  } catch (e) {
+    await cleanup(work);
+    throw e;
+  }
+  return {
+    fx,
+    work,
+    cacheDir,
+    mirror,
+    close: async () => {
+      await mirror.close();
+      await cleanup(work);
+    },
+  };
+}
+
 export async function tempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `automagic-mirror-${prefix}-`));
 }

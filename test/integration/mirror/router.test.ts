@@ -10,38 +10,31 @@ import { AUTOBUILDS } from "../../../payload/verify/layout.ts";
 import {
   cleanup,
   cloneFixture,
-  ensureFixture,
   listFiles,
   otherKey,
+  pinnedToFixture,
   replaceFile,
   resign,
+  serveFixture,
   startMirror,
   tempDir,
   type Fixture,
   type RunningMirror,
+  type ServedFixture,
 } from "./helpers.ts";
 
 let fx: Fixture;
 let work: string;
 let mirror: RunningMirror;
+let served: ServedFixture | undefined;
 let cacheDir: string;
 
 before(async () => {
-  fx = await ensureFixture();
-  work = await tempDir("router");
-  cacheDir = join(work, "cache");
-  mirror = await startMirror({
-    upstream: fx.dir,
-    cacheDir,
-    keysDir: join(fx.dir, "keys"),
-    trustedKeys: [fx.fingerprint],
-  });
+  served = await serveFixture("router");
+  ({ fx, work, mirror, cacheDir } = served);
 });
 
-after(async () => {
-  await mirror?.close();
-  await cleanup(work);
-});
+after(() => served?.close());
 
 const sha512 = (b: Buffer | Uint8Array) => createHash("sha512").update(b).digest("hex");
 
@@ -147,12 +140,7 @@ test("traversal, encoded traversal and unknown paths never reach the disk", asyn
 test("a symlink in the upstream that leads outside it is refused", async () => {
   const up = await cloneFixture(fx, join(work, "up-symlink"));
   await symlink("/etc/passwd", join(up, AUTOBUILDS, "latest-stage3-amd64-evil.txt"));
-  const m = await startMirror({
-    upstream: up,
-    cacheDir: join(work, "cache-symlink"),
-    keysDir: join(fx.dir, "keys"),
-    trustedKeys: [fx.fingerprint],
-  });
+  const m = await startMirror(pinnedToFixture(fx, up, join(work, "cache-symlink")));
   try {
     const r = await fetch(`${m.url}${AUTOBUILDS}/latest-stage3-amd64-evil.txt`);
     assert.equal(r.status, 403);
@@ -170,12 +158,7 @@ async function serveTampered(
   const up = await cloneFixture(fx, join(work, `up-${name}`));
   await tamper(up);
   const cache = join(work, `cache-${name}`);
-  const m = await startMirror({
-    upstream: up,
-    cacheDir: cache,
-    keysDir: join(fx.dir, "keys"),
-    trustedKeys: [fx.fingerprint],
-  });
+  const m = await startMirror(pinnedToFixture(fx, up, cache));
   try {
     const r = await fetch(m.url + fx.openrcRel);
     const body = await r.text();
@@ -237,10 +220,7 @@ test("a refresh that fails verification keeps serving the last verified pointer"
   const up = await cloneFixture(fx, join(work, "up-refresh"));
   const rel = `${AUTOBUILDS}/latest-stage3-amd64-openrc.txt`;
   const m = await startMirror({
-    upstream: up,
-    cacheDir: join(work, "cache-refresh"),
-    keysDir: join(fx.dir, "keys"),
-    trustedKeys: [fx.fingerprint],
+    ...pinnedToFixture(fx, up, join(work, "cache-refresh")),
     refreshSeconds: 0, // every request re-fetches
   });
   try {
@@ -259,12 +239,7 @@ test("a refresh that fails verification keeps serving the last verified pointer"
 });
 
 test("concurrent requests for a cold stage3 share one verified fetch", async () => {
-  const m = await startMirror({
-    upstream: fx.dir,
-    cacheDir: join(work, "cache-concurrent"),
-    keysDir: join(fx.dir, "keys"),
-    trustedKeys: [fx.fingerprint],
-  });
+  const m = await startMirror(pinnedToFixture(fx, fx.dir, join(work, "cache-concurrent")));
   try {
     const rs = await Promise.all(
       [fx.openrcRel, `${fx.openrcRel}.asc`, `${fx.openrcRel}.DIGESTS`, fx.openrcRel].map((r) =>

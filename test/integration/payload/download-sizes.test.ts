@@ -14,33 +14,23 @@ import { probeDownloads } from "../../../payload/probe/downloads.ts";
 import { AUTOBUILDS, SNAPSHOT } from "../../../payload/verify/layout.ts";
 import {
   REPO,
-  cleanup,
-  ensureFixture,
-  startMirror,
-  tempDir,
+  serveFixture,
   type Fixture,
   type RunningMirror,
+  type ServedFixture,
 } from "../mirror/helpers.ts";
 
 let fx: Fixture;
 let work: string;
 let mirror: RunningMirror;
+let served: ServedFixture | undefined;
 
 before(async () => {
-  fx = await ensureFixture();
-  work = await tempDir("probe-sizes");
-  mirror = await startMirror({
-    upstream: fx.dir,
-    cacheDir: join(work, "cache"),
-    keysDir: join(fx.dir, "keys"),
-    trustedKeys: [fx.fingerprint],
-  });
+  served = await serveFixture("probe-sizes");
+  ({ fx, work, mirror } = served);
 });
 
-after(async () => {
-  await mirror?.close();
-  await cleanup(work);
-});
+after(() => served?.close());
 
 async function specFor(url: string): Promise<InstallSpec> {
   const raw = JSON.parse(
