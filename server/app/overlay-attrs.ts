@@ -5,11 +5,9 @@ import type { HostEntry } from "../hosts/index.ts";
 import type { OverlayAttrs } from "../overlay/scan.ts";
 
 export function overlayAttrs(host: HostEntry): Record<string, OverlayAttrs> {
-  const modes = (host.raw.overlay as { modes?: Record<string, string | number> } | undefined)
-    ?.modes;
   const out: Record<string, OverlayAttrs> = {};
-  for (const [path, mode] of Object.entries(modes ?? {})) {
-    out[path.replace(/^\/+/, "")] = { mode: typeof mode === "number" ? mode : parseInt(mode, 8) };
+  for (const [path, mode] of Object.entries(host.raw.overlay?.modes ?? {})) {
+    out[path.replace(/^\/+/, "")] = { mode: parseInt(mode, 8) };
   }
   return out;
 }

@@ -4,7 +4,7 @@
 import type { HostRegistry } from "../hosts/index.ts";
 
 export function reservationFor(reg: HostRegistry, mac: string): string | undefined {
-  const net = reg.byMac(mac)?.raw.network as { mode?: string; address?: string } | undefined;
-  if (net?.mode !== "static" || !net.address) return undefined;
+  const net = reg.byMac(mac)?.raw.network;
+  if (net?.mode !== "static") return undefined;
   return net.address.split("/")[0];
 }
