@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,8 +7,17 @@ import { StateStore } from "../../../server/state/store.ts";
 import { decideBoot } from "../../../server/policy/decide.ts";
 import type { RunEvent } from "../../../payload/spec/events.ts";
 
-function tmp(): string {
-  return mkdtempSync(join(tmpdir(), "am-ctl-state-"));
+/** A fresh state folder, removed when the test ends. */
+function stateDir(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), "am-ctl-state-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+/** A store in a fresh state folder, closed when the test ends. */
+function openStore(t: TestContext): StateStore {
+  const s = new StateStore(stateDir(t));
+  t.after(() => s.close());
+  return s;
 }
 const ev = (seq: number, kind: RunEvent["kind"], extra: Partial<RunEvent> = {}): RunEvent => ({
   seq,
@@ -23,10 +32,7 @@ const decide = (s: StateStore, canBoot = true) =>
   s.decideAndBegin("ws1", mac, (f) => decideBoot(host, f, { mac }), canBoot);
 
 test("arm -> boot consumes the action into a run with a token; unarmed boots local", (t) => {
-  const dir = tmp();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const s = new StateStore(dir);
-  t.after(() => s.close());
+  const s = openStore(t);
   assert.equal(decide(s).decision.kind, "local");
   s.arm("ws1", "install");
   const b = decide(s);
@@ -38,10 +44,7 @@ test("arm -> boot consumes the action into a run with a token; unarmed boots loc
 });
 
 test("no image: the armed action is not consumed", (t) => {
-  const dir = tmp();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const s = new StateStore(dir);
-  t.after(() => s.close());
+  const s = openStore(t);
   s.arm("ws1", "install");
   const b = decide(s, false);
   assert.equal(b.decision.kind, "boot");
@@ -50,10 +53,7 @@ test("no image: the armed action is not consumed", (t) => {
 });
 
 test("re-served booting run rotates the token; once started, netboot is local", (t) => {
-  const dir = tmp();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const s = new StateStore(dir);
-  t.after(() => s.close());
+  const s = openStore(t);
   s.arm("ws1", "install");
   const a = decide(s);
   const b = decide(s);
@@ -66,10 +66,7 @@ test("re-served booting run rotates the token; once started, netboot is local", 
 });
 
 test("events: stored once per seq, step tracked, step-fail fails the run and revokes", (t) => {
-  const dir = tmp();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const s = new StateStore(dir);
-  t.after(() => s.close());
+  const s = openStore(t);
   s.arm("ws1", "install");
   const { runId, token } = decide(s);
   const r1 = s.appendEvents(runId!, 1, [
@@ -104,8 +101,7 @@ test("events: stored once per seq, step tracked, step-fail fails the run and rev
 });
 
 test("phase 2 rotates the token; run-done ends the run; state survives reopening", (t) => {
-  const dir = tmp();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = stateDir(t);
   let now = 1_000_000;
   let s = new StateStore(dir, { now: () => now, tokenTtlMs: 60_000 });
   s.arm("ws1", "install");
@@ -130,10 +126,7 @@ test("phase 2 rotates the token; run-done ends the run; state survives reopening
 });
 
 test("arming over an active run cancels it and revokes its token", (t) => {
-  const dir = tmp();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const s = new StateStore(dir);
-  t.after(() => s.close());
+  const s = openStore(t);
   s.arm("ws1", "install");
   const { runId, token } = decide(s);
   assert.deepEqual(s.arm("ws1", "local"), { cancelledRun: runId });
@@ -143,10 +136,7 @@ test("arming over an active run cancels it and revokes its token", (t) => {
 });
 
 test("observations: trace per MAC, discovered, leases", (t) => {
-  const dir = tmp();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const s = new StateStore(dir);
-  t.after(() => s.close());
+  const s = openStore(t);
   s.obs.trace("52:54:00:00:00:09", "dhcp", "offer", { mode: "proxy", bootfile: "snponly.efi" });
   s.obs.trace("52:54:00:00:00:09", "tftp", "transfer done", { file: "snponly.efi" });
   s.obs.trace("52:54:00:00:00:08", "dhcp", "offer");
@@ -164,6 +154,15 @@ test("observations: trace per MAC, discovered, leases", (t) => {
   assert.equal(d[0]!.seen, 2);
   assert.equal(d[0]!.arch, "x86_64");
   assert.equal(d[0]!.ip, "10.0.0.9");
+  assert.equal(s.obs.ipFor("52:54:00:00:00:09"), "10.0.0.9", "discovered at");
+  s.obs.trace("52:54:00:00:00:09", "http", "boot.ipxe served", { ip: "10.0.0.29" });
+  s.obs.trace("52:54:00:00:00:09", "payload", "run-done", { run: 1 });
+  assert.equal(
+    s.obs.ipFor("52:54:00:00:00:09"),
+    "10.0.0.29",
+    "last traced request with an address",
+  );
   s.obs.saveLeases([{ mac: "52:54:00:00:00:09", ip: "10.0.0.19", expires: 5 }]);
-  assert.equal(s.obs.ipFor("52:54:00:00:00:09"), "10.0.0.19");
+  assert.equal(s.obs.ipFor("52:54:00:00:00:09"), "10.0.0.19", "our lease first");
+  assert.equal(s.obs.ipFor("52:54:00:00:00:07"), undefined);
 });
