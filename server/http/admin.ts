@@ -98,7 +98,7 @@ export function adminRouter(deps: AppDeps): Router {
   r.get("/api/v1/admin/inventory", (_req, res) => {
     const hosts = deps.hosts().hosts;
     const states = new Map(hosts.map((h) => [h.name, status(h).state]));
-    res.json(inventory(hosts, store.obs.leases(), states));
+    res.json(inventory(hosts, (mac) => store.obs.ipFor(mac), states));
   });
   r.post("/api/v1/admin/hosts/:name/wake", async (req, res: Response) => {
     const h = host(req);

@@ -7,6 +7,7 @@ import { formatPath } from "../../payload/spec/schema.ts";
 import type { HostEntry } from "../hosts/index.ts";
 import type { RunFacts } from "../policy/state-machine.ts";
 import type { AppDeps } from "./deps.ts";
+import { clientIp } from "./boot.ts";
 import { HttpError } from "./errors.ts";
 
 interface Authed {
@@ -36,7 +37,11 @@ export function runRouter(deps: AppDeps): Router {
     const spec = deps.resolveSpec(a.host);
     store.markStarted(a.run.id);
     for (const mac of a.host.macs) {
-      store.obs.trace(mac, "payload", "spec fetched", { run: a.run.id, phase: a.phase });
+      store.obs.trace(mac, "payload", "spec fetched", {
+        run: a.run.id,
+        phase: a.phase,
+        ip: clientIp(req),
+      });
     }
     log.info({ host: a.host.name, run: a.run.id, phase: a.phase }, "spec served");
     res.setHeader("Cache-Control", "no-store");
@@ -78,7 +83,12 @@ export function runRouter(deps: AppDeps): Router {
         e.kind === "phase-done"
       ) {
         for (const mac of a.host.macs) {
-          store.obs.trace(mac, "payload", e.kind, { run: a.run.id, phase: e.phase, step: e.step });
+          store.obs.trace(mac, "payload", e.kind, {
+            run: a.run.id,
+            phase: e.phase,
+            step: e.step,
+            ip: clientIp(req),
+          });
         }
         log.info({ host: a.host.name, run: a.run.id, kind: e.kind, step: e.step }, "run event");
       }

@@ -2,7 +2,6 @@
 // and the Ansible inventory.
 import type { HostEntry } from "../hosts/index.ts";
 import { hostPhase, phaseLabel, type HostFacts } from "../policy/state-machine.ts";
-import type { Lease } from "../state/observations.ts";
 
 export interface HostStatus {
   host: string;
@@ -48,14 +47,14 @@ export interface Inventory {
 
 /**
  * `ansible-inventory -i script` JSON (the --list form): every host in `all`,
- * groups from host files, address from the DHCP lease when there is one.
+ * groups from host files, address from `ipFor` (our DHCP lease, else the
+ * address the machine last talked to us from: proxy mode hands out no leases).
  */
 export function inventory(
   hosts: HostEntry[],
-  leases: Lease[],
+  ipFor: (mac: string) => string | undefined,
   states: Map<string, string>,
 ): Inventory {
-  const ipByMac = new Map(leases.map((l) => [l.mac, l.ip]));
   const groups = new Map<string, string[]>();
   const hostvars: Record<string, Record<string, unknown>> = {};
   for (const h of hosts) {
@@ -64,7 +63,7 @@ export function inventory(
       automagic_state: states.get(h.name) ?? "local",
       automagic_firmware: h.firmware,
     };
-    const ip = h.macs.map((m) => ipByMac.get(m)).find(Boolean);
+    const ip = h.macs.map((m) => ipFor(m)).find(Boolean);
     if (ip) vars.ansible_host = ip;
     hostvars[h.name] = vars;
     for (const g of h.groups) groups.set(g, [...(groups.get(g) ?? []), h.name]);

@@ -147,12 +147,22 @@ export class Observations {
     return this.db.prepare("SELECT mac, ip, expires FROM leases ORDER BY mac").all() as Lease[];
   }
 
-  /** Latest IP seen for a MAC: lease first, then the address a request came from. */
+  /**
+   * Latest IP seen for a MAC: our lease first, then the address its last
+   * traced request came from (boot.ipxe, artifacts, payload events: in proxy
+   * mode the only source), then the address it was discovered at.
+   */
   ipFor(mac: string): string | undefined {
     const m = mac.toLowerCase();
     const l = this.db.prepare("SELECT ip FROM leases WHERE mac = ?").get(m) as
       { ip: string } | undefined;
     if (l) return l.ip;
+    const t = this.db
+      .prepare(
+        "SELECT json_extract(detail, '$.ip') AS ip FROM trace WHERE mac = ? AND json_extract(detail, '$.ip') IS NOT NULL ORDER BY id DESC LIMIT 1",
+      )
+      .get(m) as { ip: string } | undefined;
+    if (t) return t.ip;
     const d = this.db.prepare("SELECT ip FROM discovered WHERE mac = ?").get(m) as
       { ip: string | null } | undefined;
     return d?.ip ?? undefined;

@@ -70,3 +70,17 @@ test("inventory: ansible --list JSON with groups, state and leased address", asy
   assert.equal(inv._meta.hostvars.ws2.automagic_state, "armed:rescue");
   assert.equal(inv._meta.hostvars.ws2.ansible_host, undefined);
 });
+
+test("inventory: without a lease of ours (proxy mode) the address the host last talked from", async (t) => {
+  const h = await startHarness();
+  t.after(() => h.close());
+  h.store.arm("ws1", "install");
+  const script = await (await fetch(`${h.url}/boot.ipxe?mac=${KNOWN}`)).text();
+  const token = /automagic\.token=(\S+)/.exec(script)![1]!;
+  assert.equal((await fetch(`${h.url}/api/v1/run/${token}/spec`)).status, 200);
+  const inv = await json(fetch(`${h.url}/api/v1/admin/inventory`));
+  assert.equal(inv._meta.hostvars.ws1.ansible_host, "127.0.0.1");
+  assert.equal(inv._meta.hostvars.ws2.ansible_host, undefined);
+  const trace = h.store.obs.traceFor([KNOWN]);
+  assert.equal(trace.find((r) => r.what === "spec fetched")?.detail?.ip, "127.0.0.1");
+});
