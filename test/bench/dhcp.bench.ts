@@ -54,11 +54,31 @@ async function pairFor(name: string): Promise<TestNet> {
   return net;
 }
 
-async function ours(leaseSync: "fsync" | "write"): Promise<Peer> {
-  const net = await pairFor(leaseSync === "fsync" ? "o" : "w");
-  const dir = join(work, `ours-${leaseSync}`);
+/** An empty folder under var/bench/dhcp for one server's config, leases and logs. */
+function freshDir(name: string): string {
+  const dir = join(work, name);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** A peer whose server is a process in its namespace, stopped with SIGTERM. */
+function processPeer(name: string, net: TestNet, proc: ResultPromise): Peer {
+  return {
+    name,
+    net,
+    stop: async () => {
+      proc.kill("SIGTERM");
+      await proc;
+    },
+    steps: [],
+    failures: 0,
+  };
+}
+
+async function ours(leaseSync: "fsync" | "write"): Promise<Peer> {
+  const net = await pairFor(leaseSync === "fsync" ? "o" : "w");
+  const dir = freshDir(`ours-${leaseSync}`);
   const srv: ServerProc = await startServerIn(
     net.server,
     baseConfig(dir, { quietTrace: true, force: true, leaseSync }),
@@ -70,9 +90,7 @@ async function ours(leaseSync: "fsync" | "write"): Promise<Peer> {
 async function kea(): Promise<Peer> {
   requireTool("kea-dhcp4");
   const net = await pairFor("k");
-  const dir = join(work, "kea");
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
+  const dir = freshDir("kea");
   const cfg = {
     Dhcp4: {
       "interfaces-config": { interfaces: ["srv0"] },
@@ -103,24 +121,13 @@ async function kea(): Promise<Peer> {
   });
   await new Promise((r) => setTimeout(r, 1500));
   if (proc.exitCode !== null) throw new Error(`kea-dhcp4 exited: ${String((await proc).stderr)}`);
-  return {
-    name: "kea",
-    net,
-    stop: async () => {
-      proc.kill("SIGTERM");
-      await proc;
-    },
-    steps: [],
-    failures: 0,
-  };
+  return processPeer("kea", net, proc);
 }
 
 async function dnsmasq(): Promise<Peer> {
   requireTool("dnsmasq");
   const net = await pairFor("d");
-  const dir = join(work, "dnsmasq");
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
+  const dir = freshDir("dnsmasq");
   const proc: ResultPromise = net.inServer(
     "dnsmasq",
     [
@@ -137,16 +144,7 @@ async function dnsmasq(): Promise<Peer> {
     { reject: false },
   );
   await new Promise((r) => setTimeout(r, 1000));
-  return {
-    name: "dnsmasq",
-    net,
-    stop: async () => {
-      proc.kill("SIGTERM");
-      await proc;
-    },
-    steps: [],
-    failures: 0,
-  };
+  return processPeer("dnsmasq", net, proc);
 }
 
 async function step(p: Peer, rate: number): Promise<Step> {
@@ -160,13 +158,7 @@ async function step(p: Peer, rate: number): Promise<Step> {
 
 const passed = (s: Step) => s.dropsOffer < MAX_DROP_PCT && s.dropsAck < MAX_DROP_PCT;
 
-const best = (p: Peer) =>
-  Math.max(
-    0,
-    ...p.steps
-      .filter((s) => s.dropsOffer < MAX_DROP_PCT && s.dropsAck < MAX_DROP_PCT)
-      .map((s) => s.achieved),
-  );
+const best = (p: Peer) => Math.max(0, ...p.steps.filter(passed).map((s) => s.achieved));
 
 async function main(): Promise<void> {
   requireTool("perfdhcp");
