@@ -36,7 +36,7 @@ integration:
 e2e:
 	bash test/run.sh e2e
 
-# The UEFI (OVMF, systemd, create layout) install: its own target, outside `make test`.
+# The UEFI (OVMF, systemd, create layout) install in proxy-DHCP mode; also part of `make test`.
 e2e-uefi:
 	bash test/run.sh e2e-uefi
 

@@ -22,6 +22,7 @@ case "$level" in
     run_suite unit
     run_suite integration --test-concurrency=1
     run_suite e2e --test-concurrency=1
+    run_suite e2e-uefi --test-concurrency=1
     ;;
   *) echo "usage: test/run.sh unit|integration|e2e|e2e-uefi|all" >&2; exit 2 ;;
 esac

@@ -1,78 +1,72 @@
-// The UEFI variant: OVMF netboots (iPXE NIC ROM), the `qemu-uefi` host is
-// installed with systemd onto a blank disk (`create` layout: GPT, ESP, root)
-// beside its /home disk, boots through the UEFI entry the payload created
-// (netboot stays first in BootOrder), finishes phase 2, and keeps /home.
+// The UEFI variant, and the proxy-DHCP variant of the whole install: OVMF
+// netboots (iPXE NIC ROM) beside a dnsmasq that owns the addresses while
+// automagic answers only the boot requests; the `qemu-uefi` host is installed
+// with systemd onto a blank disk (`create` layout: GPT, ESP, root) beside its
+// /home disk, boots through the UEFI entry the payload created (netboot stays
+// first in BootOrder; iPXE's `exit 1` for `local` makes OVMF move on to it),
+// finishes phase 2, and keeps /home.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { execa } from "execa";
-import { createTestbed, type Testbed } from "../lib/testbed.ts";
-import { probeAccel, makeRawDisk, type RunningVm } from "../lib/qemu.ts";
-import { ensureArtifacts } from "../e2e/lib/artifacts.ts";
-import { prepareHosts, startBedServer, type BedServer } from "../e2e/lib/server.ts";
+import { makeRawDisk } from "../lib/qemu.ts";
 import { makeHomeDisk, type HomeDisk } from "../e2e/lib/disks.ts";
+import { openInstallBed, type InstallBed } from "../e2e/lib/install-bed.ts";
 import {
   assertCommonSystem,
   assertHomeIntact,
   installMachine,
-  type FlowContext,
   type Machine,
 } from "../e2e/lib/install-flow.ts";
 
-const accel = probeAccel();
 const MIN = 60_000;
 
-describe("UEFI install end to end", { timeout: 30 * MIN }, () => {
-  let bed: Testbed;
-  let server: BedServer;
-  let work: string;
-  let keyFile: string;
+describe("UEFI install end to end, proxy DHCP", { timeout: 30 * MIN }, () => {
+  let b: InstallBed;
   let home: HomeDisk;
-  const vms: RunningVm[] = [];
 
   before(async () => {
-    process.stderr.write(`[e2e] accelerator: ${accel.name} (${accel.why})\n`);
-    const art = await ensureArtifacts();
-    work = await mkdtemp("/tmp/am-e2e-uefi-");
-    keyFile = join(work, "id_ed25519");
-    await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "e2e", "-f", keyFile]);
-    const hostsDir = await prepareHosts(work, await readFile(`${keyFile}.pub`, "utf8"));
-    await makeRawDisk(join(work, "uefi-sys.img"), 8 * 1024 * 1024 * 1024);
-    home = await makeHomeDisk(join(work, "uefi-home.img"), work, 500);
-    bed = await createTestbed("am-e2eu");
-    await bed.addTap("tap0");
-    server = await startBedServer(bed, art, { workDir: work, hostsDir });
+    b = await openInstallBed({
+      name: "am-e2e-uefi",
+      ns: "am-e2eu",
+      taps: ["tap0"],
+      dhcpMode: "proxy",
+      prepare: async (work) => {
+        await makeRawDisk(join(work, "uefi-sys.img"), 8 * 1024 * 1024 * 1024);
+        home = await makeHomeDisk(join(work, "uefi-home.img"), work, 500);
+      },
+    });
   });
 
-  after(async () => {
-    for (const vm of vms) await vm.kill();
-    await server?.stop().catch(() => undefined);
-    await bed?.close();
-    await execa("bash", ["-c", `rm -f "${work}"/*.img`]);
-    process.stderr.write(`[e2e] logs kept for inspection: ${work}\n`);
-  });
+  after(() => b?.close());
 
   test(
-    "OVMF: arm -> netboot -> create layout -> reboot via the UEFI entry -> phase 2 -> done",
+    "OVMF + proxy DHCP: arm -> netboot -> create layout -> reboot via the UEFI entry -> phase 2 -> done",
     { timeout: 28 * MIN },
     async () => {
-      const ctx: FlowContext = { bed, server, accel, work, keyFile, vms };
       const m: Machine = {
         host: "qemu-uefi",
         mac: "52:54:00:a0:00:02",
         firmware: "uefi",
         tap: "tap0",
         disks: [
-          { file: join(work, "uefi-sys.img"), serial: "AM-SYS-UEFI" },
+          { file: join(b.work, "uefi-sys.img"), serial: "AM-SYS-UEFI" },
           { file: home.file, serial: "AM-HOME-UEFI" },
         ],
         home,
       };
-      const { vm, ssh, t0 } = await installMachine(ctx, m);
+      const { vm, ip, ssh, t0 } = await installMachine(b, m);
       await assertCommonSystem(ssh, m);
       assert.match(await ssh("test -d /sys/firmware/efi && echo uefi"), /uefi/);
       assert.match(await ssh("systemctl is-enabled sshd"), /enabled/);
+      // The host's overlay (hosts/qemu-uefi/files), laid down in phase 2.
+      assert.match(
+        await ssh("cat /etc/systemd/journald.conf.d/automagic.conf"),
+        /^Storage=persistent$/m,
+      );
+      // Its address came from the site's DHCP server, not from automagic.
+      const leases = await readFile(join(b.work, "dnsmasq.leases"), "utf8");
+      assert.match(leases, new RegExp(`${m.mac}\\s+${ip.replace(/\./g, "\\.")}\\s`), leases);
       assert.match(
         await ssh("findmnt -n -o FSTYPE /efi || findmnt -n -o FSTYPE /boot/efi"),
         /vfat/,
@@ -94,9 +88,9 @@ describe("UEFI install end to end", { timeout: 30 * MIN }, () => {
         `a gentoo entry (${gentoo}) in BootOrder ${order}`,
       );
       assert.notEqual(order[0], gentoo, `netboot stays first in BootOrder ${order}`);
-      await assertHomeIntact(ctx, ssh, vm, m);
+      await assertHomeIntact(b, ssh, vm, m);
       process.stderr.write(
-        `[e2e] whole UEFI flow: ${((Date.now() - t0) / 1000).toFixed(0)} s under ${accel.name}\n`,
+        `[e2e] whole UEFI flow: ${((Date.now() - t0) / 1000).toFixed(0)} s under ${b.accel.name}\n`,
       );
     },
   );

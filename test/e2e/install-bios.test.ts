@@ -5,13 +5,9 @@
 // their disks untouched.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
-import { createTestbed, type Testbed } from "../lib/testbed.ts";
-import { probeAccel, startVm, makeRawDisk, type RunningVm } from "../lib/qemu.ts";
-import { ensureArtifacts, type Artifacts } from "./lib/artifacts.ts";
-import { prepareHosts, startBedServer, type BedServer } from "./lib/server.ts";
+import { startVm, makeRawDisk } from "../lib/qemu.ts";
 import {
   makeBiosSystemDisk,
   makeHomeDisk,
@@ -19,29 +15,23 @@ import {
   type HomeDisk,
   type OldRoot,
 } from "./lib/disks.ts";
+import { openInstallBed, type InstallBed } from "./lib/install-bed.ts";
 import {
   assertCommonSystem,
   assertHomeIntact,
   installMachine,
-  type FlowContext,
   type Machine,
 } from "./lib/install-flow.ts";
 
 const MAC = "52:54:00:a0:00:01";
 const HOST = "qemu-bios";
-const accel = probeAccel();
 const MIN = 60_000;
 
 describe("BIOS install end to end", { timeout: 30 * MIN }, () => {
-  let art: Artifacts;
-  let bed: Testbed;
-  let server: BedServer;
-  let work: string;
-  let keyFile: string;
+  let b: InstallBed;
   let home: HomeDisk;
   let oldRoot: OldRoot;
-  const sysDisk = () => join(work, "bios-sys.img");
-  const vms: RunningVm[] = [];
+  const sysDisk = () => join(b.work, "bios-sys.img");
 
   const bootVm = (
     name: string,
@@ -50,40 +40,31 @@ describe("BIOS install end to end", { timeout: 30 * MIN }, () => {
     tap: string,
   ) => {
     const vm = startVm(
-      { name, firmware: "bios", mac, memMiB: 512, disks, tap, netbootFirst: true, workDir: work },
-      accel,
-      { netns: bed.ns },
+      { name, firmware: "bios", mac, memMiB: 512, disks, tap, netbootFirst: true, workDir: b.work },
+      b.accel,
+      { netns: b.bed.ns },
     );
-    vms.push(vm);
+    b.vms.push(vm);
     return vm;
   };
 
   before(async () => {
-    process.stderr.write(`[e2e] accelerator: ${accel.name} (${accel.why})\n`);
-    art = await ensureArtifacts();
-    work = await mkdtemp("/tmp/am-e2e-");
-    keyFile = join(work, "id_ed25519");
-    await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "e2e", "-f", keyFile]);
-    const hostsDir = await prepareHosts(work, await readFile(`${keyFile}.pub`, "utf8"));
-    oldRoot = await makeBiosSystemDisk(sysDisk(), work);
-    home = await makeHomeDisk(join(work, "bios-home.img"), work);
-    bed = await createTestbed("am-e2e");
-    for (const t of ["tap0", "tap1", "tap2"]) await bed.addTap(t);
-    server = await startBedServer(bed, art, { workDir: work, hostsDir });
+    b = await openInstallBed({
+      name: "am-e2e",
+      ns: "am-e2e",
+      taps: ["tap0", "tap1", "tap2"],
+      prepare: async (work) => {
+        oldRoot = await makeBiosSystemDisk(join(work, "bios-sys.img"), work);
+        home = await makeHomeDisk(join(work, "bios-home.img"), work);
+      },
+    });
   });
 
-  after(async () => {
-    for (const vm of vms) await vm.kill();
-    await server?.stop().catch(() => undefined);
-    await bed?.close();
-    // Disk images are large; consoles, server log and state stay for inspection.
-    await execa("bash", ["-c", `rm -f "${work}"/*.img`]);
-    process.stderr.write(`[e2e] logs kept for inspection: ${work}\n`);
-  });
+  after(() => b?.close());
 
   test("an unknown MAC and an unarmed host netboot to `local`; their disks are untouched", async () => {
-    const unknownDisk = join(work, "unknown.img");
-    const unarmedDisk = join(work, "unarmed.img");
+    const unknownDisk = join(b.work, "unknown.img");
+    const unarmedDisk = join(b.work, "unarmed.img");
     await makeRawDisk(unknownDisk, 64 * 1024 * 1024);
     await makeRawDisk(unarmedDisk, 64 * 1024 * 1024);
     await execa("sgdisk", ["-Z", "-n", "1:2048:0", "-c", "1:data", unarmedDisk]);
@@ -108,7 +89,7 @@ describe("BIOS install end to end", { timeout: 30 * MIN }, () => {
     await unarmed.kill();
     assert.deepEqual([await sha256File(unknownDisk), await sha256File(unarmedDisk)], sums);
 
-    const unknownTrace = await server.json<{
+    const unknownTrace = await b.server.json<{
       trace: Array<{ what: string; detail?: { decision?: string } }>;
     }>(["trace", "52:54:00:ee:ee:01"]);
     const served = unknownTrace.trace.filter((r) => r.what === "boot.ipxe served");
@@ -117,12 +98,12 @@ describe("BIOS install end to end", { timeout: 30 * MIN }, () => {
       served.every((r) => r.detail?.decision === "local"),
       JSON.stringify(served),
     );
-    const discovered = await server.json<Array<{ mac: string }>>(["hosts", "discovered"]);
+    const discovered = await b.server.json<Array<{ mac: string }>>(["hosts", "discovered"]);
     assert.ok(
       discovered.some((d) => d.mac === "52:54:00:ee:ee:01"),
       "the unknown MAC is listed as discovered",
     );
-    const unarmedStatus = await server.json<{ state: string }>(["status", "qemu-uefi"]);
+    const unarmedStatus = await b.server.json<{ state: string }>(["status", "qemu-uefi"]);
     assert.equal(unarmedStatus.state, "local");
   });
 
@@ -130,7 +111,6 @@ describe("BIOS install end to end", { timeout: 30 * MIN }, () => {
     "arm install -> netboot -> phase 1 -> reboot -> phase 2 -> done, /home intact",
     { timeout: 28 * MIN },
     async () => {
-      const ctx: FlowContext = { bed, server, accel, work, keyFile, vms };
       const m: Machine = {
         host: HOST,
         mac: MAC,
@@ -142,7 +122,7 @@ describe("BIOS install end to end", { timeout: 30 * MIN }, () => {
         ],
         home,
       };
-      const { vm, ip, ssh, t0 } = await installMachine(ctx, m);
+      const { vm, ip, ssh, t0 } = await installMachine(b, m);
       await assertCommonSystem(ssh, m);
       // OpenRC host with the `keep` layout: root paved, users and host key as the spec says.
       assert.match(await ssh("id bob"), /uid=1001\(bob\) gid=1001\(bob\)/);
@@ -153,16 +133,16 @@ describe("BIOS install end to end", { timeout: 30 * MIN }, () => {
         (await ssh("test -e /OLD-ROOT-MARKER && echo old || echo paved")).trim(),
         "paved",
       );
-      const scan = await bed.exec("ssh-keyscan", ["-t", "ed25519", ip]);
+      const scan = await b.bed.exec("ssh-keyscan", ["-t", "ed25519", ip]);
       const fp = await execa("ssh-keygen", ["-l", "-f", "-"], { input: String(scan.stdout) });
       assert.equal(
         fp.stdout.split(/\s+/)[1],
         oldRoot.hostKeyFingerprint,
         "the old SSH host key was kept",
       );
-      await assertHomeIntact(ctx, ssh, vm, m);
+      await assertHomeIntact(b, ssh, vm, m);
       process.stderr.write(
-        `[e2e] whole BIOS flow: ${((Date.now() - t0) / 1000).toFixed(0)} s under ${accel.name}\n`,
+        `[e2e] whole BIOS flow: ${((Date.now() - t0) / 1000).toFixed(0)} s under ${b.accel.name}\n`,
       );
     },
   );

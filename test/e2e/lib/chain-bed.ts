@@ -67,7 +67,7 @@ export async function openBed(mode: "full" | "proxy"): Promise<Bed> {
   }
 }
 
-function startDnsmasq(bed: Testbed, work: string): ResultPromise {
+export function startDnsmasq(bed: Testbed, work: string): ResultPromise {
   const proc = bed.exec(
     "dnsmasq",
     [

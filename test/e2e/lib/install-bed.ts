@@ -1,0 +1,74 @@
+// The set-up every install e2e suite shares: cached artifacts (image +
+// fixture mirror), a work dir with an SSH key the hosts trust, the testbed
+// namespace with taps, and `automagic serve` in it — in full DHCP mode, or in
+// proxy mode beside a dnsmasq that hands out the addresses. close() tears it
+// all down (also after a failure); consoles, server log and state stay.
+import { mkdtemp, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { execa, type ResultPromise } from "execa";
+import { createTestbed, type Testbed } from "../../lib/testbed.ts";
+import { probeAccel, type Accel, type RunningVm } from "../../lib/qemu.ts";
+import { ensureArtifacts, type Artifacts } from "./artifacts.ts";
+import { PROXY_IP, startDnsmasq } from "./chain-bed.ts";
+import { prepareHosts, startBedServer, type BedServer } from "./server.ts";
+import type { FlowContext } from "./install-flow.ts";
+
+export interface InstallBed extends FlowContext {
+  art: Artifacts;
+  close(): Promise<void>;
+}
+
+export async function openInstallBed(opts: {
+  /** Work-dir name under /tmp. */
+  name: string;
+  /** Namespace name prefix. */
+  ns: string;
+  taps: string[];
+  dhcpMode?: "full" | "proxy";
+  /** Runs after the work dir and key exist, before any VM: make the disks here. */
+  prepare?: (work: string) => Promise<void>;
+}): Promise<InstallBed> {
+  const accel: Accel = probeAccel();
+  process.stderr.write(`[e2e] accelerator: ${accel.name} (${accel.why})\n`);
+  const art = await ensureArtifacts();
+  const work = await mkdtemp(`/tmp/${opts.name}-`);
+  const keyFile = join(work, "id_ed25519");
+  await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "e2e", "-f", keyFile]);
+  const hostsDir = await prepareHosts(work, await readFile(`${keyFile}.pub`, "utf8"));
+  await opts.prepare?.(work);
+  const vms: RunningVm[] = [];
+  const extra: ResultPromise[] = [];
+  let bed: Testbed | undefined;
+  let server: BedServer | undefined;
+  const close = async () => {
+    for (const vm of vms) await vm.kill();
+    await server?.stop().catch(() => undefined);
+    for (const p of extra) p.kill("SIGKILL");
+    await bed?.close();
+    // Disk images are large; consoles, server log and state stay for inspection.
+    await execa("bash", ["-c", `rm -f "${work}"/*.img`]);
+    process.stderr.write(`[e2e] logs kept for inspection: ${work}\n`);
+  };
+  try {
+    bed = await createTestbed(opts.ns);
+    for (const t of opts.taps) await bed.addTap(t);
+    const proxy = opts.dhcpMode === "proxy";
+    if (proxy) {
+      // The site's DHCP server keeps the bridge's primary address; automagic
+      // answers boot requests only, from a second address.
+      await bed.exec("ip", ["addr", "add", `${PROXY_IP}/24`, "dev", bed.bridge]);
+      extra.push(startDnsmasq(bed, work));
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    server = await startBedServer(bed, art, {
+      workDir: work,
+      hostsDir,
+      dhcpMode: opts.dhcpMode ?? "full",
+      ...(proxy ? { listen: PROXY_IP } : {}),
+    });
+    return { art, bed, server, accel, work, keyFile, vms, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
