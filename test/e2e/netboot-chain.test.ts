@@ -91,6 +91,17 @@ function assertIpxeLeg(
   );
 }
 
+/** UEFI HTTP boot's firmware leg: arch 16, our answer `what` carries the URL, no TFTP. */
+function assertHttpBootLeg(st: ChainSteps, rows: ChainRow[], what: string, url: string): void {
+  const dump = JSON.stringify(rows, null, 1);
+  assert.equal(st.firmwareDhcp[0]?.detail?.arch, 16, `x64 UEFI HTTP (option 93 = 16)\n${dump}`);
+  assert.ok(
+    st.firmwareDhcp.some((r) => r.what === what && r.detail?.boot === `http ${url}`),
+    `OVMF's HTTP boot got the http:// URL of snponly.efi from us (${what})\n${dump}`,
+  );
+  assert.equal(st.tftpDone.length, 0, "nothing travels over TFTP on this path");
+}
+
 before(() => {
   for (const t of ["qemu-system-x86_64", "dnsmasq", "ip"]) requireTool(t);
   process.stderr.write(`[chain] accelerator: ${accel.name} (${accel.why})\n`);
@@ -176,19 +187,7 @@ describe("netboot chain, DHCP full mode", { timeout: 12 * MIN }, () => {
       extraArgs: HTTP_BOOT_ONLY,
     };
     const { steps, rows, t0 } = await bootToScript(b!, accel, vm);
-    const dump = JSON.stringify(rows, null, 1);
-    assert.equal(
-      steps.firmwareDhcp[0]?.detail?.arch,
-      16,
-      `x64 UEFI HTTP (option 93 = 16)\n${dump}`,
-    );
-    assert.ok(
-      steps.firmwareDhcp.some(
-        (r) => r.what === "ack" && r.detail?.boot === "http http://10.88.0.1:8080/ipxe/snponly.efi",
-      ),
-      `OVMF's HTTP boot got the http:// URL of snponly.efi from us\n${dump}`,
-    );
-    assert.equal(steps.tftpDone.length, 0, "nothing travels over TFTP on this path");
+    assertHttpBootLeg(steps, rows, "ack", "http://10.88.0.1:8080/ipxe/snponly.efi");
     assertIpxeLeg(vm.name, "full", steps, rows);
 
     record("http", "full", t0, steps);
@@ -266,21 +265,7 @@ describe("netboot chain, DHCP proxy mode beside dnsmasq", { timeout: 12 * MIN },
       extraArgs: HTTP_BOOT_ONLY,
     };
     const { steps, rows, t0 } = await bootToScript(b!, accel, vm);
-    const dump = JSON.stringify(rows, null, 1);
-    assert.equal(
-      steps.firmwareDhcp[0]?.detail?.arch,
-      16,
-      `x64 UEFI HTTP (option 93 = 16)\n${dump}`,
-    );
-    assert.ok(
-      steps.firmwareDhcp.some(
-        (r) =>
-          r.what === "proxy-offer" &&
-          r.detail?.boot === "http http://10.88.0.2:8080/ipxe/snponly.efi",
-      ),
-      `OVMF's HTTP boot got the http:// URL of snponly.efi from us\n${dump}`,
-    );
-    assert.equal(steps.tftpDone.length, 0, "nothing travels over TFTP on this path");
+    assertHttpBootLeg(steps, rows, "proxy-offer", "http://10.88.0.2:8080/ipxe/snponly.efi");
     assertIpxeLeg(vm.name, "proxy", steps, rows);
     await assertAddressFromDnsmasq(vm.mac, rows);
     record("http", "proxy", t0, steps);
