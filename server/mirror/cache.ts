@@ -39,6 +39,15 @@ export class MirrorCache {
     this.upstream = upstream ?? createUpstream(cfg.upstream);
   }
 
+  /**
+   * Settles once nothing is being fetched, including the background stage3
+   * warm-up a pointer request starts: callers that remove the cache dir
+   * (tests, shutdown) wait for this first, or a late download recreates it.
+   */
+  async idle(): Promise<void> {
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight.values()]);
+  }
+
   /** Absolute path of a verified file for `target`, fetching and verifying it first when needed. */
   async resolve(target: MirrorTarget): Promise<string | undefined> {
     switch (target.kind) {

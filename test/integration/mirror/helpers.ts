@@ -9,7 +9,8 @@ import { join, resolve } from "node:path";
 import express from "express";
 import { execa } from "execa";
 import { createMirrorRouter } from "../../../server/mirror/router.ts";
-import type { MirrorConfigInput } from "../../../server/mirror/config.ts";
+import { parseMirrorConfig, type MirrorConfigInput } from "../../../server/mirror/config.ts";
+import { MirrorCache } from "../../../server/mirror/cache.ts";
 import { AUTOBUILDS } from "../../../payload/verify/layout.ts";
 
 export const REPO = resolve(import.meta.dirname, "../../..");
@@ -61,17 +62,22 @@ export interface RunningMirror {
 /** Serves createMirrorRouter(cfg) at http://127.0.0.1:<port>/mirror. */
 export async function startMirror(cfg: MirrorConfigInput): Promise<RunningMirror> {
   const app = express();
-  app.use("/mirror", createMirrorRouter(cfg));
+  const cache = new MirrorCache(parseMirrorConfig(cfg));
+  app.use("/mirror", createMirrorRouter(cfg, { cache }));
   const server = app.listen(0, "127.0.0.1");
   await new Promise<void>((ok, fail) => server.once("listening", ok).once("error", fail));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/mirror/`,
-    close: () =>
-      new Promise<void>((ok) => {
+    close: async () => {
+      await new Promise<void>((ok) => {
         server.closeAllConnections();
         server.close(() => ok());
-      }),
+      });
+      // A pointer request starts a background stage3 fetch; let it finish
+      // before the test removes the cache dir (it would recreate it).
+      await cache.idle();
+    },
   };
 }
 
