@@ -53,7 +53,7 @@ fixture: setup
 	npx tsx test/fixture-mirror/build.ts
 
 demo: setup
-	npx tsx test/e2e/demo.ts
+	MIRROR="$(MIRROR)" npx tsx test/e2e/demo.ts
 
 clean:
 	rm -rf build var

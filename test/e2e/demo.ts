@@ -20,7 +20,26 @@ function say(msg: string): void {
   process.stdout.write(`\x1b[1m[demo]\x1b[0m ${msg}\n`);
 }
 
+/**
+ * `make demo MIRROR=<url>`: the demo machine lives in a private namespace with
+ * no route out, and a real Gentoo install also needs Gentoo's binary package
+ * host (kernel, packages) from inside it. Until the demo can give its
+ * namespace a way out, it says so plainly and uses the fixture mirror; a real
+ * install points serve.yaml's mirror.upstream at the mirror (docs/MIRROR.md).
+ */
+function mirrorNotice(): void {
+  const mirror = process.env.MIRROR?.trim();
+  if (!mirror) return;
+  say(
+    `MIRROR=${mirror}: not used. The demo machine runs in a private network namespace with ` +
+      "no route out, and a real Gentoo install needs the mirror and Gentoo's binary package host " +
+      "from inside it; using the offline fixture mirror instead. For a real install set " +
+      "mirror.upstream in serve.yaml and put Gentoo's keys in mirror.keysDir (docs/MIRROR.md).",
+  );
+}
+
 async function main(): Promise<void> {
+  mirrorNotice();
   const accel = probeAccel();
   say(`accelerator: ${accel.name} (${accel.why})`);
   const art = await ensureArtifacts();
