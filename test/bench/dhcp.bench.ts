@@ -18,7 +18,9 @@ import { requireTool } from "../lib/tools.ts";
 import { baseConfig, startServerIn, type ServerProc } from "../integration/dhcp/server-proc.ts";
 
 const PERIOD = Number(process.env.PERIOD ?? 10);
-const RATES = (process.env.RATES ?? "1000,2000,3000,4000,5000,6000,7000,8000,10000,12000,14000")
+// Up to 20,000/s: on a quiet machine ours and Kea both passed 14,000/s, the
+// old top step, so that run could not rank them (docs/PERFORMANCE.md).
+const RATES = (process.env.RATES ?? "1000,2000,4000,6000,8000,10000,12000,14000,16000,18000,20000")
   .split(",")
   .map(Number);
 const MAX_DROP_PCT = 1;
