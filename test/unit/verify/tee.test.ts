@@ -43,3 +43,25 @@ test("a short stream is not intact; a dead consumer neither stalls nor throws", 
   await dead.feed(1024, Buffer.alloc(1024));
   assert.equal(dead.end(2048), false);
 });
+
+test("waiting for a slow consumer leaves no listeners behind (thousands of backpressure waits)", async () => {
+  const sink = new PassThrough({ highWaterMark: 16 });
+  const base = { close: sink.listenerCount("close"), error: sink.listenerCount("error") };
+  let seen = 0;
+  // A consumer that takes one chunk per macrotask: every write above 16 bytes waits.
+  sink.on("readable", function drainSlowly() {
+    setImmediate(() => {
+      let c: Buffer | null;
+      while ((c = sink.read() as Buffer | null) !== null) seen += c.length;
+    });
+  });
+  const tee = new ByteTee(sink);
+  const chunk = Buffer.alloc(64, 1);
+  for (let i = 0; i < 2000; i++) await tee.feed(i * 64, chunk);
+  assert.equal(sink.listenerCount("drain"), 0);
+  assert.equal(sink.listenerCount("close"), base.close);
+  assert.equal(sink.listenerCount("error"), base.error + 1, "only the tee's own error listener");
+  assert.equal(tee.end(2000 * 64), true);
+  await new Promise((r) => setImmediate(r));
+  assert.ok(seen > 0);
+});
