@@ -60,8 +60,10 @@ async function main(): Promise<void> {
     await bed.close();
   };
   let server: Awaited<ReturnType<typeof startBedServer>> | undefined;
-  process.on("SIGINT", () => {
-    say("stopping: VM, server, namespace ...");
+  // Before the testbed's own handler, which kills everything in the
+  // namespace at once and exits: without this the user saw no word on Ctrl-C.
+  process.prependListener("SIGINT", () => {
+    say(`stopping: VM, server, namespace (consoles and server log stay in ${work}) ...`);
     void cleanup().then(() => process.exit(130));
   });
   try {
