@@ -67,6 +67,8 @@ export function artifactPath(id: string, file: ImageFileName, sha256: string): s
 export class ImageCatalog {
   // Hashing a 200 MiB initrd takes about a second: do it once per file version.
   private readonly hashes = new Map<string, Promise<string>>();
+  // An image dir is written once under its id: read its manifest once, not per boot.ipxe.
+  private readonly kernelArgs = new Map<string, Promise<{ args?: string; warning?: string }>>();
 
   constructor(readonly dir: string) {}
 
@@ -82,9 +84,16 @@ export class ImageCatalog {
     const vmlinuz = await this.file(id, "vmlinuz");
     const initrd = await this.file(id, "initrd.img");
     if (!vmlinuz || !initrd) return undefined;
-    const where = join(this.dir, id, "manifest.json");
-    const text = await readFile(where, "utf8").catch(() => undefined);
-    const { args, warning } = usableKernelArgs(text, where);
+    let manifest = this.kernelArgs.get(id);
+    if (!manifest) {
+      const where = join(this.dir, id, "manifest.json");
+      manifest = readFile(where, "utf8").then(
+        (text) => usableKernelArgs(text, where),
+        () => usableKernelArgs(undefined, where),
+      );
+      this.kernelArgs.set(id, manifest);
+    }
+    const { args, warning } = await manifest;
     return {
       id,
       files: { vmlinuz, "initrd.img": initrd },

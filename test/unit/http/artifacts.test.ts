@@ -2,7 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { parseRange } from "../../../server/http/range.ts";
-import { raw, startHarness } from "./harness.ts";
+import { closeSync, openSync, utimesSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { raw, startHarness, type Harness } from "./harness.ts";
 
 test("parseRange", () => {
   assert.deepEqual(parseRange(undefined, 10), { kind: "none" });
@@ -51,6 +53,36 @@ for (const [how, artifactCacheBytes] of [
     assert.equal(head.body.length, 0);
   });
 }
+
+test("artifacts: with the cache on, later requests are served from the one in-memory copy", async (t) => {
+  // Proven by changing the bytes on disk behind the catalog's back (same
+  // inode, size and mtime, so the content address stays): the cache keeps
+  // answering with what it read first, the streaming path with the new bytes.
+  const file = (h: Harness) => join(h.dir, "images", "img-1", "initrd.img");
+  const pinned = new Date("2026-01-01T00:00:00Z");
+  for (const [artifactCacheBytes, expect] of [
+    [1 << 20, "first"],
+    [0, "changed"],
+  ] as const) {
+    const h = await startHarness({ config: { artifactCacheBytes } });
+    t.after(() => h.close());
+    utimesSync(file(h), pinned, pinned);
+    const sha = createHash("sha256").update(h.initrd).digest("hex");
+    const path = `/images/img-1/${sha.slice(0, 16)}/initrd.img`;
+    assert.ok((await raw(h.url, path)).body.equals(h.initrd));
+    const changed = Buffer.from(h.initrd).fill(0x5a, 0, 1000);
+    const fd = openSync(file(h), "r+");
+    writeSync(fd, changed, 0, changed.length, 0);
+    closeSync(fd);
+    utimesSync(file(h), pinned, pinned);
+    const again = await raw(h.url, path);
+    assert.equal(again.status, 200);
+    assert.ok(
+      again.body.equals(expect === "first" ? h.initrd : changed),
+      `cache ${artifactCacheBytes}`,
+    );
+  }
+});
 
 test("artifacts: stale content addresses and traversal attempts are 404 and leak nothing", async (t) => {
   const h = await startHarness();
