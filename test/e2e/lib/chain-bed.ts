@@ -43,13 +43,7 @@ export async function openBed(mode: "full" | "proxy"): Promise<Bed> {
         bed.exec("tcpdump", ["-i", bed.bridge, "-U", "-w", pcap, "udp"], { reject: false }),
       );
     }
-    if (mode === "proxy") {
-      // The site's DHCP server keeps the bridge's primary address (its server
-      // id); automagic listens on a second one, as it would on its own box.
-      await bed.exec("ip", ["addr", "add", `${PROXY_IP}/24`, "dev", bed.bridge]);
-      open.extra.push(startDnsmasq(bed, work));
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    if (mode === "proxy") await startSiteDhcp(bed, work, open.extra);
     open.server = await startBedServer(
       bed,
       { imagesDir, fixtureDir, fixtureKey: "A".repeat(40) },
@@ -67,7 +61,23 @@ export async function openBed(mode: "full" | "proxy"): Promise<Bed> {
   }
 }
 
-export function startDnsmasq(bed: Testbed, work: string): ResultPromise {
+/**
+ * Proxy mode's neighbour: the site's DHCP server (dnsmasq) keeps the bridge's
+ * primary address (its server id) and hands out the leases; automagic then
+ * listens on PROXY_IP, as it would on its own box. The dnsmasq process goes
+ * into `procs` (not returned: awaiting a subprocess waits for its exit).
+ */
+export async function startSiteDhcp(
+  bed: Testbed,
+  work: string,
+  procs: ResultPromise[],
+): Promise<void> {
+  await bed.exec("ip", ["addr", "add", `${PROXY_IP}/24`, "dev", bed.bridge]);
+  procs.push(startDnsmasq(bed, work));
+  await new Promise((r) => setTimeout(r, 500));
+}
+
+function startDnsmasq(bed: Testbed, work: string): ResultPromise {
   const proc = bed.exec(
     "dnsmasq",
     [

@@ -9,7 +9,7 @@ import { execa, type ResultPromise } from "execa";
 import { createTestbed, type Testbed } from "../../lib/testbed.ts";
 import { probeAccel, type Accel, type RunningVm } from "../../lib/qemu.ts";
 import { ensureArtifacts, type Artifacts } from "./artifacts.ts";
-import { PROXY_IP, startDnsmasq } from "./chain-bed.ts";
+import { PROXY_IP, startSiteDhcp } from "./chain-bed.ts";
 import { prepareHosts, startBedServer, type BedServer } from "./server.ts";
 import type { FlowContext } from "./install-flow.ts";
 
@@ -53,13 +53,7 @@ export async function openInstallBed(opts: {
     bed = await createTestbed(opts.ns);
     for (const t of opts.taps) await bed.addTap(t);
     const proxy = opts.dhcpMode === "proxy";
-    if (proxy) {
-      // The site's DHCP server keeps the bridge's primary address; automagic
-      // answers boot requests only, from a second address.
-      await bed.exec("ip", ["addr", "add", `${PROXY_IP}/24`, "dev", bed.bridge]);
-      extra.push(startDnsmasq(bed, work));
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    if (proxy) await startSiteDhcp(bed, work, extra);
     server = await startBedServer(bed, art, {
       workDir: work,
       hostsDir,
