@@ -4,6 +4,7 @@
 // point out of the root.
 import { realpath, stat } from "node:fs/promises";
 import { sep, join } from "node:path";
+import type { FileVersion } from "./content.ts";
 import { ERR } from "./packet.ts";
 
 export type NameCheck = { ok: true; relative: string } | { ok: false; reason: string };
@@ -34,7 +35,7 @@ export function isInside(realRoot: string, realFile: string): boolean {
 }
 
 export type Resolved =
-  | { ok: true; path: string; size: number }
+  | { ok: true; path: string; size: number; version: FileVersion }
   | { ok: false; code: number; message: string; reason: string };
 
 /** Resolves `filename` under `realRoot` (which must itself be a realpath). */
@@ -80,5 +81,6 @@ export async function resolveInRoot(realRoot: string, filename: string): Promise
       reason: "not a regular file",
     };
   }
-  return { ok: true, path: real, size: st.size };
+  const { ino, size, mtimeMs, ctimeMs } = st;
+  return { ok: true, path: real, size, version: { ino, size, mtimeMs, ctimeMs } };
 }

@@ -148,7 +148,7 @@ export async function startTftpServer(cfg: TftpConfig): Promise<TftpServer> {
       await refuse(peer, resolved.code, resolved.message);
       return;
     }
-    const content = await cache.acquire(resolved.path, mode);
+    const content = await cache.acquire(resolved.path, mode, resolved.version);
     const socket = await openSocket().catch((err: unknown) => {
       content.release();
       throw err;

@@ -9,6 +9,9 @@
 // the same 30 MiB from tftpd-hpa, same core vs two cores). Both servers are
 // pinned to the last CPU and every case runs twice: client on the same CPU,
 // and client on CPU 0 (cross-core). Unpinned runs swung 0.45-0.95.
+// For the plain lock-step case a third server runs too: tftp-floor.ts, the
+// least a Node server can do per packet, to show how much of the gap to
+// tftpd-hpa is ours and how much is the runtime's.
 //   npx tsx test/bench/tftp.bench.ts [rounds]
 import { randomBytes } from "node:crypto";
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -20,16 +23,20 @@ import { requireTool } from "../lib/tools.ts";
 const HOST = "127.0.0.1";
 const OURS = 16969;
 const HPA = 16970;
+const FLOOR = 16971;
 const rounds = Number(process.argv[2] ?? 5);
 
 interface Case {
   name: string;
+  /** The case tftp-floor.ts can serve (no options, blksize 512). */
+  floor?: boolean;
   cmd: string;
   args(port: number, file: string, out: string): string[];
 }
 const cases: Case[] = [
   {
     name: "tftp-hpa blksize 512",
+    floor: true,
     cmd: "tftp",
     args: (port, file, out) => ["-m", "binary", HOST, String(port), "-c", "get", file, out],
   },
@@ -91,6 +98,7 @@ async function main() {
   const root = join(dir, "root");
   let ours: ResultPromise | undefined;
   let hpa: ResultPromise | undefined;
+  let floor: ResultPromise | undefined;
   try {
     await execa("mkdir", ["-p", root]);
     await chmod(dir, 0o755); // in.tftpd drops to nobody
@@ -122,6 +130,11 @@ async function main() {
         reject: false,
       },
     );
+    floor = execa(
+      pin[0]!,
+      [...pin.slice(1), "node", "--import", "tsx", "test/bench/tftp-floor.ts", root, String(FLOOR)],
+      { reject: false },
+    );
     await new Promise((r) => setTimeout(r, 1500));
     console.log(
       `tftp bench: ${rounds} rounds, medians in ms; ratio = tftpd-hpa / ours; servers on CPU ${SERVER_CPU}`,
@@ -129,29 +142,32 @@ async function main() {
     for (const place of PLACEMENTS) {
       for (const [file, want] of Object.entries(files)) {
         for (const c of cases) {
-          const t = { ours: [] as number[], hpa: [] as number[] };
+          const ports = { ours: OURS, hpa: HPA, floor: FLOOR };
+          const t = { ours: [] as number[], hpa: [] as number[], floor: [] as number[] };
           for (let i = 0; i < rounds; i++) {
-            // Alternate who goes first so drift in machine load hits both.
-            const order: Array<"ours" | "hpa"> = i % 2 ? ["hpa", "ours"] : ["ours", "hpa"];
-            for (const who of order)
-              t[who].push(
-                await timeFetch(c, place.cpu, who === "ours" ? OURS : HPA, file, dir, want),
-              );
+            // Rotate who goes first so drift in machine load hits all.
+            const who: Array<keyof typeof t> = c.floor ? ["ours", "hpa", "floor"] : ["ours", "hpa"];
+            for (let k = 0; k < who.length; k++) {
+              const w = who[(i + k) % who.length]!;
+              t[w].push(await timeFetch(c, place.cpu, ports[w], file, dir, want));
+            }
           }
           const o = median(t.ours);
           const h = median(t.hpa);
+          const f = c.floor ? `  node floor ${median(t.floor).toFixed(0).padStart(6)}` : "";
           console.log(
             `${place.name.padEnd(10)} ${file.padEnd(8)} ${c.name.padEnd(32)} ours ${o
               .toFixed(0)
-              .padStart(6)}  tftpd-hpa ${h.toFixed(0).padStart(6)}  ratio ${(h / o).toFixed(2)}`,
+              .padStart(
+                6,
+              )}  tftpd-hpa ${h.toFixed(0).padStart(6)}  ratio ${(h / o).toFixed(2)}${f}`,
           );
         }
       }
     }
   } finally {
-    ours?.kill();
-    hpa?.kill();
-    await Promise.allSettled([ours, hpa]);
+    for (const p of [ours, hpa, floor]) p?.kill();
+    await Promise.allSettled([ours, hpa, floor]);
     await rm(dir, { recursive: true, force: true });
   }
 }

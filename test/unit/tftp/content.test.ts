@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -25,6 +25,68 @@ test("concurrent transfers of one file share one buffer; an edit is seen", async
     b.release();
     await writeFile(f, "two!\n");
     assert.deepEqual((await cache.acquire(f, "octet")).data, Buffer.from("two!\n"));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("a file stays cached after its last transfer, until its version changes", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "am-tftp-content-"));
+  try {
+    const f = join(dir, "f");
+    await writeFile(f, "one\n");
+    const v1 = await stat(f);
+    const cache = new ContentCache();
+    (await cache.acquire(f, "octet", v1)).release();
+    await writeFile(f, "new!\n");
+    // Same version handed in: served from memory, not read again.
+    const kept = await cache.acquire(f, "octet", v1);
+    assert.deepEqual(kept.data, Buffer.from("one\n"));
+    kept.release();
+    assert.equal(cache.size, 1);
+    // The new version is read, and the idle old one is dropped.
+    const fresh = await cache.acquire(f, "octet", await stat(f));
+    assert.deepEqual(fresh.data, Buffer.from("new!\n"));
+    assert.equal(cache.size, 1);
+    fresh.release();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("idle files beyond keepBytes are evicted oldest first; files in use never", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "am-tftp-content-"));
+  try {
+    const [a, b, c] = ["a", "b", "c"].map((n) => join(dir, n)) as [string, string, string];
+    for (const f of [a, b, c]) await writeFile(f, "12345678");
+    const cache = new ContentCache(10);
+    const held = await cache.acquire(a, "octet");
+    (await cache.acquire(b, "octet")).release();
+    (await cache.acquire(c, "octet")).release();
+    // a is in use (kept whatever its size); of b and c only the newest fits.
+    assert.equal(cache.size, 2);
+    assert.equal(cache.inUse, 1);
+    held.release();
+    assert.equal(cache.size, 1);
+    assert.equal(cache.inUse, 0);
+    await writeFile(b, "changed!"); // would be read if b were still kept
+    await writeFile(c, "changed!");
+    assert.deepEqual((await cache.acquire(c, "octet")).data, Buffer.from("changed!"));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("a failed read is not kept: the next request reads again", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "am-tftp-content-"));
+  try {
+    const f = join(dir, "f");
+    const cache = new ContentCache();
+    const missing = { ino: 1, size: 3, mtimeMs: 1, ctimeMs: 1 };
+    await assert.rejects(cache.acquire(f, "octet", missing), /tftp: reading .*\/f: ENOENT/);
+    assert.equal(cache.size, 0);
+    await writeFile(f, "ok\n");
+    assert.deepEqual((await cache.acquire(f, "octet")).data, Buffer.from("ok\n"));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

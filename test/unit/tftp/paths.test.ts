@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, realpath, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -36,17 +36,16 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-test("resolveInRoot serves files and in-root symlinks", async () => {
-  assert.deepEqual(await resolveInRoot(root, "/sub/f.bin"), {
+test("resolveInRoot serves files and in-root symlinks, with the file's version", async () => {
+  const st = await stat(join(root, "sub/f.bin"));
+  const want = {
     ok: true,
     path: join(root, "sub/f.bin"),
     size: 6,
-  });
-  assert.deepEqual(await resolveInRoot(root, "in-link"), {
-    ok: true,
-    path: join(root, "sub/f.bin"),
-    size: 6,
-  });
+    version: { ino: st.ino, size: 6, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs },
+  };
+  assert.deepEqual(await resolveInRoot(root, "/sub/f.bin"), want);
+  assert.deepEqual(await resolveInRoot(root, "in-link"), want);
 });
 
 test("resolveInRoot refuses symlinks out, traversal and absolute paths", async () => {
