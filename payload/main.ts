@@ -22,7 +22,11 @@ export function buildProgram(): Command {
       "automagic server base URL (default: automagic.url= on /proc/cmdline)",
     )
     .option("--token <token>", "run token (default: automagic.token= on /proc/cmdline)")
-    .option("--action <action>", "install (the only action phase 1 knows)", "install")
+    .option(
+      "--action <action>",
+      "install, or rescue (report and leave the machine to sshd)",
+      "install",
+    )
     .option("--phase <n>", "1 (RAM system) or 2 (first boot)", "1")
     .option("--dry-run", "print the plan as a tree and touch nothing")
     .option("--spec <file>", "read the install spec from a file instead of the server")
@@ -42,8 +46,14 @@ export function buildProgram(): Command {
         process.exitCode = await runPhase2Cli({ server, token });
         return;
       }
-      if ((o.action ?? "install") !== "install")
-        throw new Error(`--action ${String(o.action)}: phase 1 only installs`);
+      const action = (o.action as string | undefined) ?? "install";
+      if (action !== "install") {
+        const { runRescue, refuseAction } = await import("./actions.ts");
+        const at = { ...(server ? { server } : {}), ...(token ? { token } : {}) };
+        process.exitCode =
+          action === "rescue" ? await runRescue(at) : await refuseAction(action, at);
+        return;
+      }
       process.exitCode = await runPhase1({
         ...(server ? { server } : {}),
         ...(token ? { token } : {}),

@@ -231,7 +231,20 @@ export const hostFileSchema = z
       })
       .strict()
       .optional(),
-    postInstall: z.object({ capture: z.boolean().optional() }).strict().optional(),
+    postInstall: z
+      .object({
+        capture: z
+          .boolean()
+          .optional()
+          .refine((v) => v !== true, {
+            message: "capture after install is not implemented yet: remove it or set false",
+          })
+          .meta({
+            description: "Reserved: capture is not implemented yet, so only false is accepted",
+          }),
+      })
+      .strict()
+      .optional(),
     inventory: z
       .object({ groups: z.array(z.string().regex(/^[A-Za-z0-9_-]+$/, "a group name")) })
       .strict()

@@ -3,7 +3,7 @@
 // with a token configured every request must carry it.
 import { timingSafeEqual } from "node:crypto";
 import express, { Router, type Request, type RequestHandler, type Response } from "express";
-import { parseAction, ActionError } from "../policy/actions.ts";
+import { parseAction, ActionError, unavailable } from "../policy/actions.ts";
 import type { HostEntry } from "../hosts/index.ts";
 import type { AppDeps } from "./deps.ts";
 import { HttpError } from "./errors.ts";
@@ -71,6 +71,8 @@ export function adminRouter(deps: AppDeps): Router {
       if (err instanceof ActionError) throw new HttpError(400, err.message, { cause: err });
       throw err;
     }
+    const why = unavailable(action);
+    if (why) throw new HttpError(501, why);
     const out = store.arm(h.name, action);
     log.info({ host: h.name, macs: h.macs, action, cancelledRun: out.cancelledRun }, "armed");
     res.json({ ...status(h), ...out });

@@ -25,8 +25,14 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
           ? (err as { status: number }).status
           : 500;
     const message = err instanceof Error ? err.message : String(err);
+    // An HttpError's message was written for the client (a 501 says what is
+    // missing); any other failure is ours: logged, and hidden on the wire.
+    const shown = err instanceof HttpError || status < 500;
     if (status >= 500)
-      log.error({ err, method: req.method, url: req.originalUrl }, "request failed");
+      log[shown ? "warn" : "error"](
+        { err, method: req.method, url: req.originalUrl },
+        "request failed",
+      );
     if (res.headersSent) {
       res.destroy();
       return;
@@ -34,6 +40,6 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     res
       .status(status)
       .type("application/json")
-      .send(JSON.stringify({ error: status >= 500 ? "internal error" : message }));
+      .send(JSON.stringify({ error: shown ? message : "internal error" }));
   };
 }

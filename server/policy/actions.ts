@@ -33,6 +33,20 @@ export function parseAction(text: string): Action {
   );
 }
 
+/**
+ * Why `action` cannot be armed yet, or undefined when it can. capture and
+ * deploy are designed (DESIGN.md "Images") but the payload does not carry
+ * them yet: arming one would netboot a machine into a payload that can only
+ * refuse. Refusing here keeps the machine where it is.
+ */
+export function unavailable(action: Action): string | undefined {
+  if (action === "capture" || action.startsWith("deploy:")) {
+    const what = action === "capture" ? "capture" : "deploy";
+    return `action "${action}": ${what} is not implemented yet (the payload installs and rescues only); nothing was armed`;
+  }
+  return undefined;
+}
+
 export function isAction(text: string): text is Action {
   try {
     parseAction(text);

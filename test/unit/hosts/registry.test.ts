@@ -92,6 +92,15 @@ test("a secret reference without a secrets file is an error naming the field", (
   ]);
 });
 
+test("postInstall.capture: true is refused until capture exists, naming file and field", () => {
+  const host = (capture: boolean) =>
+    src("w", `macs: ["52:54:00:00:00:01"]\npostInstall: { capture: ${capture} }\n`);
+  assert.deepEqual(buildHosts([src("defaults", DEFAULTS), host(false)]).errors, []);
+  assert.deepEqual(buildHosts([src("defaults", DEFAULTS), host(true)]).errors, [
+    "hosts/w.yaml: postInstall.capture: capture after install is not implemented yet: remove it or set false",
+  ]);
+});
+
 test("a plaintext password never appears in a message", () => {
   const r = buildHosts([
     src("defaults", DEFAULTS),

@@ -47,6 +47,25 @@ test("admin API over HTTP: bearer required when configured; arming validates the
   });
   assert.equal(bad.status, 400);
   assert.match((await json(bad)).error, /action "reinstall"/);
+  // capture and deploy parse, but the payload does not carry them: refused, nothing armed.
+  for (const action of ["capture", "deploy:gold-1"]) {
+    const r = await fetch(`${h.url}/api/v1/admin/hosts/ws1/next`, {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ action }),
+    });
+    assert.equal(r.status, 501, action);
+    assert.match((await json(r)).error, /not implemented yet .*nothing was armed/, action);
+    const s = await json(fetch(`${h.url}/api/v1/admin/hosts/ws1`, { headers: auth }));
+    assert.equal(s.state, "local", action);
+  }
+  const rescue = await fetch(`${h.url}/api/v1/admin/hosts/ws1/next`, {
+    method: "POST",
+    headers: auth,
+    body: JSON.stringify({ action: "rescue" }),
+  });
+  assert.equal(rescue.status, 200);
+  assert.equal((await json(rescue)).state, "armed:rescue");
   const none = await fetch(`${h.url}/api/v1/admin/hosts/nope/next`, {
     method: "POST",
     headers: auth,

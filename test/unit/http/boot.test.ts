@@ -32,13 +32,19 @@ for (const action of ["install", "capture", "rescue", "deploy:gold-1"]) {
   test(`boot.ipxe: armed ${action} -> kernel+initrd with token, then consumed`, async (t) => {
     const h = await startHarness();
     t.after(() => h.close());
-    const arm = await fetch(`${h.url}/api/v1/admin/hosts/ws1/next`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ action }),
-    });
-    assert.equal(arm.status, 200);
-    assert.equal((await json(arm)).state, `armed:${action}`);
+    if (action === "install" || action === "rescue") {
+      const arm = await fetch(`${h.url}/api/v1/admin/hosts/ws1/next`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ action }),
+      });
+      assert.equal(arm.status, 200);
+      assert.equal((await json(arm)).state, `armed:${action}`);
+    } else {
+      // Not armable through the API yet (admin.test.ts); the renderer still
+      // handles one armed by an older server's state.
+      h.store.arm("ws1", action as "capture");
+    }
     const text = await (await fetch(`${h.url}/boot.ipxe?mac=${KNOWN.toUpperCase()}`)).text();
     assert.match(text, new RegExp(`automagic\\.action=${action} BOOTIF=01-52-54-00-aa-00-01 `));
     const s = parseBootScript(text);
