@@ -129,7 +129,7 @@ export async function runPhase1(o: Phase1Options): Promise<number> {
   return 0;
 }
 
-async function loadSpec(o: Phase1Options, f: typeof fetch): Promise<InstallSpec> {
+export async function loadSpec(o: Phase1Options, f: typeof fetch): Promise<InstallSpec> {
   if (o.specFile)
     return parseInstallSpec(JSON.parse(await readFile(o.specFile, "utf8")), o.specFile);
   if (!o.server || !o.token)

@@ -24,7 +24,7 @@ export function buildProgram(): Command {
     .option("--token <token>", "run token (default: automagic.token= on /proc/cmdline)")
     .option(
       "--action <action>",
-      "install, or rescue (report and leave the machine to sshd)",
+      "install, capture (archive the installed root to the server), or rescue (report, leave the machine to sshd)",
       "install",
     )
     .option("--phase <n>", "1 (RAM system) or 2 (first boot)", "1")
@@ -47,6 +47,18 @@ export function buildProgram(): Command {
         return;
       }
       const action = (o.action as string | undefined) ?? "install";
+      if (action === "capture") {
+        if (!server || !token) throw new Error("--action capture needs --server and --token");
+        const { runCapture } = await import("./capture.ts");
+        process.exitCode = await runCapture({
+          server,
+          token,
+          ...(o.devices ? { devices: (o.devices as string).split(",").filter(Boolean) } : {}),
+          reboot: !!o.reboot,
+          write: (l) => process.stdout.write(`${l}\n`),
+        });
+        return;
+      }
       if (action !== "install") {
         const { runRescue, refuseAction } = await import("./actions.ts");
         const at = { ...(server ? { server } : {}), ...(token ? { token } : {}) };

@@ -11,6 +11,9 @@ import { checkFirmware, checkHomeOwners, checkKeepList, chooseStaging } from "./
 import { resolveDevices } from "./layout.ts";
 import { PlanRefusal, type Step } from "./types.ts";
 
+/** The label every root automagic formats carries; capture finds the root by it. */
+export const ROOT_FS_LABEL = "gentoo-root";
+
 export interface PlanOptions {
   /** Where the new root is mounted. */
   target?: string;
@@ -126,7 +129,7 @@ export function planInstall(
     device: dev.root,
     destructive: true,
     detail: [`/home (${dev.home}) is not touched`],
-    action: { kind: "format", device: dev.root, fs: spec.rootfs, label: "gentoo-root" },
+    action: { kind: "format", device: dev.root, fs: spec.rootfs, label: ROOT_FS_LABEL },
   });
 
   add({

@@ -1,4 +1,5 @@
 // Text the CLI prints: pure, so it is tested without a server.
+import type { SysImage } from "../sysimgs/store.ts";
 import type { StoredEvent } from "../state/store.ts";
 import type { TraceEntry, Discovered } from "../state/observations.ts";
 import type { HostStatus } from "../http/views.ts";
@@ -93,5 +94,19 @@ export function formatDiscovered(list: Discovered[]): string {
       d.ip ?? "-",
     ]);
   }
+  return table(rows);
+}
+
+export function formatSysImages(list: SysImage[]): string {
+  if (list.length === 0) return "no system images (arm `capture` on an installed host)\n";
+  const rows = [["NAME", "HOST", "CREATED", "MIB", "SHA256"]];
+  for (const i of list)
+    rows.push([
+      i.name,
+      i.host,
+      i.created,
+      (i.bytes / 2 ** 20).toFixed(1),
+      `${i.sha256.slice(0, 16)}…`,
+    ]);
   return table(rows);
 }

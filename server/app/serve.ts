@@ -15,6 +15,7 @@ import { overlayAttrs } from "./overlay-attrs.ts";
 import { createMirrorRouter } from "../mirror/index.ts";
 import { isStalled } from "../policy/state-machine.ts";
 import { StateStore } from "../state/store.ts";
+import { SysImageStore } from "../sysimgs/store.ts";
 import { startTftpServer, type TftpServer } from "../tftp/index.ts";
 import { serverUrlOf, type ServeConfig } from "./config.ts";
 import { LiveHosts } from "./hosts-watch.ts";
@@ -101,6 +102,7 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
       packOverlay: (h) =>
         h.overlayDir ? packOverlay(h.overlayDir, { attrs: overlayAttrs(h) }) : undefined,
       mirror: mirrorRouter(cfg, log),
+      sysimgs: await new SysImageStore(join(stateDir, "sysimgs")).open(),
       wake: cfg.interface ? (mac) => sendWake(cfg.interface!, mac) : undefined,
       log,
     });

@@ -102,6 +102,9 @@ export function adminRouter(deps: AppDeps): Router {
     const states = new Map(hosts.map((h) => [h.name, status(h).state]));
     res.json(inventory(hosts, (mac) => store.obs.ipFor(mac), states));
   });
+  r.get("/api/v1/admin/sysimgs", async (_req, res) => {
+    res.json(deps.sysimgs ? await deps.sysimgs.list() : []);
+  });
   r.post("/api/v1/admin/hosts/:name/wake", async (req, res: Response) => {
     const h = host(req);
     if (!deps.wake) throw new HttpError(501, "wake: no served interface configured");

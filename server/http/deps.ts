@@ -6,6 +6,7 @@ import type { InstallSpec } from "../../payload/spec/schema.ts";
 import type { HostEntry, HostRegistry } from "../hosts/index.ts";
 import type { LocalBoot } from "../policy/ipxe.ts";
 import type { StateStore } from "../state/store.ts";
+import type { SysImageStore } from "../sysimgs/store.ts";
 import type { ImageCatalog } from "./images.ts";
 
 export type HostLookup = Pick<HostRegistry, "hosts" | "byMac" | "byName">;
@@ -36,6 +37,8 @@ export interface AppDeps {
   resolveSpec: (host: HostEntry) => InstallSpec;
   packOverlay?: (host: HostEntry) => NodeJS.ReadableStream | undefined;
   mirror?: Router;
+  /** Captured system images; absent: capture uploads are refused. */
+  sysimgs?: SysImageStore;
   /** Sends a Wake-on-LAN packet on the served interface. */
   wake?: (mac: string) => Promise<void>;
   log: Logger;

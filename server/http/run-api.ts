@@ -104,6 +104,39 @@ export function runRouter(deps: AppDeps): Router {
     res.json({ token });
   });
 
+  // capture: the archive streams in, then the payload commits it with the
+  // sha256 it computed; only then is it an image (server/sysimgs/store.ts).
+  const captureRun = (req: Request) => {
+    const a = auth(req);
+    if (a.run.action !== "capture")
+      throw new HttpError(409, `run ${a.run.id} (action ${a.run.action}) is not a capture run`);
+    if (!deps.sysimgs) throw new HttpError(501, "this server keeps no system images");
+    return { a, sysimgs: deps.sysimgs };
+  };
+  r.put("/api/v1/run/:token/sysimg", async (req, res) => {
+    const { a, sysimgs } = captureRun(req);
+    const got = await sysimgs.receive(a.host.name, a.run.id, req);
+    log.info({ run: a.run.id, ...got }, "system image received");
+    res.json(got);
+  });
+  r.post("/api/v1/run/:token/sysimg/commit", express.json(), async (req, res) => {
+    const { a, sysimgs } = captureRun(req);
+    const body = req.body as { sha256?: unknown; source?: unknown } | undefined;
+    if (typeof body?.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(body.sha256))
+      throw new HttpError(400, "body: sha256: expected 64 lowercase hex digits");
+    const source =
+      body.source && typeof body.source === "object"
+        ? (body.source as Record<string, unknown>)
+        : {};
+    try {
+      const image = await sysimgs.commit(a.run.id, body.sha256, source);
+      log.info({ host: a.host.name, run: a.run.id, image: image.name }, "system image stored");
+      res.json(image);
+    } catch (err) {
+      throw new HttpError(409, (err as Error).message, { cause: err });
+    }
+  });
+
   r.get("/api/v1/run/:token/overlay.tar", async (req, res) => {
     const a = auth(req);
     const stream = deps.packOverlay?.(a.host);

@@ -34,15 +34,14 @@ export function parseAction(text: string): Action {
 }
 
 /**
- * Why `action` cannot be armed yet, or undefined when it can. capture and
- * deploy are designed (DESIGN.md "Images") but the payload does not carry
- * them yet: arming one would netboot a machine into a payload that can only
- * refuse. Refusing here keeps the machine where it is.
+ * Why `action` cannot be armed yet, or undefined when it can. deploy is
+ * designed (DESIGN.md "Images") but the payload does not carry it yet:
+ * arming it would netboot a machine into a payload that can only refuse.
+ * Refusing here keeps the machine where it is.
  */
 export function unavailable(action: Action): string | undefined {
-  if (action === "capture" || action.startsWith("deploy:")) {
-    const what = action === "capture" ? "capture" : "deploy";
-    return `action "${action}": ${what} is not implemented yet (the payload installs and rescues only); nothing was armed`;
+  if (action.startsWith("deploy:")) {
+    return `action "${action}": deploy is not implemented yet (the payload installs, captures and rescues); nothing was armed`;
   }
   return undefined;
 }

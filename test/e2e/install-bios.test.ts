@@ -20,9 +20,11 @@ import { sshTo, waitForSsh } from "./lib/ssh.ts";
 import {
   assertCommonSystem,
   assertHomeIntact,
+  bootMachine,
   installMachine,
   type Machine,
 } from "./lib/install-flow.ts";
+import type { SysImage } from "../../server/sysimgs/store.ts";
 
 const MAC = "52:54:00:a0:00:01";
 const HOST = "qemu-bios";
@@ -33,6 +35,17 @@ describe("BIOS install end to end", { timeout: 30 * MIN }, () => {
   let home: HomeDisk;
   let oldRoot: OldRoot;
   const sysDisk = () => join(b.work, "bios-sys.img");
+  const machine = (): Machine => ({
+    host: HOST,
+    mac: MAC,
+    firmware: "bios",
+    tap: "tap0",
+    disks: [
+      { file: sysDisk(), serial: "AM-SYS-BIOS" },
+      { file: home.file, serial: "AM-HOME-BIOS" },
+    ],
+    home,
+  });
 
   const bootVm = (
     name: string,
@@ -144,17 +157,7 @@ describe("BIOS install end to end", { timeout: 30 * MIN }, () => {
     "arm install -> netboot -> phase 1 -> reboot -> phase 2 -> done, /home intact",
     { timeout: 28 * MIN },
     async () => {
-      const m: Machine = {
-        host: HOST,
-        mac: MAC,
-        firmware: "bios",
-        tap: "tap0",
-        disks: [
-          { file: sysDisk(), serial: "AM-SYS-BIOS" },
-          { file: home.file, serial: "AM-HOME-BIOS" },
-        ],
-        home,
-      };
+      const m = machine();
       const { vm, ip, ssh, t0 } = await installMachine(b, m);
       await assertCommonSystem(ssh, m);
       // OpenRC host with the `keep` layout: root paved, users and host key as the spec says.
@@ -177,6 +180,47 @@ describe("BIOS install end to end", { timeout: 30 * MIN }, () => {
       process.stderr.write(
         `[e2e] whole BIOS flow: ${((Date.now() - t0) / 1000).toFixed(0)} s under ${b.accel.name}\n`,
       );
+    },
+  );
+  test(
+    "arm capture -> netboot -> the installed root archived on the server; disks untouched; back to local",
+    { timeout: 12 * MIN },
+    async () => {
+      const m = machine();
+      const sums = [await sha256File(sysDisk()), await sha256File(home.file)];
+      await b.server.cli(["next", HOST, "capture"]);
+      const vm = bootMachine(b, m, `${HOST}-capture`);
+      // A stored capture reboots; QEMU runs with -no-reboot, so it exits.
+      const exited = await Promise.race([
+        vm.exited.then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 10 * MIN).unref()),
+      ]);
+      const status = await b.server.json<{ state: string; run?: { status: string } }>([
+        "status",
+        HOST,
+      ]);
+      assert.ok(exited, `capture did not finish within 10 min: ${JSON.stringify(status)}`);
+      assert.deepEqual([status.state, status.run?.status], ["local", "done"]);
+      const images = await b.server.json<SysImage[]>(["sysimgs"]);
+      assert.equal(images.length, 1, JSON.stringify(images));
+      const img = images[0]!;
+      assert.equal(img.host, HOST);
+      assert.equal(img.source.fstype, "ext4");
+      const file = join(b.work, "state", "sysimgs", `${img.name}.tar.zst`);
+      assert.equal(await sha256File(file), img.sha256, "stored bytes are what was committed");
+      const listed = await execa("sh", [
+        "-c",
+        `zstd -dc '${file}' | tar --numeric-owner -tvf - ./etc/sudoers.d/wheel ./etc/hostname`,
+      ]);
+      assert.match(listed.stdout, /^-r--r----- 0\/0 .* \.\/etc\/sudoers\.d\/wheel$/m);
+      const hostname = await execa("sh", ["-c", `zstd -dc '${file}' | tar -xOf - ./etc/hostname`]);
+      assert.equal(hostname.stdout.trim(), HOST);
+      assert.deepEqual(
+        [await sha256File(sysDisk()), await sha256File(home.file)],
+        sums,
+        "capture wrote to no disk",
+      );
+      process.stderr.write(`[e2e] capture: ${img.name}, ${(img.bytes / 2 ** 20).toFixed(1)} MiB\n`);
     },
   );
 });

@@ -2,7 +2,14 @@
 // the operator's view of the control plane, through the admin API.
 import type { Command } from "commander";
 import { AdminClient } from "../../app/client.ts";
-import { formatDiscovered, formatEvent, formatStatus, formatTrace } from "../../app/format.ts";
+import {
+  formatDiscovered,
+  formatEvent,
+  formatStatus,
+  formatSysImages,
+  formatTrace,
+} from "../../app/format.ts";
+import type { SysImage } from "../../sysimgs/store.ts";
 import type { HostStatus } from "../../http/views.ts";
 import type { StoredEvent } from "../../state/store.ts";
 import type { Discovered, TraceEntry } from "../../state/observations.ts";
@@ -31,7 +38,7 @@ function withServer(cmd: Command): Command {
 
 export function registerControl(program: Command): void {
   withServer(program.command("next"))
-    .description("arm the next-boot action: local | install | rescue")
+    .description("arm the next-boot action: local | install | capture | rescue")
     .argument("<host>")
     .argument("<action>")
     .action(async (host: string, action: string, _o, cmd: Command) => {
@@ -106,6 +113,14 @@ export function registerControl(program: Command): void {
       );
       const doc = o.host ? (inv._meta.hostvars[o.host] ?? {}) : inv;
       out(`${JSON.stringify(doc, null, 2)}\n`);
+    });
+
+  withServer(program.command("sysimgs"))
+    .description("captured system images on the server, newest first")
+    .option("--json", "machine-readable")
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      const list = await client(cmd).json<SysImage[]>("GET", "/api/v1/admin/sysimgs");
+      out(o.json ? `${JSON.stringify(list, null, 2)}\n` : formatSysImages(list));
     });
 
   withServer(program.command("wake"))

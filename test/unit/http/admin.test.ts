@@ -47,8 +47,8 @@ test("admin API over HTTP: bearer required when configured; arming validates the
   });
   assert.equal(bad.status, 400);
   assert.match((await json(bad)).error, /action "reinstall"/);
-  // capture and deploy parse, but the payload does not carry them: refused, nothing armed.
-  for (const action of ["capture", "deploy:gold-1"]) {
+  // deploy parses, but the payload does not carry it: refused, nothing armed.
+  for (const action of ["deploy:gold-1"]) {
     const r = await fetch(`${h.url}/api/v1/admin/hosts/ws1/next`, {
       method: "POST",
       headers: auth,

@@ -32,7 +32,7 @@ for (const action of ["install", "capture", "rescue", "deploy:gold-1"]) {
   test(`boot.ipxe: armed ${action} -> kernel+initrd with token, then consumed`, async (t) => {
     const h = await startHarness();
     t.after(() => h.close());
-    if (action === "install" || action === "rescue") {
+    if (action !== "deploy:gold-1") {
       const arm = await fetch(`${h.url}/api/v1/admin/hosts/ws1/next`, {
         method: "POST",
         headers: { "content-type": "application/json" },
@@ -43,7 +43,7 @@ for (const action of ["install", "capture", "rescue", "deploy:gold-1"]) {
     } else {
       // Not armable through the API yet (admin.test.ts); the renderer still
       // handles one armed by an older server's state.
-      h.store.arm("ws1", action as "capture");
+      h.store.arm("ws1", "deploy:gold-1");
     }
     const text = await (await fetch(`${h.url}/boot.ipxe?mac=${KNOWN.toUpperCase()}`)).text();
     assert.match(text, new RegExp(`automagic\\.action=${action} BOOTIF=01-52-54-00-aa-00-01 `));

@@ -10,6 +10,7 @@ import { Readable } from "node:stream";
 import { pino } from "pino";
 import { createApp } from "../../../server/http/app.ts";
 import type { AppConfig } from "../../../server/http/deps.ts";
+import { SysImageStore } from "../../../server/sysimgs/store.ts";
 import { ImageCatalog } from "../../../server/http/images.ts";
 import { StateStore } from "../../../server/state/store.ts";
 import { fakeHost, fakeRegistry, fakeSpec } from "../../fakes/control-hosts.ts";
@@ -21,6 +22,7 @@ export const UNKNOWN = "52:54:00:ff:ff:ff";
 export interface Harness {
   url: string;
   store: StateStore;
+  sysimgs: SysImageStore;
   dir: string;
   initrd: Buffer;
   clock: { now: number };
@@ -51,6 +53,10 @@ export async function startHarness(
     fakeHost("ws1", [KNOWN], { groups: ["lab", "workstations"] }),
     fakeHost("ws2", [OTHER], { groups: ["lab"], overlayDir: "/nonexistent" }),
   ]);
+  const sysimgs = await new SysImageStore(
+    join(dir, "state", "sysimgs"),
+    () => new Date(clock.now),
+  ).open();
   const app = createApp({
     config: {
       serverUrl: "http://127.0.0.1:8080",
@@ -64,6 +70,7 @@ export async function startHarness(
     images: new ImageCatalog(imagesDir),
     resolveSpec: fakeSpec,
     packOverlay: (h) => (h.overlayDir ? Readable.from([Buffer.from("tar-bytes")]) : undefined),
+    sysimgs,
     log: pino({ level: "silent" }),
   });
   const server = app.listen(0, "127.0.0.1");
@@ -72,6 +79,7 @@ export async function startHarness(
   return {
     url: `http://127.0.0.1:${port}`,
     store,
+    sysimgs,
     dir,
     initrd,
     clock,

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { reachableAddresses, refuseAction, runRescue } from "../../../payload/actions.ts";
 import { KNOWN, parseBootScript, startHarness, type Harness, json } from "./harness.ts";
 
-async function armAndBoot(h: Harness, action: "rescue" | "capture"): Promise<string> {
+async function armAndBoot(h: Harness, action: "rescue" | "deploy:gold-1"): Promise<string> {
   h.store.arm("ws1", action);
   return parseBootScript(await (await fetch(`${h.url}/boot.ipxe?mac=${KNOWN}`)).text()).token;
 }
@@ -88,10 +88,10 @@ test("an action the payload does not carry fails the run, naming it", async (t) 
   const h = await startHarness();
   t.after(() => h.close());
   // Armed straight in the store, as by a server from before the API refused it.
-  const token = await armAndBoot(h, "capture");
-  const rc = await refuseAction("capture", { server: h.url, token, write: () => {} });
+  const token = await armAndBoot(h, "deploy:gold-1");
+  const rc = await refuseAction("deploy:gold-1", { server: h.url, token, write: () => {} });
   assert.equal(rc, 2);
   const s = await json(fetch(`${h.url}/api/v1/admin/hosts/ws1`));
-  assert.equal(s.state, "failed:capture");
-  assert.match(JSON.stringify(s), /action \\"capture\\" is not implemented by this payload/);
+  assert.equal(s.state, "failed:deploy:gold-1");
+  assert.match(JSON.stringify(s), /action \\"deploy:gold-1\\" is not implemented by this payload/);
 });

@@ -1,0 +1,158 @@
+// automagic-install --action capture: archive the installed root to the
+// server (DESIGN.md "Images"). Read-only on every disk: the root is found by
+// its label (plan/capture-root.ts), mounted read-only, and streamed as
+// tar + zstd (xattrs, numeric owners) while it is hashed; the server keeps it
+// only when its sha256 equals ours (server/sysimgs/store.ts). A filesystem
+// archive, not a partition image: only used blocks travel, and it restores
+// onto any partition large enough.
+import { createHash } from "node:crypto";
+import { mkdir } from "node:fs/promises";
+import { Readable, Transform } from "node:stream";
+import { execa } from "execa";
+import { loadSpec } from "./install.ts";
+import { findCaptureRoot } from "./plan/capture-root.ts";
+import { probeSystem } from "./probe/index.ts";
+import { Reporter } from "./run/reporter.ts";
+import { execaRunner, type CommandRunner } from "./run/runner.ts";
+
+export interface CaptureOptions {
+  server: string;
+  token: string;
+  devices?: string[];
+  reboot?: boolean;
+  runner?: CommandRunner;
+  fetch?: typeof fetch;
+  write?: (line: string) => void;
+  /** Where the root is mounted read-only. */
+  mountDir?: string;
+}
+
+/** tar of a mounted root: what the install's extraction reads back (steps/extract.ts). */
+export const TAR_CREATE = [
+  "tar",
+  "--use-compress-program=zstd -T0 -3",
+  "-cp",
+  "--xattrs",
+  "--xattrs-include=*.*",
+  "--numeric-owner",
+  "--one-file-system",
+  "--sparse",
+];
+
+/** Exit code: 0 stored, 1 a step failed, 2 refused (no root to capture, bad spec). */
+export async function runCapture(o: CaptureOptions): Promise<number> {
+  const f = o.fetch ?? fetch;
+  const runner = o.runner ?? execaRunner();
+  const base = `${o.server.replace(/\/+$/, "")}/api/v1/run/${encodeURIComponent(o.token)}`;
+  const reporter = new Reporter({
+    phase: 1,
+    fetch: f,
+    server: o.server,
+    token: o.token,
+    ...(o.write ? { write: o.write } : {}),
+  });
+  const fail = async (step: string, message: string, code: number) => {
+    reporter.emit({ kind: "step-fail", step, message });
+    await reporter.flush();
+    return code;
+  };
+  reporter.emit({ kind: "run-start", message: "AUTOMAGIC-PAYLOAD-START" });
+  let root;
+  let spec;
+  try {
+    spec = await loadSpec({ server: o.server, token: o.token }, f);
+    const probe = await probeSystem(spec, {
+      runner,
+      downloads: "skip",
+      ...(o.devices ? { devices: o.devices } : {}),
+    });
+    root = findCaptureRoot(spec, probe);
+  } catch (err) {
+    return fail("find-root", `refused: ${(err as Error).message}`, 2);
+  }
+  const dir = o.mountDir ?? "/run/automagic/capture-root";
+  const source = { device: root.path, fstype: root.fstype, host: spec.host, init: spec.init };
+  let mounted = false;
+  try {
+    reporter.emit({
+      kind: "step-start",
+      step: "mount",
+      message: `${root.path} read-only at ${dir}`,
+    });
+    await mkdir(dir, { recursive: true });
+    await runner.run(["mount", "-o", "ro", root.path, dir]);
+    mounted = true;
+    reporter.emit({ kind: "step-end", step: "mount" });
+
+    reporter.emit({ kind: "step-start", step: "archive", message: `tar + zstd of ${root.path}` });
+    const used = await usedBytes(runner, dir);
+    const hash = createHash("sha256");
+    let bytes = 0;
+    const tar = execa(TAR_CREATE[0]!, [...TAR_CREATE.slice(1), "-f", "-", "-C", dir, "."], {
+      buffer: false,
+      stderr: "pipe",
+    });
+    const tap = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        bytes += chunk.length;
+        cb(null, chunk);
+      },
+    });
+    // Compressed bytes sent so far (the total is only known at the end).
+    const progress = setInterval(() => reporter.progress("archive", bytes, undefined), 2000);
+    let uploaded;
+    try {
+      const [res] = await Promise.all([
+        f(`${base}/sysimg`, {
+          method: "PUT",
+          headers: { "content-type": "application/zstd" },
+          body: Readable.toWeb(tar.stdout!.pipe(tap)) as ReadableStream,
+          duplex: "half",
+        } as RequestInit),
+        tar,
+      ]);
+      if (!res.ok) throw new Error(`PUT ${base}/sysimg: HTTP ${res.status} ${await res.text()}`);
+      uploaded = (await res.json()) as { name: string; bytes: number; sha256: string };
+    } finally {
+      clearInterval(progress);
+    }
+    const mine = hash.digest("hex");
+    reporter.emit({
+      kind: "step-end",
+      step: "archive",
+      message: `${bytes} bytes (filesystem: ${used} bytes used), sha256 ${mine}`,
+    });
+
+    reporter.emit({ kind: "step-start", step: "commit", message: uploaded.name });
+    const res = await f(`${base}/sysimg/commit`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ sha256: mine, source }),
+    });
+    if (!res.ok) throw new Error(`commit ${uploaded.name}: HTTP ${res.status} ${await res.text()}`);
+    reporter.emit({ kind: "step-end", step: "commit" });
+    await runner.run(["umount", dir]);
+    mounted = false;
+    reporter.emit({
+      kind: "run-done",
+      step: "capture",
+      message: `captured ${root.path} as ${uploaded.name} (${bytes} bytes, sha256 ${mine})`,
+      summary: { image: uploaded.name, bytes, sha256: mine, source },
+    });
+    await reporter.flush();
+  } catch (err) {
+    if (mounted) await runner.run(["umount", dir]).catch(() => undefined);
+    return fail("capture", (err as Error).message, 1);
+  }
+  if (o.reboot) {
+    o.write?.("automagic-install: capture stored; rebooting");
+    await runner.run(["reboot"]);
+  }
+  return 0;
+}
+
+async function usedBytes(runner: CommandRunner, dir: string): Promise<number> {
+  const out = await runner.run(["df", "-B1", "--output=used", dir]).catch(() => undefined);
+  return Number(out?.stdout.trim().split("\n")[1] ?? 0);
+}

@@ -1,0 +1,139 @@
+// Captured system images (DESIGN.md "Images"): <dir>/<name>.tar.zst with
+// <name>.json beside it, name = <host>-<UTC stamp>. An upload is written to
+// <name>.tar.zst.partial while it is hashed; it becomes an image only on
+// commit, when the sha256 the payload computed equals the one computed here.
+// Nothing half-written is ever listed.
+import { createHash } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+
+export interface SysImage {
+  name: string;
+  host: string;
+  run: number;
+  bytes: number;
+  sha256: string;
+  created: string;
+  /** What the payload said about the source: device, filesystem, ... */
+  source: Record<string, unknown>;
+}
+
+interface Pending {
+  name: string;
+  host: string;
+  bytes: number;
+  sha256: string;
+}
+
+const HOST = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** Pure: the image name for a capture of `host` at `at`, e.g. web1-20261127T170500Z. */
+export function imageName(host: string, at: Date): string {
+  if (!HOST.test(host))
+    throw new Error(`sysimg: host name ${JSON.stringify(host)} is not usable in a file name`);
+  return `${host}-${at
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z")}`;
+}
+
+export class SysImageStore {
+  private pending = new Map<number, Pending>();
+
+  constructor(
+    readonly dir: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** Drops uploads a previous process never committed. */
+  async open(): Promise<this> {
+    await mkdir(this.dir, { recursive: true });
+    for (const f of await readdir(this.dir))
+      if (f.endsWith(".partial")) await rm(join(this.dir, f), { force: true });
+    return this;
+  }
+
+  /** Streams one upload of run `run` to a partial file; resolves with what was received. */
+  async receive(host: string, run: number, body: NodeJS.ReadableStream): Promise<Pending> {
+    const name = imageName(host, this.now());
+    const partial = join(this.dir, `${name}.tar.zst.partial`);
+    const hash = createHash("sha256");
+    let bytes = 0;
+    const tap = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        bytes += chunk.length;
+        cb(null, chunk);
+      },
+    });
+    try {
+      await pipeline(body, tap, createWriteStream(partial, { flags: "wx" }));
+    } catch (err) {
+      await rm(partial, { force: true });
+      throw new Error(
+        `sysimg ${name}: upload broke off after ${bytes} bytes: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    const old = this.pending.get(run);
+    if (old) await rm(join(this.dir, `${old.name}.tar.zst.partial`), { force: true });
+    const p = { name, host, bytes, sha256: hash.digest("hex") };
+    this.pending.set(run, p);
+    return p;
+  }
+
+  /** Makes run `run`'s upload an image if `sha256` is what arrived; else drops it and says so. */
+  async commit(
+    run: number,
+    sha256: string,
+    source: Record<string, unknown> = {},
+  ): Promise<SysImage> {
+    const p = this.pending.get(run);
+    if (!p)
+      throw new Error(`sysimg: run ${run} has no upload waiting (or the server restarted since)`);
+    this.pending.delete(run);
+    const partial = join(this.dir, `${p.name}.tar.zst.partial`);
+    if (sha256 !== p.sha256) {
+      await rm(partial, { force: true });
+      throw new Error(
+        `sysimg ${p.name}: sha256 ${p.sha256} arrived, the payload sent ${sha256}: upload dropped`,
+      );
+    }
+    const image: SysImage = {
+      name: p.name,
+      host: p.host,
+      run,
+      bytes: p.bytes,
+      sha256: p.sha256,
+      created: this.now().toISOString(),
+      source,
+    };
+    await rename(partial, join(this.dir, `${p.name}.tar.zst`));
+    await writeFile(join(this.dir, `${p.name}.json`), `${JSON.stringify(image, null, 2)}\n`);
+    return image;
+  }
+
+  /** Committed images, newest first. */
+  async list(): Promise<SysImage[]> {
+    const files = await readdir(this.dir).catch(() => [] as string[]);
+    const out: SysImage[] = [];
+    for (const f of files) {
+      if (!f.endsWith(".json")) continue;
+      const meta = JSON.parse(await readFile(join(this.dir, f), "utf8")) as SysImage;
+      if (NAME.test(meta.name) && files.includes(`${meta.name}.tar.zst`)) out.push(meta);
+    }
+    return out.sort((a, b) => b.created.localeCompare(a.created));
+  }
+
+  /** Path of a committed image's archive; undefined for any name not in the list. */
+  async path(name: string): Promise<string | undefined> {
+    if (!NAME.test(name)) return undefined;
+    return (await this.list()).some((i) => i.name === name)
+      ? join(this.dir, `${name}.tar.zst`)
+      : undefined;
+  }
+}
