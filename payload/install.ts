@@ -25,6 +25,8 @@ export interface Phase1Options {
   fetch?: typeof fetch;
   write?: (line: string) => void;
   selfBinary?: string;
+  /** deploy:<image>: the root comes from that system image (plan.ts PlanOptions.deploy). */
+  deploy?: string;
 }
 
 /** Exit code: 0 done, 1 a step failed, 2 the plan was refused or the spec is bad. */
@@ -52,15 +54,17 @@ export async function runPhase1(o: Phase1Options): Promise<number> {
       runner,
       fetch: f,
       // An offline --dry-run --spec still plans, from an estimate the plan names.
-      downloads: o.dryRun ? "best-effort" : "required",
+      downloads: o.deploy ? "skip" : o.dryRun ? "best-effort" : "required",
       ...(o.devices ? { devices: o.devices } : {}),
       ...(o.stateDir ? { scratch: o.stateDir } : {}),
     });
+    if (o.deploy) probe.downloads = await sysimgSize(o, f, o.deploy);
     return {
       probe,
       steps: planInstall(spec, probe, {
         ...(o.target ? { target: o.target } : {}),
         ...(o.stateDir ? { stateDir: o.stateDir } : {}),
+        ...(o.deploy ? { deploy: { image: o.deploy } } : {}),
       }),
     };
   };
@@ -140,6 +144,17 @@ export async function loadSpec(o: Phase1Options, f: typeof fetch): Promise<Insta
   const res = await f(url);
   if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
   return parseInstallSpec(await res.json(), url);
+}
+
+/** The deploy image's size, for the staging decision, before anything is touched. */
+async function sysimgSize(o: Phase1Options, f: typeof fetch, image: string) {
+  if (!o.server || !o.token) throw new Error("deploy needs --server and --token");
+  const url = `${o.server.replace(/\/+$/, "")}/api/v1/run/${encodeURIComponent(o.token)}/sysimg`;
+  const res = await f(url, { method: "HEAD" });
+  const bytes = Number(res.headers.get("content-length"));
+  if (!res.ok || !Number.isFinite(bytes) || bytes <= 0)
+    throw new Error(`HEAD ${url}: HTTP ${res.status}, no usable Content-Length for ${image}`);
+  return { stage3Bytes: 0, snapshotBytes: 0, sysimg: { name: image, bytes } };
 }
 
 /** The file phase 2 runs: the SEA executable itself, or the JS bundle node was given. */

@@ -24,7 +24,7 @@ export function buildProgram(): Command {
     .option("--token <token>", "run token (default: automagic.token= on /proc/cmdline)")
     .option(
       "--action <action>",
-      "install, capture (archive the installed root to the server), or rescue (report, leave the machine to sshd)",
+      "install, deploy:<image> (install from a captured image), capture (archive the installed root to the server), or rescue (report, leave the machine to sshd)",
       "install",
     )
     .option("--phase <n>", "1 (RAM system) or 2 (first boot)", "1")
@@ -59,7 +59,8 @@ export function buildProgram(): Command {
         });
         return;
       }
-      if (action !== "install") {
+      const deploy = action.startsWith("deploy:") ? action.slice("deploy:".length) : undefined;
+      if (action !== "install" && !deploy) {
         const { runRescue, refuseAction } = await import("./actions.ts");
         const at = { ...(server ? { server } : {}), ...(token ? { token } : {}) };
         process.exitCode =
@@ -71,6 +72,7 @@ export function buildProgram(): Command {
         ...(token ? { token } : {}),
         ...(o.spec ? { specFile: o.spec as string } : {}),
         ...(o.devices ? { devices: (o.devices as string).split(",").filter(Boolean) } : {}),
+        ...(deploy ? { deploy } : {}),
         dryRun: !!o.dryRun,
         // Only the netboot image reboots: never a test, never a developer's machine.
         reboot: !o.dryRun && (!!o.reboot || cmdline.url !== undefined),

@@ -113,7 +113,14 @@ export function stagingNeed(probe: ProbedSystem): { bytes: number; how: string }
     const why = probe.downloadsUnknown ? ` (${probe.downloadsUnknown})` : "";
     return { bytes: STAGING_BYTES, how: `download sizes unknown${why}: the fixed estimate` };
   }
-  const bytes = Math.ceil((d.stage3Bytes + d.snapshotBytes) * (1 + STAGING_MARGIN)) + STAGING_FIXED;
+  const bytes =
+    Math.ceil((d.stage3Bytes + d.snapshotBytes + (d.sysimg?.bytes ?? 0)) * (1 + STAGING_MARGIN)) +
+    STAGING_FIXED;
+  if (d.sysimg)
+    return {
+      bytes,
+      how: `system image ${d.sysimg.name} ${size(d.sysimg.bytes, Math.ceil)} from the server, +${STAGING_MARGIN * 100}% +${size(STAGING_FIXED)}`,
+    };
   return {
     bytes,
     how: `stage3 ${size(d.stage3Bytes, Math.ceil)} + snapshot ${size(d.snapshotBytes, Math.ceil)} from the mirror, +${STAGING_MARGIN * 100}% +${size(STAGING_FIXED)}`,

@@ -19,6 +19,13 @@ export interface PlanOptions {
   target?: string;
   /** The payload's own scratch directory on the RAM system. */
   stateDir?: string;
+  /**
+   * deploy:<image>: the root comes from that captured system image instead
+   * of stage3 + snapshot (fetched and verified before anything is paved, as
+   * stage3 is); every configure, boot and finish step is the same, which is
+   * what gives the machine its own identity.
+   */
+  deploy?: { image: string };
 }
 
 export function planInstall(
@@ -44,23 +51,34 @@ export function planInstall(
   const add = (s: Omit<Step, "destructive"> & { destructive?: boolean }) =>
     steps.push({ destructive: false, ...s });
 
-  add({
-    id: "fetch-verify",
-    group: "prepare",
-    title: `fetch and verify stage3-amd64-${spec.stage3.variant} and the repository snapshot`,
-    detail: [
-      `mirror ${spec.stage3.mirror}`,
-      `signatures: GOODSIG+VALIDSIG from ${spec.stage3.trustedKeys.join(", ")}; SHA512 from .DIGESTS`,
-      `staging in ${staging.where === "ram" ? "RAM" : "/home"} (${staging.dir}): ${staging.reason}`,
-    ],
-    action: {
-      kind: "fetch-verify",
-      mirror: spec.stage3.mirror,
-      variant: spec.stage3.variant,
-      trustedKeys: spec.stage3.trustedKeys,
-      staging,
-    },
-  });
+  const stagingLine = `staging in ${staging.where === "ram" ? "RAM" : "/home"} (${staging.dir}): ${staging.reason}`;
+  if (opts.deploy) {
+    add({
+      id: "fetch-sysimg",
+      group: "prepare",
+      title: `fetch system image ${opts.deploy.image} from the server`,
+      detail: ["sha256 checked against the one it was captured with", stagingLine],
+      action: { kind: "fetch-sysimg", image: opts.deploy.image, staging },
+    });
+  } else {
+    add({
+      id: "fetch-verify",
+      group: "prepare",
+      title: `fetch and verify stage3-amd64-${spec.stage3.variant} and the repository snapshot`,
+      detail: [
+        `mirror ${spec.stage3.mirror}`,
+        `signatures: GOODSIG+VALIDSIG from ${spec.stage3.trustedKeys.join(", ")}; SHA512 from .DIGESTS`,
+        stagingLine,
+      ],
+      action: {
+        kind: "fetch-verify",
+        mirror: spec.stage3.mirror,
+        variant: spec.stage3.variant,
+        trustedKeys: spec.stage3.trustedKeys,
+        staging,
+      },
+    });
+  }
   const keepNames = spec.users.filter((u) => u.password === "keep").map((u) => u.name);
   if (dev.oldRoot && (keepNames.length || spec.keepSshHostKeys)) {
     const fstype =
@@ -140,14 +158,25 @@ export function planInstall(
     detail: [],
     action: { kind: "mount", device: dev.root, target, fs: spec.rootfs },
   });
-  add({
-    id: "extract-stage3",
-    group: "install",
-    title: `extract the stage3 into ${target}`,
-    device: dev.root,
-    detail: ["tar xp --xattrs-include='*.*' --numeric-owner, streamed with progress"],
-    action: { kind: "extract-stage3", target },
-  });
+  if (opts.deploy) {
+    add({
+      id: "extract-sysimg",
+      group: "install",
+      title: `extract system image ${opts.deploy.image} into ${target}`,
+      device: dev.root,
+      detail: ["zstd | tar xp --xattrs-include='*.*' --numeric-owner, streamed with progress"],
+      action: { kind: "extract-sysimg", target },
+    });
+  } else {
+    add({
+      id: "extract-stage3",
+      group: "install",
+      title: `extract the stage3 into ${target}`,
+      device: dev.root,
+      detail: ["tar xp --xattrs-include='*.*' --numeric-owner, streamed with progress"],
+      action: { kind: "extract-stage3", target },
+    });
+  }
   if (dev.esp) {
     add({
       id: "mount-esp",
@@ -173,12 +202,22 @@ export function planInstall(
     },
   });
   const pfiles = portageFiles(spec);
+  // A system image carries its repository; /etc/portage is still the host's.
   add({
     id: "portage",
     group: "install",
-    title: "repository snapshot and /etc/portage",
-    detail: ["snapshot -> /var/db/repos/gentoo", ...pfiles.map((f) => f.path)],
-    action: { kind: "portage", target, files: pfiles, binhost: spec.portage.binhost },
+    title: opts.deploy ? "/etc/portage" : "repository snapshot and /etc/portage",
+    detail: [
+      ...(opts.deploy ? [] : ["snapshot -> /var/db/repos/gentoo"]),
+      ...pfiles.map((f) => f.path),
+    ],
+    action: {
+      kind: "portage",
+      target,
+      files: pfiles,
+      binhost: spec.portage.binhost,
+      ...(opts.deploy ? { snapshot: false } : {}),
+    },
   });
   add({
     id: "chroot-mounts",

@@ -36,7 +36,16 @@ export type Action =
   | { kind: "format"; device: string; fs: string; label?: string }
   | { kind: "mount"; device: string; target: string; fs: string; options?: string }
   | { kind: "extract-stage3"; target: string }
-  | { kind: "portage"; target: string; files: PlannedFile[]; binhost: boolean }
+  | { kind: "fetch-sysimg"; image: string; staging: StagingChoice }
+  | { kind: "extract-sysimg"; target: string }
+  | {
+      kind: "portage";
+      target: string;
+      files: PlannedFile[];
+      binhost: boolean;
+      /** false: keep the repository already in the root (deploy). */
+      snapshot?: boolean;
+    }
   | { kind: "chroot-mounts"; target: string; efivarfs: boolean }
   | { kind: "write-files"; target: string; files: PlannedFile[] }
   | { kind: "chroot-run"; target: string; commands: string[][] }

@@ -75,6 +75,8 @@ export interface DownloadSizes {
   stage3Path?: string;
   /** Content-Length of snapshots/gentoo-latest.tar.xz. */
   snapshotBytes: number;
+  /** deploy: the system image that replaces stage3 and snapshot (both 0 then). */
+  sysimg?: { name: string; bytes: number };
 }
 
 export interface ProbedSystem {

@@ -24,6 +24,7 @@ export async function extractWithProgress(
   bytes: number,
   dest: string,
   extra: string[] = [],
+  tar: readonly string[] = TAR_EXTRACT,
 ): Promise<void> {
   let done = 0;
   const counter = new Transform({
@@ -34,7 +35,7 @@ export async function extractWithProgress(
     },
   });
   const input = createReadStream(file, { highWaterMark: 1 << 20 }).pipe(counter);
-  await ctx.runner.run([...TAR_EXTRACT, "-f", "-", "-C", dest, ...extra], { inputStream: input });
+  await ctx.runner.run([...tar, "-f", "-", "-C", dest, ...extra], { inputStream: input });
 }
 
 function staged(ctx: RunContext) {
@@ -42,19 +43,40 @@ function staged(ctx: RunContext) {
   return ctx.staged;
 }
 
-export const extractStage3: Handler<"extract-stage3"> = async (a, ctx) => {
-  const s = staged(ctx);
-  const entries = (await readdir(a.target)).filter((e) => e !== "lost+found");
+async function refuseNonEmpty(target: string): Promise<void> {
+  const entries = (await readdir(target)).filter((e) => e !== "lost+found");
   if (entries.length)
     throw new Error(
-      `${a.target} is not empty (${entries.slice(0, 5).join(", ")}): refusing to extract over it`,
+      `${target} is not empty (${entries.slice(0, 5).join(", ")}): refusing to extract over it`,
     );
+}
+
+export const extractStage3: Handler<"extract-stage3"> = async (a, ctx) => {
+  const s = staged(ctx);
+  await refuseNonEmpty(a.target);
   await extractWithProgress(ctx, s.stage3, s.stage3Bytes, a.target);
+  ctx.log(`extracted ${path.basename(s.stage3)} into ${a.target}`);
+};
+
+/** A capture's archive (payload/capture.ts): zstd instead of xz, same tar flags. */
+const TAR_EXTRACT_ZSTD = TAR_EXTRACT.map((f) =>
+  f.startsWith("--use-compress-program=") ? "--use-compress-program=zstd -T0" : f,
+);
+
+export const extractSysimg: Handler<"extract-sysimg"> = async (a, ctx) => {
+  const s = staged(ctx);
+  await refuseNonEmpty(a.target);
+  await extractWithProgress(ctx, s.stage3, s.stage3Bytes, a.target, [], TAR_EXTRACT_ZSTD);
   ctx.log(`extracted ${path.basename(s.stage3)} into ${a.target}`);
 };
 
 export const portage: Handler<"portage"> = async (a, ctx) => {
   const s = staged(ctx);
+  if (a.snapshot === false) {
+    for (const f of a.files) await writeTargetFile(a.target, f);
+    await s.cleanup();
+    return;
+  }
   const repos = path.join(a.target, "var/db/repos");
   const tmp = path.join(repos, ".snapshot");
   await rm(tmp, { recursive: true, force: true });

@@ -7,11 +7,16 @@ import { fetchSnapshot, fetchStage3 } from "../verify/index.ts";
 import { parseShadow, usableHash } from "../keep/accounts.ts";
 import type { Handler } from "../run/executor.ts";
 import type { RunContext } from "../run/context.ts";
+import type { StagingChoice } from "../plan/types.ts";
 
-export const fetchVerify: Handler<"fetch-verify"> = async (a, ctx) => {
-  const dir = a.staging.dir;
+/** Makes the staging directory (mounting /home beside the RAM system if it is there). */
+export async function openStaging(
+  staging: StagingChoice,
+  ctx: RunContext,
+): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = staging.dir;
   let homeMount: string | undefined;
-  if (a.staging.where === "home") {
+  if (staging.where === "home") {
     // The /home filesystem is mounted just for staging, beside the RAM system.
     homeMount = path.dirname(dir);
     await mkdir(homeMount, { recursive: true });
@@ -20,6 +25,18 @@ export const fetchVerify: Handler<"fetch-verify"> = async (a, ctx) => {
     await ctx.runner.run(["mount", home, homeMount]);
   }
   await mkdir(dir, { recursive: true });
+  return {
+    dir,
+    cleanup: async () => {
+      await rm(dir, { recursive: true, force: true });
+      if (homeMount) await ctx.runner.run(["umount", homeMount]);
+      homeMount = undefined; // idempotent: cleanup runs after portage and again on failure
+    },
+  };
+}
+
+export const fetchVerify: Handler<"fetch-verify"> = async (a, ctx) => {
+  const { dir, cleanup } = await openStaging(a.staging, ctx);
   const onProgress = (file: string, done: number, total: number | undefined) =>
     ctx.reporter.progress(`${ctx.step}:${path.basename(file)}`, done, total);
   const common = { mirror: a.mirror, trustedKeys: a.trustedKeys, destDir: dir, onProgress };
@@ -35,11 +52,7 @@ export const fetchVerify: Handler<"fetch-verify"> = async (a, ctx) => {
     stage3Bytes: stage3.bytes,
     snapshot: snap.tarball,
     dir,
-    cleanup: async () => {
-      await rm(dir, { recursive: true, force: true });
-      if (homeMount) await ctx.runner.run(["umount", homeMount]);
-      homeMount = undefined; // idempotent: cleanup runs after portage and again on failure
-    },
+    cleanup,
   };
 };
 

@@ -2,7 +2,8 @@
 import type { Handlers } from "../run/executor.ts";
 import { fetchVerify, readKeepList } from "./fetch.ts";
 import { format, mount, partition } from "./disk.ts";
-import { extractStage3, portage } from "./extract.ts";
+import { extractStage3, extractSysimg, portage } from "./extract.ts";
+import { fetchSysimg } from "./sysimg.ts";
 import { chrootMounts, chrootRun, unmount, unmountAll, writeFiles } from "./chroot.ts";
 import { accounts, fstab, machineId, ssh } from "./configure.ts";
 import { bootloader, kernel } from "./boot.ts";
@@ -16,6 +17,8 @@ export const handlers: Handlers = {
   format,
   mount,
   "extract-stage3": extractStage3,
+  "fetch-sysimg": fetchSysimg,
+  "extract-sysimg": extractSysimg,
   portage,
   "chroot-mounts": chrootMounts,
   "write-files": writeFiles,

@@ -3,7 +3,7 @@
 // with a token configured every request must carry it.
 import { timingSafeEqual } from "node:crypto";
 import express, { Router, type Request, type RequestHandler, type Response } from "express";
-import { parseAction, ActionError, unavailable } from "../policy/actions.ts";
+import { parseAction, ActionError } from "../policy/actions.ts";
 import type { HostEntry } from "../hosts/index.ts";
 import type { AppDeps } from "./deps.ts";
 import { HttpError } from "./errors.ts";
@@ -59,7 +59,7 @@ export function adminRouter(deps: AppDeps): Router {
     const h = host(req);
     res.json({ ...status(h), runs: store.runs(h.name) });
   });
-  r.post("/api/v1/admin/hosts/:name/next", express.json(), (req, res) => {
+  r.post("/api/v1/admin/hosts/:name/next", express.json(), async (req, res) => {
     const h = host(req);
     const text = (req.body as { action?: unknown } | undefined)?.action;
     if (typeof text !== "string")
@@ -71,8 +71,14 @@ export function adminRouter(deps: AppDeps): Router {
       if (err instanceof ActionError) throw new HttpError(400, err.message, { cause: err });
       throw err;
     }
-    const why = unavailable(action);
-    if (why) throw new HttpError(501, why);
+    if (action.startsWith("deploy:")) {
+      const name = action.slice("deploy:".length);
+      if (!(await deps.sysimgs?.path(name)))
+        throw new HttpError(
+          404,
+          `action "${action}": no system image "${name}" on this server (automagic sysimgs lists them); nothing was armed`,
+        );
+    }
     const out = store.arm(h.name, action);
     log.info({ host: h.name, macs: h.macs, action, cancelledRun: out.cancelledRun }, "armed");
     res.json({ ...status(h), ...out });

@@ -1,5 +1,6 @@
 // /api/v1/run/:token/* — what the payload calls. The token is the only
 // credential: a MAC is not one. No valid, unexpired token, no secret.
+import { createReadStream } from "node:fs";
 import { pipeline } from "node:stream/promises";
 import express, { Router, type Request } from "express";
 import { eventBatchSchema } from "../../payload/spec/events.ts";
@@ -135,6 +136,26 @@ export function runRouter(deps: AppDeps): Router {
     } catch (err) {
       throw new HttpError(409, (err as Error).message, { cause: err });
     }
+  });
+
+  // deploy: the image the run's action names, with the sha256 it was committed with.
+  r.get("/api/v1/run/:token/sysimg", async (req, res) => {
+    const a = auth(req);
+    if (!a.run.action.startsWith("deploy:"))
+      throw new HttpError(409, `run ${a.run.id} (action ${a.run.action}) is not a deploy run`);
+    const name = a.run.action.slice("deploy:".length);
+    const image = (await deps.sysimgs?.list())?.find((i) => i.name === name);
+    const file = image && (await deps.sysimgs!.path(name));
+    if (!image || !file) throw new HttpError(404, `no system image "${name}" on this server`);
+    res.setHeader("Content-Type", "application/zstd");
+    res.setHeader("Content-Length", String(image.bytes));
+    res.setHeader("X-Automagic-Sha256", image.sha256);
+    res.setHeader("Cache-Control", "no-store");
+    if (req.method === "HEAD") {
+      res.end();
+      return;
+    }
+    await pipeline(createReadStream(file), res);
   });
 
   r.get("/api/v1/run/:token/overlay.tar", async (req, res) => {

@@ -33,19 +33,6 @@ export function parseAction(text: string): Action {
   );
 }
 
-/**
- * Why `action` cannot be armed yet, or undefined when it can. deploy is
- * designed (DESIGN.md "Images") but the payload does not carry it yet:
- * arming it would netboot a machine into a payload that can only refuse.
- * Refusing here keeps the machine where it is.
- */
-export function unavailable(action: Action): string | undefined {
-  if (action.startsWith("deploy:")) {
-    return `action "${action}": deploy is not implemented yet (the payload installs, captures and rescues); nothing was armed`;
-  }
-  return undefined;
-}
-
 export function isAction(text: string): text is Action {
   try {
     parseAction(text);

@@ -5,6 +5,7 @@
 // their disks untouched.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import { startVm, makeRawDisk } from "../lib/qemu.ts";
@@ -29,10 +30,29 @@ import type { SysImage } from "../../server/sysimgs/store.ts";
 const MAC = "52:54:00:a0:00:01";
 const HOST = "qemu-bios";
 const MIN = 60_000;
+const CLONE = "qemu-clone";
+
+/** qemu-bios's host file made into another machine's: MAC, disk, a fresh GPT, no overlay. */
+function cloneHostFile(text: string): string {
+  const out = text
+    .replace('macs: ["52:54:00:a0:00:01"]', 'macs: ["52:54:00:a0:00:03"]')
+    .replace("  serial: AM-SYS-BIOS", "  serial: AM-SYS-CLONE")
+    .replace(
+      "layout:\n  mode: keep\n  root: { partlabel: gentoo-root }",
+      "layout:\n  mode: create\n  wipe: { serial: AM-SYS-CLONE }\n  swapSize: 0\nkeepSshHostKeys: false",
+    )
+    .replace(/^overlay:\n(?:[ #].*\n)*/m, "");
+  assert.ok(
+    out.includes("AM-SYS-CLONE") && out.includes("mode: create") && !out.includes("overlay:"),
+    out,
+  );
+  return out;
+}
 
 describe("BIOS install end to end", { timeout: 30 * MIN }, () => {
   let b: InstallBed;
   let home: HomeDisk;
+  let cloneHome: HomeDisk;
   let oldRoot: OldRoot;
   const sysDisk = () => join(b.work, "bios-sys.img");
   const machine = (): Machine => ({
@@ -71,6 +91,13 @@ describe("BIOS install end to end", { timeout: 30 * MIN }, () => {
       prepare: async (work) => {
         oldRoot = await makeBiosSystemDisk(join(work, "bios-sys.img"), work);
         home = await makeHomeDisk(join(work, "bios-home.img"), work);
+        // The machine qemu-bios's capture is deployed onto: blank disk, own /home.
+        await makeRawDisk(join(work, "clone-sys.img"), 8 * 1024 * 1024 * 1024);
+        cloneHome = await makeHomeDisk(join(work, "clone-home.img"), work, 300);
+        await writeFile(
+          join(work, "hosts", `${CLONE}.yaml`),
+          cloneHostFile(await readFile(join(work, "hosts", `${HOST}.yaml`), "utf8")),
+        );
       },
     });
   });
@@ -221,6 +248,48 @@ describe("BIOS install end to end", { timeout: 30 * MIN }, () => {
         "capture wrote to no disk",
       );
       process.stderr.write(`[e2e] capture: ${img.name}, ${(img.bytes / 2 ** 20).toFixed(1)} MiB\n`);
+    },
+  );
+  test(
+    "arm deploy:<that capture> on a second machine -> installed from the image, its own identity, its own /home intact",
+    { timeout: 25 * MIN },
+    async () => {
+      const [img] = await b.server.json<SysImage[]>(["sysimgs"]);
+      assert.ok(img, "the capture test left an image");
+      const file = join(b.work, "state", "sysimgs", `${img.name}.tar.zst`);
+      const fromImage = async (path: string) =>
+        (await execa("sh", ["-c", `zstd -dc '${file}' | tar -xOf - '.${path}'`])).stdout.trim();
+      const clone: Machine = {
+        host: CLONE,
+        mac: "52:54:00:a0:00:03",
+        firmware: "bios",
+        tap: "tap1",
+        disks: [
+          { file: join(b.work, "clone-sys.img"), serial: "AM-SYS-CLONE" },
+          { file: cloneHome.file, serial: "AM-HOME-CLONE" },
+        ],
+        home: cloneHome,
+      };
+      const { vm, ip, ssh, timeline } = await installMachine(b, clone, `deploy:${img.name}`);
+      const steps = timeline.events.map((e) => e.event.step).filter(Boolean);
+      assert.ok(
+        steps.includes("fetch-sysimg") && steps.includes("extract-sysimg"),
+        steps.join(" "),
+      );
+      assert.ok(!steps.includes("fetch-verify"), "no stage3 was fetched");
+      await assertCommonSystem(ssh, clone);
+      // From the image: what qemu-bios's overlay put there.
+      assert.match(await ssh("stat -c %a /etc/sudoers.d/wheel"), /^440/);
+      assert.match(await ssh("id bob"), /uid=1001\(bob\) gid=1001\(bob\)/);
+      // Its own identity: machine-id and SSH host key are not the image's.
+      assert.notEqual(
+        (await ssh("cat /etc/machine-id")).trim(),
+        await fromImage("/etc/machine-id"),
+      );
+      const scan = await b.bed.exec("ssh-keyscan", ["-t", "ed25519", ip]);
+      const imageKey = await fromImage("/etc/ssh/ssh_host_ed25519_key.pub");
+      assert.ok(!String(scan.stdout).includes(imageKey.split(" ")[1]!), "a fresh SSH host key");
+      await assertHomeIntact(b, ssh, vm, clone);
     },
   );
 });

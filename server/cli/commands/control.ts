@@ -13,7 +13,7 @@ import type { SysImage } from "../../sysimgs/store.ts";
 import type { HostStatus } from "../../http/views.ts";
 import type { StoredEvent } from "../../state/store.ts";
 import type { Discovered, TraceEntry } from "../../state/observations.ts";
-import { parseAction, unavailable } from "../../policy/actions.ts";
+import { parseAction } from "../../policy/actions.ts";
 import { normalizeMac } from "../../policy/mac.ts";
 
 const out = (s: string) => process.stdout.write(s);
@@ -38,13 +38,11 @@ function withServer(cmd: Command): Command {
 
 export function registerControl(program: Command): void {
   withServer(program.command("next"))
-    .description("arm the next-boot action: local | install | capture | rescue")
+    .description("arm the next-boot action: local | install | capture | rescue | deploy:<image>")
     .argument("<host>")
     .argument("<action>")
     .action(async (host: string, action: string, _o, cmd: Command) => {
       const a = parseAction(action);
-      const why = unavailable(a);
-      if (why) throw new Error(why);
       const s = await client(cmd).json<HostStatus & { cancelledRun?: number }>(
         "POST",
         `/api/v1/admin/hosts/${encodeURIComponent(host)}/next`,

@@ -84,9 +84,11 @@ async function waitStatus(
 export async function installMachine(
   ctx: FlowContext,
   m: Machine,
+  /** install, or deploy:<image> (an install from a captured image) */
+  action = "install",
 ): Promise<{ vm: RunningVm; ip: string; timeline: Timeline; ssh: Ssh; t0: number }> {
   const { server } = ctx;
-  await server.cli(["next", m.host, "install"]);
+  await server.cli(["next", m.host, action]);
   const t0 = Date.now();
   // Phase 1 ends with a reboot; -no-reboot turns that into QEMU exiting.
   const first = bootMachine(ctx, m, `${m.host}-install`);
@@ -114,7 +116,7 @@ export async function installMachine(
   process.stderr.write(
     `\n[e2e] timeline (${m.host}, ${ctx.accel.name}):\n${renderTimeline(timeline)}\n\n`,
   );
-  assertChain(timeline);
+  assertChain(timeline, action);
 
   const ip = await leaseAddress(server, m.mac);
   await waitForSsh(ctx.bed, ip, ctx.keyFile, 3 * MIN);
@@ -123,11 +125,11 @@ export async function installMachine(
 }
 
 /** The chain in order, as the server recorded it (trace rows and run events). */
-export function assertChain(tl: Timeline): void {
+export function assertChain(tl: Timeline, action = "install"): void {
   let at = findTrace(tl, "dhcp", /offer|ack/);
   assert.ok(at >= 0, "DHCP offer traced");
   at = findTrace(tl, "http", /boot\.ipxe served/, at);
-  assert.ok(at >= 0 && tl.trace[at]!.detail?.decision === "install", "boot.ipxe served `install`");
+  assert.ok(at >= 0 && tl.trace[at]!.detail?.decision === action, `boot.ipxe served \`${action}\``);
   assert.ok(findTrace(tl, "http", /vmlinuz fetched/, at) > at, "kernel fetched after the script");
   assert.ok(
     findTrace(tl, "http", /initrd\.img fetched/, at) > at,

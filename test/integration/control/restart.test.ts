@@ -22,10 +22,10 @@ test("restart after kill -9 keeps action, token and events; a second client fini
   t.after(() => s.stop());
   const env = { AUTOMAGIC_SERVER: s.url };
 
-  // deploy is not built yet: the CLI refuses it with the reason and arms nothing.
+  // A deploy of an image the server does not hold: refused with the reason, nothing armed.
   const refused = await cli(["next", "qemu-bios", "deploy:gold-1"], env);
   assert.notEqual(refused.exitCode, 0);
-  assert.match(refused.stderr, /action "deploy:gold-1": deploy is not implemented yet/);
+  assert.match(refused.stderr, /no system image "gold-1" on this server/);
   const untouched = await cli(["status", "qemu-bios", "--json"], env);
   assert.equal(JSON.parse(untouched.stdout).state, "local");
 

@@ -47,15 +47,19 @@ test("admin API over HTTP: bearer required when configured; arming validates the
   });
   assert.equal(bad.status, 400);
   assert.match((await json(bad)).error, /action "reinstall"/);
-  // deploy parses, but the payload does not carry it: refused, nothing armed.
+  // deploy of an image the server does not hold: refused, nothing armed.
   for (const action of ["deploy:gold-1"]) {
     const r = await fetch(`${h.url}/api/v1/admin/hosts/ws1/next`, {
       method: "POST",
       headers: auth,
       body: JSON.stringify({ action }),
     });
-    assert.equal(r.status, 501, action);
-    assert.match((await json(r)).error, /not implemented yet .*nothing was armed/, action);
+    assert.equal(r.status, 404, action);
+    assert.match(
+      (await json(r)).error,
+      /no system image "gold-1" on this server .*nothing was armed/,
+      action,
+    );
     const s = await json(fetch(`${h.url}/api/v1/admin/hosts/ws1`, { headers: auth }));
     assert.equal(s.state, "local", action);
   }

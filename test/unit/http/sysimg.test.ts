@@ -93,3 +93,23 @@ test("only a capture run's token uploads; bad bodies and unknown names are refus
   for (const name of ["../secret", "ws1-x/../../y", "", ".hidden"])
     assert.equal(await h2.sysimgs.path(name), undefined, name);
 });
+
+test("deploy: armable only for a stored image; its run's token fetches the bytes with their sha256", async (t) => {
+  const h = await startHarness();
+  t.after(() => h.close());
+  const body = Buffer.alloc(1 << 20, 3);
+  const capture = await armAndBoot(h, "capture");
+  await json(put(h, capture, body));
+  const image = await json(commit(h, capture, sha(body)));
+  const token = await armAndBoot(h, `deploy:${image.name}`);
+  const head = await fetch(`${h.url}/api/v1/run/${token}/sysimg`, { method: "HEAD" });
+  assert.equal(head.status, 200);
+  assert.equal(head.headers.get("content-length"), String(body.length));
+  assert.equal(head.headers.get("x-automagic-sha256"), sha(body));
+  const got = await fetch(`${h.url}/api/v1/run/${token}/sysimg`);
+  assert.ok(Buffer.from(await got.arrayBuffer()).equals(body));
+  const install = await armAndBoot(h, "install");
+  const wrong = await fetch(`${h.url}/api/v1/run/${install}/sysimg`);
+  assert.equal(wrong.status, 409);
+  assert.match((await json(wrong)).error, /\(action install\) is not a deploy run/);
+});

@@ -173,3 +173,34 @@ test("every refusal names its field and reason (golden)", () => {
   }
   assertGolden("test/golden/plans/refusals.txt", out.join("\n"));
 });
+
+test("deploy: the image replaces stage3 and snapshot, fetched and verified before anything is paved; the rest is the install", () => {
+  const s = spec("ws-uefi-create-systemd");
+  const p = clone(probe("uefi-blank-nvme-home-sda"));
+  p.downloads = {
+    stage3Bytes: 0,
+    snapshotBytes: 0,
+    sysimg: { name: "ws1-20261127T170509Z", bytes: 300 << 20 },
+  };
+  const install = planInstall(s, probe("uefi-blank-nvme-home-sda")).map((x) => x.id);
+  const steps = planInstall(s, p, { deploy: { image: "ws1-20261127T170509Z" } });
+  const ids = steps.map((x) => x.id);
+  assert.deepEqual(
+    ids,
+    install.map((id) =>
+      id === "fetch-verify" ? "fetch-sysimg" : id === "extract-stage3" ? "extract-sysimg" : id,
+    ),
+  );
+  assert.ok(steps.findIndex((x) => x.destructive) > ids.indexOf("fetch-sysimg"));
+  assert.match(
+    steps[0]!.detail.join("\n"),
+    /system image ws1-20261127T170509Z 300 MiB from the server/,
+  );
+  const portage = steps.find((x) => x.id === "portage")!.action;
+  assert.ok(
+    portage.kind === "portage" && portage.snapshot === false,
+    "the image's repository is kept",
+  );
+  for (const id of ["accounts", "ssh", "machine-id", "fstab", "bootloader", "first-boot"])
+    assert.ok(ids.includes(id), `${id}: the machine gets its own identity`);
+});
