@@ -5,7 +5,7 @@
 // their disks untouched.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import { startVm, makeRawDisk } from "../lib/qemu.ts";
@@ -93,7 +93,8 @@ describe("BIOS install end to end", { timeout: 30 * MIN }, () => {
         home = await makeHomeDisk(join(work, "bios-home.img"), work);
         // The machine qemu-bios's capture is deployed onto: blank disk, own /home.
         await makeRawDisk(join(work, "clone-sys.img"), 8 * 1024 * 1024 * 1024);
-        cloneHome = await makeHomeDisk(join(work, "clone-home.img"), work, 300);
+        await mkdir(join(work, "clone"));
+        cloneHome = await makeHomeDisk(join(work, "clone-home.img"), join(work, "clone"), 300);
         await writeFile(
           join(work, "hosts", `${CLONE}.yaml`),
           cloneHostFile(await readFile(join(work, "hosts", `${HOST}.yaml`), "utf8")),
