@@ -7,7 +7,9 @@
 // onto any partition large enough.
 import { createHash } from "node:crypto";
 import { mkdir } from "node:fs/promises";
-import { Readable, Transform } from "node:stream";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { Transform } from "node:stream";
 import { execa } from "execa";
 import { loadSpec } from "./install.ts";
 import { findCaptureRoot } from "./plan/capture-root.ts";
@@ -25,6 +27,37 @@ export interface CaptureOptions {
   write?: (line: string) => void;
   /** Where the root is mounted read-only. */
   mountDir?: string;
+  put?: typeof putStream;
+}
+
+/**
+ * PUTs a stream on a connection of its own. fetch would take a pooled
+ * keep-alive connection, and one the server closes at that moment fails a
+ * streamed body with "fetch failed" and nothing to retry from (seen in e2e).
+ */
+export function putStream(
+  url: string,
+  body: NodeJS.ReadableStream,
+): Promise<{ status: number; body: string }> {
+  const u = new URL(url);
+  const send = u.protocol === "https:" ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(
+      u,
+      { method: "PUT", agent: false, headers: { "content-type": "application/zstd" } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+        );
+        res.on("error", reject);
+      },
+    );
+    req.on("error", (err) => reject(new Error(`PUT ${url}: ${err.message}`, { cause: err })));
+    body.on("error", (err: Error) => req.destroy(err));
+    body.pipe(req);
+  });
 }
 
 /** tar of a mounted root: what the install's extraction reads back (steps/extract.ts). */
@@ -104,16 +137,11 @@ export async function runCapture(o: CaptureOptions): Promise<number> {
     let uploaded;
     try {
       const [res] = await Promise.all([
-        f(`${base}/sysimg`, {
-          method: "PUT",
-          headers: { "content-type": "application/zstd" },
-          body: Readable.toWeb(tar.stdout!.pipe(tap)) as ReadableStream,
-          duplex: "half",
-        } as RequestInit),
+        (o.put ?? putStream)(`${base}/sysimg`, tar.stdout!.pipe(tap)),
         tar,
       ]);
-      if (!res.ok) throw new Error(`PUT ${base}/sysimg: HTTP ${res.status} ${await res.text()}`);
-      uploaded = (await res.json()) as { name: string; bytes: number; sha256: string };
+      if (res.status !== 200) throw new Error(`PUT ${base}/sysimg: HTTP ${res.status} ${res.body}`);
+      uploaded = JSON.parse(res.body) as { name: string; bytes: number; sha256: string };
     } finally {
       clearInterval(progress);
     }
@@ -143,7 +171,9 @@ export async function runCapture(o: CaptureOptions): Promise<number> {
     await reporter.flush();
   } catch (err) {
     if (mounted) await runner.run(["umount", dir]).catch(() => undefined);
-    return fail("capture", (err as Error).message, 1);
+    const cause = (err as Error).cause;
+    const why = cause instanceof Error ? `: ${cause.message}` : "";
+    return fail("capture", `${(err as Error).message}${why}`, 1);
   }
   if (o.reboot) {
     o.write?.("automagic-install: capture stored; rebooting");

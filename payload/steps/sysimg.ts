@@ -9,10 +9,22 @@ import { pipeline } from "node:stream/promises";
 import type { Handler } from "../run/executor.ts";
 import { openStaging } from "./fetch.ts";
 
+/** A GET that met a pooled connection closing under it is simply asked again. */
+async function getWithRetry(f: typeof fetch, url: string, tries = 3): Promise<Response> {
+  for (let i = 1; ; i++) {
+    try {
+      return await f(url);
+    } catch (err) {
+      if (i >= tries) throw new Error(`GET ${url}: ${(err as Error).message}`, { cause: err });
+      await new Promise((r) => setTimeout(r, 500 * i));
+    }
+  }
+}
+
 export const fetchSysimg: Handler<"fetch-sysimg"> = async (a, ctx) => {
   if (!ctx.server || !ctx.token) throw new Error("deploy needs the server and the run token");
   const url = `${ctx.server.replace(/\/+$/, "")}/api/v1/run/${encodeURIComponent(ctx.token)}/sysimg`;
-  const res = await ctx.fetch(url);
+  const res = await getWithRetry(ctx.fetch, url);
   if (!res.ok || !res.body) throw new Error(`GET ${url}: HTTP ${res.status} ${await res.text()}`);
   const want = res.headers.get("x-automagic-sha256") ?? "";
   const total = Number(res.headers.get("content-length") ?? 0) || undefined;

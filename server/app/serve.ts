@@ -58,6 +58,19 @@ function mirrorRouter(cfg: ServeConfig, log: Logger): Router | undefined {
   );
 }
 
+/**
+ * Node closes an idle keep-alive connection after 5 s; a client that picks
+ * that pooled connection just then gets "other side closed", which a request
+ * with a streamed body (a capture upload) cannot retry. Payloads pause longer
+ * than that between requests (mount, probe), so idle connections live 65 s.
+ */
+function httpServer(app: Parameters<typeof createServer>[1]): Server {
+  const s = createServer(app);
+  s.keepAliveTimeout = 65_000;
+  s.headersTimeout = 66_000;
+  return s;
+}
+
 export async function startServer(cfg: ServeConfig, log: Logger): Promise<RunningServer> {
   const hosts = await LiveHosts.load(resolve(cfg.hostsDir), log);
   const stateDir = resolve(cfg.stateDir);
@@ -106,14 +119,14 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
       wake: cfg.interface ? (mac) => sendWake(cfg.interface!, mac) : undefined,
       log,
     });
-    const primary = createServer(app);
+    const primary = httpServer(app);
     cleanups.push(() => closeHttp(primary));
     const port = await listen(primary, cfg.http.port, cfg.listen);
     serverUrl = serverUrlOf(cfg, port);
     // The CLI talks to the admin API on loopback; add a loopback listener when
     // the main one is on a LAN address.
     if (!cfg.listen.startsWith("127.") && cfg.listen !== "0.0.0.0") {
-      const lo = createServer(app);
+      const lo = httpServer(app);
       cleanups.push(() => closeHttp(lo));
       await listen(lo, port, "127.0.0.1");
     }

@@ -5,7 +5,7 @@
 // Nothing half-written is ever listed.
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -49,9 +49,13 @@ export class SysImageStore {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** Drops uploads a previous process never committed. */
+  /**
+   * Drops uploads a previous process never committed. The folder is 0700 and
+   * the files 0600: an image holds the source's shadow hashes and SSH host keys.
+   */
   async open(): Promise<this> {
-    await mkdir(this.dir, { recursive: true });
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await chmod(this.dir, 0o700);
     for (const f of await readdir(this.dir))
       if (f.endsWith(".partial")) await rm(join(this.dir, f), { force: true });
     return this;
@@ -71,7 +75,7 @@ export class SysImageStore {
       },
     });
     try {
-      await pipeline(body, tap, createWriteStream(partial, { flags: "wx" }));
+      await pipeline(body, tap, createWriteStream(partial, { flags: "wx", mode: 0o600 }));
     } catch (err) {
       await rm(partial, { force: true });
       throw new Error(
@@ -113,7 +117,9 @@ export class SysImageStore {
       source,
     };
     await rename(partial, join(this.dir, `${p.name}.tar.zst`));
-    await writeFile(join(this.dir, `${p.name}.json`), `${JSON.stringify(image, null, 2)}\n`);
+    await writeFile(join(this.dir, `${p.name}.json`), `${JSON.stringify(image, null, 2)}\n`, {
+      mode: 0o600,
+    });
     return image;
   }
 

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { KNOWN, json, parseBootScript, startHarness, type Harness } from "./harness.ts";
 import { imageName } from "../../../server/sysimgs/store.ts";
 
@@ -49,8 +49,11 @@ test("capture upload: stored, hashed, committed with the payload's sha256, liste
     listed.map((i: { name: string; sha256: string }) => [i.name, i.sha256]),
     [[image.name, sha(body)]],
   );
-  const stored = await readFile(await h.sysimgs.path(image.name).then((p) => p!));
-  assert.ok(stored.equals(body));
+  const path = (await h.sysimgs.path(image.name))!;
+  assert.ok((await readFile(path)).equals(body));
+  // Images hold the source's shadow hashes and SSH host keys: owner-only.
+  assert.equal((await stat(path)).mode & 0o777, 0o600);
+  assert.equal((await stat(h.sysimgs.dir)).mode & 0o777, 0o700);
 });
 
 test("capture upload: a sha256 mismatch drops the upload and names both hashes", async (t) => {
