@@ -6,7 +6,9 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { KNOWN, json, parseBootScript, startHarness, type Harness } from "./harness.ts";
+import { Readable } from "node:stream";
 import { imageName } from "../../../server/sysimgs/store.ts";
+import { putStream } from "../../../payload/capture.ts";
 
 async function armAndBoot(h: Harness, action: string): Promise<string> {
   const r = await fetch(`${h.url}/api/v1/admin/hosts/ws1/next`, {
@@ -115,4 +117,19 @@ test("deploy: armable only for a stored image; its run's token fetches the bytes
   const wrong = await fetch(`${h.url}/api/v1/run/${install}/sysimg`);
   assert.equal(wrong.status, 409);
   assert.match((await json(wrong)).error, /\(action install\) is not a deploy run/);
+});
+
+test("putStream (the payload's uploader) streams a body on a connection of its own", async (t) => {
+  const h = await startHarness();
+  t.after(() => h.close());
+  const token = await armAndBoot(h, "capture");
+  const chunks = [Buffer.alloc(1 << 20, 1), Buffer.alloc(1 << 20, 2)];
+  const res = await putStream(`${h.url}/api/v1/run/${token}/sysimg`, Readable.from(chunks));
+  assert.equal(res.status, 200, res.body);
+  assert.equal(JSON.parse(res.body).sha256, sha(Buffer.concat(chunks)));
+  const refused = await putStream(
+    `${h.url}/api/v1/run/${"A".repeat(32)}/sysimg`,
+    Readable.from([]),
+  );
+  assert.equal(refused.status, 404);
 });
