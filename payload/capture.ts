@@ -113,6 +113,10 @@ export async function runCapture(o: CaptureOptions): Promise<number> {
       message: `${root.path} read-only at ${dir}`,
     });
     await mkdir(dir, { recursive: true });
+    // Plain ro, not ro,noload as for the keep-list (fetch.ts): an ext4 left
+    // unclean by a crash gets its journal replayed, so the archive is a
+    // consistent filesystem. A cleanly shut down root is not written at all
+    // (the e2e compares the disk's sha256 before and after).
     await runner.run(["mount", "-o", "ro", root.path, dir]);
     mounted = true;
     reporter.emit({ kind: "step-end", step: "mount" });
