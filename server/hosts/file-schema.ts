@@ -237,10 +237,12 @@ export const hostFileSchema = z
           .boolean()
           .optional()
           .refine((v) => v !== true, {
-            message: "capture after install is not implemented yet: remove it or set false",
+            message:
+              "capture after install is not implemented yet (arm `capture` once the install is done): remove it or set false",
           })
           .meta({
-            description: "Reserved: capture is not implemented yet, so only false is accepted",
+            description:
+              "Reserved: capture does not follow an install by itself yet (arm `capture` afterwards), so only false is accepted",
           }),
       })
       .strict()

@@ -97,7 +97,7 @@ test("postInstall.capture: true is refused until capture exists, naming file and
     src("w", `macs: ["52:54:00:00:00:01"]\npostInstall: { capture: ${capture} }\n`);
   assert.deepEqual(buildHosts([src("defaults", DEFAULTS), host(false)]).errors, []);
   assert.deepEqual(buildHosts([src("defaults", DEFAULTS), host(true)]).errors, [
-    "hosts/w.yaml: postInstall.capture: capture after install is not implemented yet: remove it or set false",
+    "hosts/w.yaml: postInstall.capture: capture after install is not implemented yet (arm `capture` once the install is done): remove it or set false",
   ]);
 });
 
