@@ -5,16 +5,15 @@
 // only when its sha256 equals ours (server/sysimgs/store.ts). A filesystem
 // archive, not a partition image: only used blocks travel, and it restores
 // onto any partition large enough.
-import { createHash } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { Transform } from "node:stream";
 import { execa } from "execa";
 import { loadSpec } from "./install.ts";
 import { findCaptureRoot } from "./plan/capture-root.ts";
 import { probeSystem } from "./probe/index.ts";
 import { Reporter } from "./run/reporter.ts";
+import { Sha256Tap } from "./verify/hash.ts";
 import { execaRunner, type CommandRunner } from "./run/runner.ts";
 
 export interface CaptureOptions {
@@ -27,7 +26,6 @@ export interface CaptureOptions {
   write?: (line: string) => void;
   /** Where the root is mounted read-only. */
   mountDir?: string;
-  put?: typeof putStream;
 }
 
 /**
@@ -123,33 +121,18 @@ export async function runCapture(o: CaptureOptions): Promise<number> {
 
     reporter.emit({ kind: "step-start", step: "archive", message: `tar + zstd of ${root.path}` });
     const used = await usedBytes(runner, dir);
-    const hash = createHash("sha256");
-    let bytes = 0;
     const tar = execa(TAR_CREATE[0]!, [...TAR_CREATE.slice(1), "-f", "-", "-C", dir, "."], {
       buffer: false,
       stderr: "pipe",
     });
-    const tap = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        hash.update(chunk);
-        bytes += chunk.length;
-        cb(null, chunk);
-      },
-    });
-    // Compressed bytes sent so far (the total is only known at the end).
-    const progress = setInterval(() => reporter.progress("archive", bytes, undefined), 2000);
-    let uploaded;
-    try {
-      const [res] = await Promise.all([
-        (o.put ?? putStream)(`${base}/sysimg`, tar.stdout!.pipe(tap)),
-        tar,
-      ]);
-      if (res.status !== 200) throw new Error(`PUT ${base}/sysimg: HTTP ${res.status} ${res.body}`);
-      uploaded = JSON.parse(res.body) as { name: string; bytes: number; sha256: string };
-    } finally {
-      clearInterval(progress);
-    }
-    const mine = hash.digest("hex");
+    // Compressed bytes sent so far (the total is only known at the end); the
+    // reporter keeps it to one event every 2 s.
+    const tap = new Sha256Tap((n) => reporter.progress("archive", n, undefined));
+    const [put] = await Promise.all([putStream(`${base}/sysimg`, tar.stdout!.pipe(tap)), tar]);
+    if (put.status !== 200) throw new Error(`PUT ${base}/sysimg: HTTP ${put.status} ${put.body}`);
+    const uploaded = JSON.parse(put.body) as { name: string; bytes: number; sha256: string };
+    const mine = tap.sha256();
+    const bytes = tap.bytes;
     reporter.emit({
       kind: "step-end",
       step: "archive",

@@ -1,12 +1,12 @@
 // prepare (deploy): the captured system image the run's action names, into
 // the staging area, hashed on the way; it must match the sha256 the server
 // committed at capture, or nothing is paved.
-import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import path from "node:path";
-import { Readable, Transform } from "node:stream";
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Handler } from "../run/executor.ts";
+import { Sha256Tap } from "../verify/hash.ts";
 import { openStaging } from "./fetch.ts";
 
 /** A GET that met a pooled connection closing under it is simply asked again. */
@@ -31,25 +31,16 @@ export const fetchSysimg: Handler<"fetch-sysimg"> = async (a, ctx) => {
   if (!/^[0-9a-f]{64}$/.test(want)) throw new Error(`GET ${url}: no X-Automagic-Sha256 header`);
   const { dir, cleanup } = await openStaging(a.staging, ctx);
   const file = path.join(dir, `${a.image}.tar.zst`);
-  const hash = createHash("sha256");
-  let bytes = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      ctx.reporter.progress(ctx.step, bytes, total);
-      cb(null, chunk);
-    },
-  });
+  const tap = new Sha256Tap((bytes) => ctx.reporter.progress(ctx.step, bytes, total));
   try {
     await pipeline(Readable.fromWeb(res.body as never), tap, createWriteStream(file));
-    const got = hash.digest("hex");
+    const got = tap.sha256();
     if (got !== want)
       throw new Error(`system image ${a.image}: sha256 ${got}, the server committed ${want}`);
   } catch (err) {
     await cleanup();
     throw err;
   }
-  ctx.log(`system image ${a.image}: ${bytes} bytes, sha256 ${want} ok`);
-  ctx.staged = { stage3: file, stage3Bytes: bytes, snapshot: "", dir, cleanup };
+  ctx.log(`system image ${a.image}: ${tap.bytes} bytes, sha256 ${want} ok`);
+  ctx.staged = { stage3: file, stage3Bytes: tap.bytes, snapshot: "", dir, cleanup };
 };

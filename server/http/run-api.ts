@@ -144,9 +144,9 @@ export function runRouter(deps: AppDeps): Router {
     if (!a.run.action.startsWith("deploy:"))
       throw new HttpError(409, `run ${a.run.id} (action ${a.run.action}) is not a deploy run`);
     const name = a.run.action.slice("deploy:".length);
-    const image = (await deps.sysimgs?.list())?.find((i) => i.name === name);
-    const file = image && (await deps.sysimgs!.path(name));
-    if (!image || !file) throw new HttpError(404, `no system image "${name}" on this server`);
+    const found = await deps.sysimgs?.find(name);
+    if (!found) throw new HttpError(404, `no system image "${name}" on this server`);
+    const { image, file } = found;
     res.setHeader("Content-Type", "application/zstd");
     res.setHeader("Content-Length", String(image.bytes));
     res.setHeader("X-Automagic-Sha256", image.sha256);

@@ -3,12 +3,11 @@
 // <name>.tar.zst.partial while it is hashed; it becomes an image only on
 // commit, when the sha256 the payload computed equals the one computed here.
 // Nothing half-written is ever listed.
-import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { Sha256Tap } from "../../payload/verify/hash.ts";
 
 export interface SysImage {
   name: string;
@@ -65,27 +64,19 @@ export class SysImageStore {
   async receive(host: string, run: number, body: NodeJS.ReadableStream): Promise<Pending> {
     const name = imageName(host, this.now());
     const partial = join(this.dir, `${name}.tar.zst.partial`);
-    const hash = createHash("sha256");
-    let bytes = 0;
-    const tap = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        hash.update(chunk);
-        bytes += chunk.length;
-        cb(null, chunk);
-      },
-    });
+    const tap = new Sha256Tap();
     try {
       await pipeline(body, tap, createWriteStream(partial, { flags: "wx", mode: 0o600 }));
     } catch (err) {
       await rm(partial, { force: true });
       throw new Error(
-        `sysimg ${name}: upload broke off after ${bytes} bytes: ${(err as Error).message}`,
+        `sysimg ${name}: upload broke off after ${tap.bytes} bytes: ${(err as Error).message}`,
         { cause: err },
       );
     }
     const old = this.pending.get(run);
     if (old) await rm(join(this.dir, `${old.name}.tar.zst.partial`), { force: true });
-    const p = { name, host, bytes, sha256: hash.digest("hex") };
+    const p = { name, host, bytes: tap.bytes, sha256: tap.sha256() };
     this.pending.set(run, p);
     return p;
   }
@@ -129,17 +120,33 @@ export class SysImageStore {
     const out: SysImage[] = [];
     for (const f of files) {
       if (!f.endsWith(".json")) continue;
-      const meta = JSON.parse(await readFile(join(this.dir, f), "utf8")) as SysImage;
-      if (NAME.test(meta.name) && files.includes(`${meta.name}.tar.zst`)) out.push(meta);
+      const found = await this.find(f.slice(0, -".json".length));
+      if (found) out.push(found.image);
     }
     return out.sort((a, b) => b.created.localeCompare(a.created));
   }
 
-  /** Path of a committed image's archive; undefined for any name not in the list. */
-  async path(name: string): Promise<string | undefined> {
+  /**
+   * A committed image and its archive's path; undefined for a name that is
+   * not one (bad characters, no metadata, or no archive beside it).
+   */
+  async find(name: string): Promise<{ image: SysImage; file: string } | undefined> {
     if (!NAME.test(name)) return undefined;
-    return (await this.list()).some((i) => i.name === name)
-      ? join(this.dir, `${name}.tar.zst`)
-      : undefined;
+    const metaFile = join(this.dir, `${name}.json`);
+    const file = join(this.dir, `${name}.tar.zst`);
+    const text = await readFile(metaFile, "utf8").catch(() => undefined);
+    if (text === undefined || !(await stat(file).catch(() => undefined))) return undefined;
+    let image: SysImage;
+    try {
+      image = JSON.parse(text) as SysImage;
+    } catch (err) {
+      throw new Error(`sysimg: ${metaFile}: ${(err as Error).message}`, { cause: err });
+    }
+    return image.name === name ? { image, file } : undefined;
+  }
+
+  /** Path of a committed image's archive; undefined for any name that is not one. */
+  async path(name: string): Promise<string | undefined> {
+    return (await this.find(name))?.file;
   }
 }

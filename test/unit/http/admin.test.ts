@@ -63,6 +63,13 @@ test("admin API over HTTP: bearer required when configured; arming validates the
     const s = await json(fetch(`${h.url}/api/v1/admin/hosts/ws1`, { headers: auth }));
     assert.equal(s.state, "local", action);
   }
+  // A deliberate 5xx says what is missing (only unexpected failures read "internal error").
+  const wake = await fetch(`${h.url}/api/v1/admin/hosts/ws1/wake`, {
+    method: "POST",
+    headers: auth,
+  });
+  assert.equal(wake.status, 501);
+  assert.equal((await json(wake)).error, "wake: no served interface configured");
   const rescue = await fetch(`${h.url}/api/v1/admin/hosts/ws1/next`, {
     method: "POST",
     headers: auth,

@@ -4,7 +4,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { KNOWN, json, parseBootScript, startHarness, type Harness } from "./harness.ts";
 import { Readable } from "node:stream";
 import { imageName } from "../../../server/sysimgs/store.ts";
@@ -97,6 +98,12 @@ test("only a capture run's token uploads; bad bodies and unknown names are refus
   assert.equal(noSha.status, 400);
   for (const name of ["../secret", "ws1-x/../../y", "", ".hidden"])
     assert.equal(await h2.sysimgs.path(name), undefined, name);
+  // Metadata without its archive is not an image; unreadable metadata names its file.
+  await writeFile(join(h2.sysimgs.dir, "ws1-orphan.json"), "{}");
+  assert.equal(await h2.sysimgs.path("ws1-orphan"), undefined);
+  await writeFile(join(h2.sysimgs.dir, "ws1-bad.tar.zst"), "x");
+  await writeFile(join(h2.sysimgs.dir, "ws1-bad.json"), "{not json");
+  await assert.rejects(h2.sysimgs.list(), /sysimg: .*\/ws1-bad\.json: /);
 });
 
 test("deploy: armable only for a stored image; its run's token fetches the bytes with their sha256", async (t) => {

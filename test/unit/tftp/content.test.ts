@@ -5,6 +5,16 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { ContentCache, toNetascii } from "../../../server/tftp/content.ts";
 
+/** Runs `fn` in a fresh temporary folder and removes it afterwards. */
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "am-tftp-content-"));
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 test("netascii: LF -> CR LF, bare CR -> CR NUL", () => {
   assert.deepEqual(toNetascii(Buffer.from("a\nb\rc")), Buffer.from("a\r\nb\r\0c", "latin1"));
   const plain = Buffer.from("abc");
@@ -12,8 +22,7 @@ test("netascii: LF -> CR LF, bare CR -> CR NUL", () => {
 });
 
 test("concurrent transfers of one file share one buffer; an edit is seen", async () => {
-  const dir = await mkdtemp(join(tmpdir(), "am-tftp-content-"));
-  try {
+  await withDir(async (dir) => {
     const f = join(dir, "f");
     await writeFile(f, "one\n");
     const cache = new ContentCache();
@@ -25,14 +34,11 @@ test("concurrent transfers of one file share one buffer; an edit is seen", async
     b.release();
     await writeFile(f, "two!\n");
     assert.deepEqual((await cache.acquire(f, "octet")).data, Buffer.from("two!\n"));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test("a file stays cached after its last transfer, until its version changes", async () => {
-  const dir = await mkdtemp(join(tmpdir(), "am-tftp-content-"));
-  try {
+  await withDir(async (dir) => {
     const f = join(dir, "f");
     await writeFile(f, "one\n");
     const v1 = await stat(f);
@@ -49,14 +55,11 @@ test("a file stays cached after its last transfer, until its version changes", a
     assert.deepEqual(fresh.data, Buffer.from("new!\n"));
     assert.equal(cache.size, 1);
     fresh.release();
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test("idle files beyond keepBytes are evicted oldest first; files in use never", async () => {
-  const dir = await mkdtemp(join(tmpdir(), "am-tftp-content-"));
-  try {
+  await withDir(async (dir) => {
     const [a, b, c] = ["a", "b", "c"].map((n) => join(dir, n)) as [string, string, string];
     for (const f of [a, b, c]) await writeFile(f, "12345678");
     const cache = new ContentCache(10);
@@ -72,14 +75,11 @@ test("idle files beyond keepBytes are evicted oldest first; files in use never",
     await writeFile(b, "changed!"); // would be read if b were still kept
     await writeFile(c, "changed!");
     assert.deepEqual((await cache.acquire(c, "octet")).data, Buffer.from("changed!"));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test("a failed read is not kept: the next request reads again", async () => {
-  const dir = await mkdtemp(join(tmpdir(), "am-tftp-content-"));
-  try {
+  await withDir(async (dir) => {
     const f = join(dir, "f");
     const cache = new ContentCache();
     const missing = { ino: 1, size: 3, mtimeMs: 1, ctimeMs: 1 };
@@ -87,7 +87,5 @@ test("a failed read is not kept: the next request reads again", async () => {
     assert.equal(cache.size, 0);
     await writeFile(f, "ok\n");
     assert.deepEqual((await cache.acquire(f, "octet")).data, Buffer.from("ok\n"));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });

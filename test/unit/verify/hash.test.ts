@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { DigestTap } from "../../../payload/verify/hash.ts";
+import { DigestTap, Sha256Tap } from "../../../payload/verify/hash.ts";
 
 // Known answers: sha512sum / b2sum of "abc".
 const ABC_SHA512 =
@@ -10,15 +10,20 @@ const ABC_SHA512 =
 const ABC_B2 =
   "ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d17d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923";
 
-test("DigestTap passes bytes through unchanged and hashes them in chunks", async () => {
-  const tap = new DigestTap();
+/** Sends "a", "bc" through `tap`; returns what came out. */
+async function throughTap(tap: NodeJS.ReadWriteStream): Promise<string> {
   const seen: Buffer[] = [];
   await pipeline(
     Readable.from([Buffer.from("a"), Buffer.from("bc")]),
     tap,
     new Writable({ write: (c: Buffer, _e, cb) => (seen.push(c), cb()) }),
   );
-  assert.equal(Buffer.concat(seen).toString(), "abc");
+  return Buffer.concat(seen).toString();
+}
+
+test("DigestTap passes bytes through unchanged and hashes them in chunks", async () => {
+  const tap = new DigestTap();
+  assert.equal(await throughTap(tap), "abc");
   assert.deepEqual(tap.digests(), { sha512: ABC_SHA512, blake2b: ABC_B2, bytes: 3 });
 });
 
@@ -31,4 +36,16 @@ test("DigestTap.seed counts bytes already on disk (a resumed download)", async (
     new Writable({ write: (_c, _e, cb) => cb() }),
   );
   assert.equal(tap.digests().sha512, ABC_SHA512);
+});
+
+test("Sha256Tap passes bytes through, counts them as they go and hashes them", async () => {
+  const counts: number[] = [];
+  const tap = new Sha256Tap((n) => counts.push(n));
+  assert.equal(await throughTap(tap), "abc");
+  assert.deepEqual(counts, [1, 3]);
+  assert.equal(tap.bytes, 3);
+  // sha256sum of "abc"; a second call gives the same (the hash is final once).
+  const abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+  assert.equal(tap.sha256(), abc);
+  assert.equal(tap.sha256(), abc);
 });
