@@ -156,6 +156,9 @@ export const portageSchema = z
     profile: z.string().min(1),
     makeConf: z.record(z.string(), z.string()).default({}),
     binhost: z.boolean().default(true),
+    /** The binhost as the payload reaches it (the server's verifying cache of
+     *  releases/amd64/binpackages/<release>/<isa>/); the server fills it in. */
+    binhostUrl: z.string().url().optional(),
     sync: z.boolean().default(false), // emerge --sync in phase 2 (never twice a day)
     packageUse: z.array(z.string()).default([]),
     acceptKeywords: z.array(z.string()).default([]),
