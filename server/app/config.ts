@@ -62,6 +62,8 @@ export const serveConfigSchema = z
       .object({
         /** Gentoo mirror URL or a local directory in the same layout (the fixture). */
         upstream: z.string().min(1).optional(),
+        /** Where Gentoo's binhost (releases/amd64/binpackages/) comes from; default: upstream. */
+        binhostUpstream: z.string().min(1).optional(),
         cacheDir: z.string().default("var/mirror-cache"),
         keysDir: z.string().default("var/mirror-keys"),
       })

@@ -50,6 +50,7 @@ function mirrorRouter(cfg: ServeConfig, log: Logger): Router | undefined {
   return createMirrorRouter(
     {
       upstream: cfg.mirror.upstream,
+      ...(cfg.mirror.binhostUpstream ? { binhostUpstream: cfg.mirror.binhostUpstream } : {}),
       cacheDir: resolve(cfg.mirror.cacheDir),
       keysDir: resolve(cfg.mirror.keysDir),
       trustedKeys: cfg.trustedKeys,

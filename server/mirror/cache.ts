@@ -4,6 +4,7 @@
 //   pointer         latest-stage3-amd64-<v>.txt (clearsigned)
 //   stage3          tarball + .asc + .DIGESTS (signature, signed digests, SHA512/BLAKE2B)
 //   snapshot        gentoo-latest.tar.xz + .gpgsig
+//   binindex/binpkg the binhost's Packages index and its gpkgs (binhost.ts)
 // Concurrent requests for one unit share one fetch.
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -14,6 +15,7 @@ import { withKeyring, type Keyring } from "../../payload/verify/gpg.ts";
 import { hashFile } from "../../payload/verify/hash.ts";
 import { AUTOBUILDS, SNAPSHOT, SNAPSHOT_SIG, pointerPath } from "../../payload/verify/layout.ts";
 import { parseLatestPointer, type Stage3Pointer } from "../../payload/verify/pointer.ts";
+import { Binhost } from "./binhost.ts";
 import type { MirrorConfig } from "./config.ts";
 import { safeResolve, type MirrorTarget } from "./paths.ts";
 import { createUpstream, type Upstream } from "./upstream.ts";
@@ -30,13 +32,29 @@ export class MirrorCache {
   readonly cfg: MirrorConfig;
   readonly upstream: Upstream;
   readonly log: MirrorLog;
+  readonly binhost: Binhost;
   #inflight = new Map<string, Promise<unknown>>();
   #pointers = new Map<string, { mtimeMs: number; size: number; pointer: Stage3Pointer }>();
 
-  constructor(cfg: MirrorConfig, log: MirrorLog = silent, upstream?: Upstream) {
+  /** `upstream`/`binhostUpstream` replace the configured ones (tests); the binhost defaults to `upstream`. */
+  constructor(
+    cfg: MirrorConfig,
+    log: MirrorLog = silent,
+    upstream?: Upstream,
+    binhostUpstream?: Upstream,
+  ) {
     this.cfg = cfg;
     this.log = log;
     this.upstream = upstream ?? createUpstream(cfg.upstream);
+    this.binhost = new Binhost({
+      cacheDir: cfg.cacheDir,
+      refreshSeconds: cfg.refreshSeconds,
+      upstream:
+        binhostUpstream ??
+        (cfg.binhostUpstream ? createUpstream(cfg.binhostUpstream) : this.upstream),
+      log,
+      once: (key, fn) => this.#once(key, fn),
+    });
   }
 
   /**
@@ -72,6 +90,12 @@ export class MirrorCache {
         break;
       case "snapshot":
         await this.ensureSnapshot();
+        break;
+      case "binindex":
+        await this.binhost.ensureIndex(target.release, target.isa);
+        break;
+      case "binpkg":
+        await this.binhost.ensurePackage(target);
         break;
     }
     await mkdir(this.cfg.cacheDir, { recursive: true });

@@ -10,6 +10,8 @@ export const mirrorConfigSchema = z
   .object({
     /** http(s) URL of a Gentoo mirror, or a local directory in the same layout (the fixture). */
     upstream: z.string().min(1),
+    /** Where releases/amd64/binpackages/ comes from (same layout); default: `upstream`. */
+    binhostUpstream: z.string().min(1).optional(),
     /** Verified files live here, in the mirror's layout (var/mirror-cache). */
     cacheDir: z.string().min(1),
     /** Primary-key fingerprints a signature must come from. */

@@ -1,9 +1,11 @@
 // server/mirror — the verifying, caching Gentoo mirror endpoint.
 //   createMirrorRouter(cfg, { log? }) -> express.Router   mount at /mirror
-//     cfg: { upstream: URL | directory, cacheDir, trustedKeys: [FPR], keysDir, refreshSeconds? }
+//     cfg: { upstream: URL | directory, binhostUpstream?, cacheDir, trustedKeys: [FPR], keysDir, refreshSeconds? }
 //     GET/HEAD keys/<FPR>.asc, releases/amd64/autobuilds/latest-stage3-amd64-<v>.txt,
 //     .../<stamp>/stage3-amd64-<v>-<stamp>.tar.xz{,.asc,.DIGESTS},
-//     snapshots/gentoo-latest.tar.xz{,.gpgsig}; everything else 400/404.
+//     snapshots/gentoo-latest.tar.xz{,.gpgsig},
+//     releases/amd64/binpackages/<release>/<isa>/{Packages,<cat>/<pn>/<pf>-<build>.gpkg.tar}
+//     (binhostUpstream?, default upstream); everything else 400/404.
 //   MirrorCache: resolve(target), ensurePointer(v), ensureStage3(rel), ensureSnapshot()
 //   syncMirror(cache, variants): what `automagic mirror sync` runs.
 export { createMirrorRouter, classifyError } from "./router.ts";
@@ -12,7 +14,17 @@ export { MirrorCache } from "./cache.ts";
 export type { MirrorLog } from "./cache.ts";
 export { parseMirrorConfig, mirrorConfigSchema } from "./config.ts";
 export type { MirrorConfig, MirrorConfigInput } from "./config.ts";
-export { classifyMirrorPath, decodePathSegments, safeResolve, isInside } from "./paths.ts";
+export {
+  classifyMirrorPath,
+  decodePathSegments,
+  safeResolve,
+  isInside,
+  BINPACKAGES,
+  binhostDir,
+} from "./paths.ts";
+export { Binhost, NotInIndex, binpkgMismatch } from "./binhost.ts";
+export { parsePackagesIndex } from "./packages-index.ts";
+export type { PackagesIndex, BinpkgEntry } from "./packages-index.ts";
 export type { MirrorTarget, Classified } from "./paths.ts";
 export { syncMirror } from "./sync.ts";
 export type { SyncResult } from "./sync.ts";

@@ -17,7 +17,16 @@ export type MirrorTarget =
       ext: "" | ".asc" | ".DIGESTS";
       tarballRel: string;
     }
-  | { kind: "snapshot"; rel: string; ext: "" | ".gpgsig" };
+  | { kind: "snapshot"; rel: string; ext: "" | ".gpgsig" }
+  | { kind: "binindex"; rel: string; release: string; isa: string }
+  | {
+      kind: "binpkg";
+      rel: string;
+      release: string;
+      isa: string;
+      /** The binhost's own relative path, as its Packages index names it in PATH. */
+      path: string;
+    };
 
 export type Classified =
   { ok: true; target: MirrorTarget } | { ok: false; status: 400 | 404; reason: string };
@@ -27,6 +36,22 @@ const POINTER = /^latest-stage3-amd64-([a-z0-9]+(?:-[a-z0-9]+)*)\.txt$/;
 const STAMP = /^\d{8}T\d{6}Z$/;
 const STAGE = /^stage3-amd64-([a-z0-9]+(?:-[a-z0-9]+)*)-(\d{8}T\d{6}Z)\.tar\.xz(\.asc|\.DIGESTS)?$/;
 const KEY = /^([0-9A-F]{40})\.asc$/;
+
+/** Gentoo's binary package host: releases/amd64/binpackages/<release>/<isa>/. */
+export const BINPACKAGES = "releases/amd64/binpackages";
+const RELEASE = /^\d+\.\d+$/;
+const ISA = /^[a-z0-9]+(?:[-_][a-z0-9]+)*$/; // x86-64, x86-64-v3
+// PMS 3.1.1/3.1.2 names, and binpkg-multi-instance's <pf>-<build_id>.gpkg.tar
+// (PMS 3.2 version, optional -r<n>). Only gpkg: the legacy .xpak/.tbz2
+// format carries no signature for the target's Portage to check.
+const CATEGORY = /^[A-Za-z0-9][A-Za-z0-9+_.-]*$/;
+const PN = /^[A-Za-z0-9][A-Za-z0-9+_-]*$/;
+const GPKG_TAIL = /^-\d+(?:\.\d+)*[a-z]?(?:_(?:alpha|beta|pre|rc|p)\d*)*(?:-r\d+)?-\d+\.gpkg\.tar$/;
+
+/** The binhost folder of one release and ISA, relative to the mirror root. */
+export function binhostDir(release: string, isa: string): string {
+  return `${BINPACKAGES}/${release}/${isa}`;
+}
 
 /** Splits and decodes a URL path ("/releases/amd64/..."), refusing anything that could leave the root. */
 export function decodePathSegments(urlPath: string): string[] | string {
@@ -68,6 +93,7 @@ export function classifyMirrorPath(urlPath: string): Classified {
   if (rel === SNAPSHOT || rel === `${SNAPSHOT}.gpgsig`) {
     return { ok: true, target: { kind: "snapshot", rel, ext: rel === SNAPSHOT ? "" : ".gpgsig" } };
   }
+  if (rel.startsWith(`${BINPACKAGES}/`)) return classifyBinhost(segs, rel) ?? notFound;
   const base = AUTOBUILDS.split("/");
   if (!base.every((b, i) => segs[i] === b)) return notFound;
   const rest = segs.slice(base.length);
@@ -92,6 +118,22 @@ export function classifyMirrorPath(urlPath: string): Classified {
     };
   }
   return notFound;
+}
+
+/** releases/amd64/binpackages/<release>/<isa>/{Packages,<category>/<pn>/<pf>-<build>.gpkg.tar}. */
+function classifyBinhost(
+  segs: string[],
+  rel: string,
+): { ok: true; target: MirrorTarget } | undefined {
+  const [release = "", isa = "", ...rest] = segs.slice(BINPACKAGES.split("/").length);
+  if (!RELEASE.test(release) || !ISA.test(isa)) return undefined;
+  if (rest.length === 1 && rest[0] === "Packages")
+    return { ok: true, target: { kind: "binindex", rel, release, isa } };
+  if (rest.length !== 3) return undefined;
+  const [category, pn, file] = rest as [string, string, string];
+  if (!CATEGORY.test(category) || !PN.test(pn) || !file.startsWith(pn)) return undefined;
+  if (!GPKG_TAIL.test(file.slice(pn.length))) return undefined;
+  return { ok: true, target: { kind: "binpkg", rel, release, isa, path: rest.join("/") } };
 }
 
 /** Whether `child` is `root` or below it (both already absolute and normalised). */

@@ -4,6 +4,7 @@
 // Errors map to status codes here and only here.
 import express, { type Request, type Response, type NextFunction } from "express";
 import { SignatureError } from "../../payload/verify/gpg.ts";
+import { NotInIndex } from "./binhost.ts";
 import { MirrorCache, type MirrorLog } from "./cache.ts";
 import { parseMirrorConfig, type MirrorConfigInput } from "./config.ts";
 import { classifyMirrorPath } from "./paths.ts";
@@ -12,7 +13,8 @@ import { UpstreamMissing } from "./upstream.ts";
 const TYPES: Array<[RegExp, string]> = [
   [/\.tar\.xz$/, "application/x-xz"],
   [/\.(asc|gpgsig)$/, "application/pgp-signature"],
-  [/\.(txt|DIGESTS)$/, "text/plain; charset=utf-8"],
+  [/(\.txt|\.DIGESTS|\/Packages)$/, "text/plain; charset=utf-8"],
+  [/\.gpkg\.tar$/, "application/x-tar"],
 ];
 
 export interface MirrorRouterOptions {
@@ -46,8 +48,8 @@ export function createMirrorRouter(
         }
         const type = TYPES.find(([re]) => re.test(file))?.[1];
         if (type) res.type(type);
-        // "latest" names change; dated builds never do.
-        const immutable = c.target.kind === "stage3";
+        // "latest" names and the binhost index change; dated builds and gpkgs never do.
+        const immutable = c.target.kind === "stage3" || c.target.kind === "binpkg";
         res.sendFile(
           file,
           { dotfiles: "allow", maxAge: immutable ? "7d" : 0, immutable },
@@ -69,6 +71,7 @@ export function createMirrorRouter(
 /** One place that turns failures into HTTP answers. */
 export function classifyError(err: unknown): [number, string] {
   if (err instanceof UpstreamMissing) return [404, "not on the upstream mirror"];
+  if (err instanceof NotInIndex) return [404, "not in the binhost's Packages index"];
   if (err instanceof SignatureError)
     return [502, `upstream file failed verification: ${err.message}`];
   if (err instanceof Error && /mismatch/.test(err.message))

@@ -116,3 +116,83 @@ test("safeResolve follows symlinks only while they stay inside the root", async 
     await rm(d, { recursive: true, force: true });
   }
 });
+
+const B = "/releases/amd64/binpackages/23.0/x86-64";
+
+test("the binhost's index and gpkgs are recognised", () => {
+  assert.deepEqual(classifyMirrorPath(`${B}/Packages`), {
+    ok: true,
+    target: { kind: "binindex", rel: `${B.slice(1)}/Packages`, release: "23.0", isa: "x86-64" },
+  });
+  const gpkgs = [
+    "sys-apps/openrc/openrc-0.54.2-1.gpkg.tar",
+    "dev-lang/python/python-3.12.8_p1-r1-3.gpkg.tar",
+    "sys-kernel/gentoo-kernel-bin/gentoo-kernel-bin-6.12.9-1.gpkg.tar",
+    "app-arch/xz-utils/xz-utils-5.6.3-1.gpkg.tar",
+    "virtual/libc/libc-1-r1-1.gpkg.tar",
+    "dev-cpp/gtest/gtest-1.15.2-2.gpkg.tar",
+    "x11-libs/gtk+/gtk+-3.24.43-1.gpkg.tar",
+    "sys-libs/glibc/glibc-2.40_rc1-r7-12.gpkg.tar",
+  ];
+  for (const p of gpkgs) {
+    const c = classifyMirrorPath(`${B}/${p}`);
+    assert.deepEqual(
+      c,
+      {
+        ok: true,
+        target: {
+          kind: "binpkg",
+          rel: `${B.slice(1)}/${p}`,
+          release: "23.0",
+          isa: "x86-64",
+          path: p,
+        },
+      },
+      p,
+    );
+  }
+  const v3 = classifyMirrorPath("/releases/amd64/binpackages/17.1/x86-64-v3/Packages");
+  assert.equal(v3.ok && v3.target.kind === "binindex" && v3.target.isa, "x86-64-v3");
+});
+
+test("nothing else under binpackages, and no traversal into it", () => {
+  const refused = [
+    `${B}`,
+    `${B}/`,
+    `${B}/Packages.gz`,
+    `${B}/packages`,
+    `${B}/Packages/x`,
+    `${B}/sys-apps/openrc/openrc-0.54.2-1.xpak`,
+    `${B}/sys-apps/openrc/openrc-0.54.2-1.tbz2`,
+    `${B}/sys-apps/openrc/openrc-0.54.2-1.gpkg.tar.asc`,
+    `${B}/sys-apps/openrc/openrc-0.54.2-1.gpkg`,
+    `${B}/sys-apps/openrc/openrc-0.54.2.gpkg.tar`, // no build id
+    `${B}/sys-apps/openrc/other-0.54.2-1.gpkg.tar`, // file does not belong to the pn
+    `${B}/sys-apps/openrc/openrc-x-1.gpkg.tar`, // not a version
+    `${B}/sys-apps/openrc-0.54.2-1.gpkg.tar`, // wrong depth (not multi-instance)
+    `${B}/openrc-0.54.2-1.gpkg.tar`,
+    `${B}/x/sys-apps/openrc/openrc-0.54.2-1.gpkg.tar`,
+    `${B}/sys-apps/openrc/openrc-0.54.2-1.gpkg.tar/Packages`,
+    "/releases/amd64/binpackages/Packages",
+    "/releases/amd64/binpackages/23.0/Packages",
+    "/releases/amd64/binpackages/23/x86-64/Packages",
+    "/releases/amd64/binpackages/23.0.1/x86-64/Packages",
+    "/releases/amd64/binpackages/latest/x86-64/Packages",
+    "/releases/amd64/binpackages/23.0/X86-64/Packages",
+    "/releases/amd64/binpackages/23.0/x86-64-/Packages",
+    "/releases/arm64/binpackages/23.0/arm64/Packages",
+    `${B}/../x86-64/Packages`,
+    `${B}/%2e%2e/%2e%2e/23.0/x86-64/Packages`,
+    `${B}/sys-apps%2fopenrc/openrc-0.54.2-1.gpkg.tar`,
+    `${B}/sys-apps/openrc/..%2fopenrc-0.54.2-1.gpkg.tar`,
+    `${B}/sys-apps/openrc/openrc-0.54.2-1.gpkg.tar%00`,
+    `${B}/.staging/openrc/openrc-0.54.2-1.gpkg.tar`,
+    `${B}/sys-apps/.openrc/openrc-0.54.2-1.gpkg.tar`,
+  ];
+  for (const p of refused) assert.equal(classifyMirrorPath(p).ok, false, p);
+  // Traversal spellings are refused as malformed (400), not merely unknown.
+  for (const p of [`${B}/../x86-64/Packages`, `${B}/sys-apps%2fopenrc/openrc-0.54.2-1.gpkg.tar`]) {
+    const c = classifyMirrorPath(p);
+    assert.equal(!c.ok && c.status, 400, p);
+  }
+});
