@@ -8,6 +8,8 @@ import {
   type InstallSpec,
   type InstallSpecInput,
 } from "../../payload/spec/schema.ts";
+import { mirrorUrl } from "../../payload/verify/layout.ts";
+import { binhostDir } from "../mirror/paths.ts";
 import type { HostDiskSelector } from "./file-schema.ts";
 import type { HostEntry } from "./types.ts";
 
@@ -45,7 +47,11 @@ export function resolveInstallSpec(host: HostEntry, ctx: ResolveContext): Instal
       mirror: h.stage3?.mirror ?? ctx.mirrorUrl,
       trustedKeys: h.stage3?.trustedKeys ?? ctx.trustedKeys,
     },
-    portage: h.portage,
+    portage: {
+      ...h.portage,
+      binhostUrl:
+        h.portage.binhost === false ? undefined : binhostUrl(ctx.mirrorUrl, h.portage.profile),
+    },
     locale: h.locale,
     timezone: h.timezone,
     keymap: h.keymap,
@@ -66,6 +72,16 @@ export function resolveInstallSpec(host: HostEntry, ctx: ResolveContext): Instal
     postInstall: h.postInstall ?? {},
   };
   return parseInstallSpec(dropUndefined(input), host.file);
+}
+
+/**
+ * Gentoo's binhost for the profile's release through our mirror, e.g.
+ * .../mirror/releases/amd64/binpackages/23.0/x86-64/ for default/linux/amd64/23.0/systemd.
+ * x86-64 is the baseline ISA every amd64 machine runs.
+ */
+export function binhostUrl(mirror: string, profile: string): string {
+  const release = /(\d+\.\d+)(\/|$)/.exec(profile)?.[1] ?? "23.0";
+  return mirrorUrl(mirror, `${binhostDir(release, "x86-64")}/`);
 }
 
 function toSpecDisk(d: HostDiskSelector): InstallSpecInput["disk"] {
@@ -90,6 +106,7 @@ export function redactSpec(spec: InstallSpec): InstallSpec {
     if (!["keep", "!", "*", "!*"].includes(u.password)) u.password = REDACTED;
   }
   copy.stage3.mirror = redactUrl(copy.stage3.mirror);
+  if (copy.portage.binhostUrl) copy.portage.binhostUrl = redactUrl(copy.portage.binhostUrl);
   for (const [k, v] of Object.entries(copy.portage.makeConf))
     copy.portage.makeConf[k] = redactUrl(v);
   return copy;

@@ -196,6 +196,37 @@ test("redactSpec hides URL credentials", () => {
     { mirrorUrl: "http://user:pw@10.0.0.1/mirror/", trustedKeys: [GENTOO_RELEASE_KEY] },
   );
   assert.equal(redactSpec(base).stage3.mirror, `http://${REDACTED}@10.0.0.1/mirror/`);
+  assert.equal(
+    redactSpec(base).portage.binhostUrl,
+    `http://${REDACTED}@10.0.0.1/mirror/releases/amd64/binpackages/23.0/x86-64/`,
+  );
+});
+
+test("portage.binhostUrl: the profile's release through the server's mirror, only with binhost", () => {
+  const spec = (portage: string) =>
+    resolveInstallSpec(
+      {
+        name: "x",
+        file: "x.yaml",
+        macs: [],
+        firmware: "bios",
+        groups: [],
+        raw: buildHosts([
+          src("defaults", DEFAULTS),
+          src("x", `macs: ["52:54:00:00:00:01"]\nportage: ${portage}\n`),
+        ]).hosts[0]!.host,
+      },
+      { mirrorUrl: "http://10.0.0.1:8080/mirror/", trustedKeys: [GENTOO_RELEASE_KEY] },
+    ).portage.binhostUrl;
+  const bin = "http://10.0.0.1:8080/mirror/releases/amd64/binpackages";
+  assert.equal(spec("{ profile: default/linux/amd64/23.0 }"), `${bin}/23.0/x86-64/`);
+  assert.equal(
+    spec("{ profile: default/linux/amd64/23.0/desktop/systemd }"),
+    `${bin}/23.0/x86-64/`,
+  );
+  assert.equal(spec("{ profile: default/linux/amd64/17.1/hardened }"), `${bin}/17.1/x86-64/`);
+  assert.equal(spec("{ profile: my-overlay:lab }"), `${bin}/23.0/x86-64/`, "no release: 23.0");
+  assert.equal(spec("{ profile: default/linux/amd64/23.0, binhost: false }"), undefined);
 });
 
 test("a folder that cannot be read is one error naming it", async () => {
