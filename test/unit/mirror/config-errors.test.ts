@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { NotInIndex } from "../../../server/mirror/binhost.ts";
 import { parseMirrorConfig } from "../../../server/mirror/config.ts";
+import { parseServeConfig } from "../../../server/app/config.ts";
 import { classifyError } from "../../../server/mirror/router.ts";
 import { UpstreamMissing } from "../../../server/mirror/upstream.ts";
 import { SignatureError } from "../../../payload/verify/gpg.ts";
@@ -15,6 +17,18 @@ test("config: fingerprints normalised, refreshSeconds defaulted, bad input named
   });
   assert.deepEqual(c.trustedKeys, ["13EBBDBEDE7A12775DFDB1BABB572E0E2D182910"]);
   assert.equal(c.refreshSeconds, 3600);
+  assert.equal(c.binhostUpstream, undefined, "the binhost comes from upstream unless told");
+  const b = parseMirrorConfig({ ...c, binhostUpstream: "https://binhost.example/gentoo" });
+  assert.equal(b.binhostUpstream, "https://binhost.example/gentoo");
+  const serve = parseServeConfig(
+    { mirror: { upstream: "u", binhostUpstream: "/srv/gentoo" } },
+    "s",
+  );
+  assert.equal(serve.mirror.binhostUpstream, "/srv/gentoo");
+  assert.throws(
+    () => parseServeConfig({ mirror: { upstream: "u", binhostUpstream: "" } }, "serve.yaml"),
+    /serve\.yaml: mirror\.binhostUpstream/,
+  );
   assert.throws(
     () =>
       parseMirrorConfig(
@@ -42,6 +56,11 @@ test("config: fingerprints normalised, refreshSeconds defaulted, bad input named
 
 test("errors map to HTTP answers in one place", () => {
   assert.deepEqual(classifyError(new UpstreamMissing("a/b", "/up"))[0], 404);
+  assert.deepEqual(classifyError(new NotInIndex("a/b/b-1-1.gpkg.tar")), [
+    404,
+    "not in the binhost's Packages index",
+  ]);
+  assert.equal(classifyError(new Error("p: SIZE mismatch (index 3, got 2)"))[0], 502);
   assert.equal(classifyError(new SignatureError("f", "BADSIG from key X"))[0], 502);
   assert.match(
     classifyError(new SignatureError("f", "BADSIG from key X"))[1],
