@@ -1,6 +1,8 @@
-// Pure parser for emerge's merge-progress lines, so phase 2 can report
-// "package N of M, current atom" while emerge runs. Only the `>>>` lines
-// portage's Scheduler prints are read; build output is passed through as log.
+// Pure parsers for emerge's output: the merge-progress lines, so a step can
+// report "package N of M, current atom" while emerge runs, and the lines
+// that say why it stopped, for the failure message (emergeReasons). Only
+// the `>>>` lines portage's Scheduler prints are progress; build output is
+// passed through as log.
 // Formats as printed by real emerge (see test/fixtures/emerge/README.md):
 //   >>> Emerging (1 of 45) acct-group/floppy-0::gentoo
 //   >>> Emerging binary (1 of 13) app-arch/bzip2-1.0.6-r8::gentoo for /emerge-root/
@@ -9,6 +11,11 @@
 //   >>> Jobs: 13 of 13 complete[, 1 running][, 1 failed]   Load avg: ...
 //   >>> Failed to emerge sys-libs/glibc-2.38-r10[, Log file: ...]
 //   Total: 13 packages (13 new, 13 binaries), Size of downloads: 0 KiB
+// and why it stopped (test/fixtures/emerge/portage-3.0.82-*.txt):
+//   !!! All ebuilds that could satisfy "app-editors/neovim" have been masked.
+//   - app-editors/neovim-0.10.4::gentoo (masked by: ~amd64 keyword)
+//   emerge: there are no ebuilds to satisfy "app-misc/nosuch".
+//    * ERROR: app-misc/foo-1.0::gentoo failed (compile phase):
 
 export type EmergeLine =
   | { kind: "emerging"; n: number; of: number; cpv: string; binary: boolean }
@@ -116,4 +123,34 @@ export function parseEmergeOutput(text: string): EmergeProgress {
     if (l) p = foldEmerge(p, l);
   }
   return p;
+}
+
+/** A line that starts a reason; `block` lines take the lines under them (up to a blank). */
+const REASONS: { re: RegExp; block: boolean }[] = [
+  { re: /^!!! ?\S/, block: false }, // masked, blocked, slot conflicts, bad config
+  { re: /^- \S+::\S+ /, block: true }, // a candidate: "(masked by: ...)", USE="..."
+  { re: /^emerge: there are no (ebuilds|binary packages)/, block: false },
+  { re: /^ERROR: \S+ failed/, block: true }, // an ebuild phase died; the die message follows
+  { re: /^The following REQUIRED_USE flag constraints are unsatisfied:/, block: true },
+];
+
+/**
+ * The lines of emerge's output (stdout and stderr together) that say why it
+ * stopped, in order and without repeats: what a failure message must carry
+ * so nobody has to fetch a log to learn that a package is masked.
+ */
+export function emergeReasons(lines: readonly string[], max = 40): string[] {
+  const out: string[] = [];
+  let inBlock = false;
+  for (const raw of lines) {
+    // elog lines (" * ERROR: ...") and indented ones read like the rest.
+    const text = raw.replace(/^\s*\*(\s|$)/, "").trim();
+    const rule = REASONS.find((r) => r.re.test(text));
+    if (text === "" || text === "!!!") inBlock = false;
+    else if (rule) {
+      if (!out.includes(text)) out.push(text);
+      inBlock = rule.block;
+    } else if (inBlock && !out.includes(text)) out.push(text);
+  }
+  return out.length > max ? [...out.slice(0, max), `... ${out.length - max} more`] : out;
 }

@@ -1,25 +1,23 @@
 // Phase 2: runs on the first boot of the installed system (root "/"), or
 // against a chroot directory in tests. Order: portage files (the host's
 // etc/portage from the overlay, then the spec's lists), optional sync,
-// packages (binpkgs first), the rest of the overlay (after packages, so the
-// owners packages create exist and our config wins over theirs), services,
-// sshd last; then run-done with a summary.
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+// packages (@world and the host's, updated to the spec, binpkgs first),
+// login shells the packages brought, the rest of the overlay (after
+// packages, so the owners packages create exist and our config wins over
+// theirs), services, sshd last; then run-done with a summary.
+import { access, constants, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { applyOverlay, renderManifest, type ApplyResult } from "./overlay-apply.ts";
 import { fetchOverlay, type TarEntry } from "./overlay-read.ts";
 import { ensurePortageDirs, writeIfChanged } from "./portage-apply.ts";
-import { buildEmergeArgv, renderPortageFiles, SYNC_ARGV, syncDue } from "./portage.ts";
-import {
-  foldEmerge,
-  initialProgress,
-  parseEmergeLine,
-  type EmergeProgress,
-} from "./emerge-progress.ts";
+import { renderPortageFiles, SYNC_ARGV, syncDue } from "./portage.ts";
+import { initialProgress, type EmergeProgress } from "./emerge-progress.ts";
 import { planServices, sshdRestartArgv, unitName } from "./services.ts";
 import { readServiceState } from "./services-state.ts";
-import { runStep, StepError, tail } from "./steps.ts";
-import { CommandError } from "../run/runner.ts";
+import { planShells } from "./shells.ts";
+import { runStep } from "./steps.ts";
+import { emergeWorldArgv } from "../render/emerge.ts";
+import { EmergeError, runEmerge } from "../run/emerge.ts";
 import type { Phase2Context, Phase2Summary, StepTiming } from "./types.ts";
 
 export type { Phase2Context, Phase2Summary, CommandRunner, Reporter } from "./types.ts";
@@ -82,19 +80,38 @@ export async function runPhase2(ctx: Phase2Context): Promise<Phase2Summary> {
   // With keep-going, a failed package does not stop the overlay and
   // services (the machine should end up as close to the host as it can);
   // the run still ends failed so the first-boot hook retries.
-  let packagesError: StepError | undefined;
-  const emergeArgv = buildEmergeArgv(spec);
+  let packagesError: EmergeError | undefined;
+  const emergeArgv = emergeWorldArgv(spec);
   let progress = initialProgress();
-  if (emergeArgv) {
-    try {
-      progress = await runStep("packages", report, now, steps, async () => {
-        const p = await runEmerge(ctx, inRoot(root, emergeArgv));
-        return { value: p, message: `${p.merged.length} merged (${p.binaries} binary)` };
-      });
-    } catch (err) {
-      if (!(err instanceof StepError) || !spec.portage.keepGoing) throw err;
-      packagesError = err;
-    }
+  try {
+    progress = await runStep("packages", report, now, steps, async () => {
+      const p = await emerge(ctx, inRoot(root, emergeArgv));
+      return { value: p, message: `${p.merged.length} merged (${p.binaries} binary)` };
+    });
+  } catch (err) {
+    if (!(err instanceof EmergeError) || !spec.portage.keepGoing) throw err;
+    packagesError = err;
+  }
+
+  const shells = planShells(spec, (await readOptional(at("etc/passwd"))) ?? "");
+  if (shells.length) {
+    await runStep("shells", report, now, steps, async () => {
+      const set: string[] = [];
+      const missing: string[] = [];
+      for (const c of shells) {
+        if (!(await executable(at(c.shell)))) {
+          missing.push(`users[${c.index}].shell: ${c.shell} (${c.user})`);
+          continue;
+        }
+        await ctx.runner.run(inRoot(root, c.argv));
+        set.push(`${c.user} ${c.shell}`);
+      }
+      // After a failed emerge the run fails anyway; the shells wait for the retry.
+      if (missing.length && !packagesError)
+        throw new Error(`not installed by the packages step: ${missing.join(", ")}`);
+      const waiting = missing.length ? `; waiting for packages: ${missing.join(", ")}` : "";
+      return { value: set, message: `set ${set.join(", ") || "none"}${waiting}` };
+    });
   }
 
   const rest = await runStep("overlay", report, now, steps, async () => {
@@ -139,7 +156,7 @@ export async function runPhase2(ctx: Phase2Context): Promise<Phase2Summary> {
     packages: {
       requested: spec.packages,
       installed: progress.merged,
-      emergeRan: emergeArgv !== null,
+      emergeRan: true,
     },
     portage: { written: portage.written, unchanged: portage.unchanged },
     sync,
@@ -164,43 +181,29 @@ function allWritten(a: ApplyResult, b: ApplyResult): string[] {
   return [...a.written, ...b.written];
 }
 
-async function runEmerge(ctx: Phase2Context, argv: string[]): Promise<EmergeProgress> {
-  let p = initialProgress();
+/** emerge with its progress as "packages" events (one per change of count or package). */
+async function emerge(ctx: Phase2Context, argv: string[]): Promise<EmergeProgress> {
   let last = "";
-  const lines: string[] = [];
-  try {
-    await ctx.runner.run(argv, {
-      onLine: (line) => {
-        lines.push(line);
-        if (lines.length > 200) lines.shift();
-        const parsed = parseEmergeLine(line);
-        if (!parsed) return;
-        p = foldEmerge(p, parsed);
-        const key = `${p.done}/${p.total}/${p.current ?? ""}`;
-        if (key === last) return;
-        last = key;
-        void ctx.report.emit({
-          kind: "progress",
-          step: "packages",
-          progress: { done: p.done, total: p.total, unit: "packages" },
-          ...(p.current ? { message: p.current } : {}),
-        });
-      },
-    });
-  } catch (err) {
-    if (!(err instanceof CommandError)) throw err;
-    const failed = p.failed.length > 0 ? ` (failed: ${p.failed.join(", ")})` : "";
-    throw new StepError(
-      `emerge exited with ${err.exitCode ?? "a signal"}${failed}`,
-      {
-        command: err.command,
-        ...(err.exitCode !== undefined ? { exitCode: err.exitCode } : {}),
-        stderrTail: tail(lines.join("\n") || err.stderrTail),
-      },
-      { cause: err },
-    );
-  }
-  return p;
+  return runEmerge(ctx.runner, argv, {
+    onProgress: (p) => {
+      const key = `${p.done}/${p.total}/${p.current ?? ""}`;
+      if (key === last) return;
+      last = key;
+      void ctx.report.emit({
+        kind: "progress",
+        step: "packages",
+        progress: { done: p.done, total: p.total, unit: "packages" },
+        ...(p.current ? { message: p.current } : {}),
+      });
+    },
+  });
+}
+
+async function executable(p: string): Promise<boolean> {
+  return access(p, constants.X_OK).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function readOptional(p: string): Promise<string | undefined> {

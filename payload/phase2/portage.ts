@@ -1,6 +1,7 @@
-// Pure renderers for what phase 2 writes under /etc/portage and the emerge
-// command lines it runs. The host's own files (env/, patches/, extra
-// package.* files) arrive with the overlay tar; these are the spec's lists.
+// Pure renderers for what phase 2 writes under /etc/portage, and its sync
+// command (the emerge command lines are in render/emerge.ts). The host's
+// own files (env/, patches/, extra package.* files) arrive with the overlay
+// tar; these are the spec's lists.
 import type { InstallSpec } from "../spec/schema.ts";
 
 /** Portage reads package.* directories in lexical order; later lines win, so the spec comes last. */
@@ -73,23 +74,6 @@ export function remapPortagePath(rel: string, type: "file" | "directory" | "syml
     return `${rel}/${OVERLAY_FILE}`;
   }
   return rel;
-}
-
-/** The install command, or null when the spec names no packages. */
-export function buildEmergeArgv(spec: InstallSpec): string[] | null {
-  const atoms = dedupe(spec.packages);
-  if (atoms.length === 0) return null;
-  return [
-    "emerge",
-    "--color=n",
-    "--nospinner",
-    "--quiet-build=y",
-    // Already-installed atoms are left alone: a second run reinstalls nothing.
-    "--noreplace",
-    ...(spec.portage.binhost ? ["--getbinpkg"] : []),
-    ...(spec.portage.keepGoing ? ["--keep-going=y"] : []),
-    ...atoms,
-  ];
 }
 
 export const SYNC_ARGV: readonly string[] = ["emerge", "--sync", "--quiet"];

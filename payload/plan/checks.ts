@@ -1,6 +1,7 @@
 // Pure refusals that need more than locating a device: mounts of the running
 // system, firmware, sizes, /home ownership vs the spec's users, keep-lists.
 import type { InstallSpec } from "../spec/schema.ts";
+import { firmwareLicenseProblem, unacceptedFirmware } from "../spec/needs.ts";
 import type { ProbedDisk, ProbedSystem } from "../probe/types.ts";
 import { PlanRefusal, type StagingChoice } from "./types.ts";
 
@@ -34,6 +35,17 @@ export function checkFirmware(spec: InstallSpec, probe: ProbedSystem): void {
       `the spec says ${spec.firmware} but the machine booted in ${probe.firmware} mode; a bootloader for the wrong mode would not boot`,
     );
   }
+}
+
+/** What emerge would refuse later: no binhost to fetch from, firmware whose licence is not accepted. */
+export function checkPortage(spec: InstallSpec): void {
+  if (spec.portage.binhost && !spec.portage.binhostUrl)
+    throw new PlanRefusal(
+      "portage.binhostUrl",
+      "binhost is on but the spec names no binhost URL (the server fills it in; a --spec file must say it)",
+    );
+  const [k] = unacceptedFirmware(spec.kernel, spec.portage.license);
+  if (k) throw new PlanRefusal("portage.license", firmwareLicenseProblem(k));
 }
 
 /** The running system must not have anything mounted (or swapped) on the disk we pave. */

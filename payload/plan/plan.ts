@@ -7,9 +7,17 @@ import type { ProbedSystem } from "../probe/types.ts";
 import { portageFiles } from "../render/portage.ts";
 import { systemCommands, systemFiles } from "../render/system.ts";
 import { renderNetwork } from "../render/network.ts";
-import { checkFirmware, checkHomeOwners, checkKeepList, chooseStaging } from "./checks.ts";
+import { emergeInstallArgv } from "../render/emerge.ts";
+import {
+  checkFirmware,
+  checkHomeOwners,
+  checkKeepList,
+  checkPortage,
+  chooseStaging,
+} from "./checks.ts";
 import { resolveDevices } from "./layout.ts";
-import { PlanRefusal, type Step } from "./types.ts";
+import { stage3Lacks } from "./packages.ts";
+import type { Step } from "./types.ts";
 
 /** The label every root automagic formats carries; capture finds the root by it. */
 export const ROOT_FS_LABEL = "gentoo-root";
@@ -36,16 +44,12 @@ export function planInstall(
   const target = opts.target ?? "/mnt/gentoo";
   const stateDir = opts.stateDir ?? "/run/automagic";
   checkFirmware(spec, probe);
+  checkPortage(spec);
   const dev = resolveDevices(spec, probe);
   checkHomeOwners(spec, probe);
   checkKeepList(spec, probe, dev.oldRoot);
   const staging = chooseStaging(probe, stateDir);
-  let network;
-  try {
-    network = renderNetwork(spec, probe.bootNic);
-  } catch (e) {
-    throw new PlanRefusal("network", (e as Error).message);
-  }
+  const network = renderNetwork(spec, probe.bootNic);
 
   const steps: Step[] = [];
   const add = (s: Omit<Step, "destructive"> & { destructive?: boolean }) =>
@@ -246,6 +250,22 @@ export function planInstall(
     detail: scmds.map((c) => c.join(" ")),
     action: { kind: "chroot-run", target, commands: scmds },
   });
+  // After the profile and getuto (emerge needs both), before the network is
+  // enabled (OpenRC's DHCP service comes with net-misc/dhcpcd).
+  const lacks = stage3Lacks(spec);
+  add({
+    id: "system-packages",
+    group: "configure",
+    title: `emerge what the stage3 lacks: ${lacks.map((p) => p.atom).join(" ")}`,
+    detail: [
+      ...lacks.map((p) => `${p.atom}: ${p.why}`),
+      emergeInstallArgv(
+        spec,
+        lacks.map((p) => p.atom),
+      ).join(" "),
+    ],
+    action: { kind: "emerge", target, atoms: lacks.map((p) => p.atom) },
+  });
   add({
     id: "fstab",
     group: "configure",
@@ -268,7 +288,7 @@ export function planInstall(
   add({
     id: "network-files",
     group: "configure",
-    title: `network (${spec.init}, ${spec.network.mode})`,
+    title: `network (${spec.init}, ${spec.network.mode}) on ${network.ifname}, the NIC with MAC ${network.mac}`,
     detail: [...network.files.map((f) => f.path), ...network.commands.map((c) => c.join(" "))],
     action: { kind: "write-files", target, files: network.files },
   });

@@ -60,6 +60,7 @@ export type Action =
   | { kind: "accounts"; target: string }
   | { kind: "ssh"; target: string; keepHostKeys: boolean; init: "openrc" | "systemd" }
   | { kind: "machine-id"; target: string; init: "openrc" | "systemd" }
+  | { kind: "emerge"; target: string; atoms: string[] }
   | { kind: "kernel"; target: string; package: string; cmdline: string; rootDevice: string }
   | {
       kind: "bootloader";

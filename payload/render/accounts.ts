@@ -1,8 +1,11 @@
 // Pure: merge the spec's groups and users into the stage3's account files.
 // Done by editing the files rather than useradd so the result is golden-
 // testable, and before any package is emerged so no acct-* package can take
-// a UID or GID the spec (and /home's ownership) needs.
+// a UID or GID the spec (and /home's ownership) needs. A login shell that
+// is not in the new root yet (it comes with a phase-2 package) is replaced
+// by /bin/bash until phase 2 sets the real one.
 import type { InstallSpec } from "../spec/schema.ts";
+import { FALLBACK_SHELL } from "../spec/needs.ts";
 import {
   formatGroup,
   formatPasswd,
@@ -24,6 +27,7 @@ export function mergeAccounts(
   base: AccountFiles,
   spec: Pick<InstallSpec, "users" | "groups">,
   keptHashes: Record<string, string>,
+  missingShells: ReadonlySet<string> = new Set(),
 ): AccountFiles {
   const passwd = parsePasswd(base.passwd, "/etc/passwd");
   const shadow = parseShadow(base.shadow, "/etc/shadow");
@@ -71,7 +75,7 @@ export function mergeAccounts(
       gid: u.gid,
       gecos: "",
       home,
-      shell: u.shell,
+      shell: missingShells.has(u.shell) ? FALLBACK_SHELL : u.shell,
     };
     if (byName) Object.assign(byName, { ...entry, gecos: byName.gecos });
     else passwd.push(entry);

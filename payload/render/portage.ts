@@ -2,6 +2,7 @@
 // the package.* files. Golden-tested in test/unit/payload/render.test.ts.
 import type { InstallSpec } from "../spec/schema.ts";
 import type { PlannedFile } from "../plan/types.ts";
+import { grubPlatform } from "../spec/needs.ts";
 
 /** What a 2026 stage3 ships, so a spec only states what it changes. */
 const STAGE_DEFAULTS: [string, string][] = [
@@ -18,10 +19,15 @@ export function renderMakeConf(spec: InstallSpec): string {
   for (const [k, v] of Object.entries(spec.portage.makeConf)) vars.set(k, v);
   if (spec.portage.binhost) {
     // Appended, so a FEATURES the spec sets is extended rather than replaced.
-    const own = vars.get("FEATURES");
-    const extra = "getbinpkg binpkg-request-signature";
-    vars.set("FEATURES", own ? `${own} ${extra}` : `\${FEATURES} ${extra}`);
+    const own = vars.get("FEATURES")?.split(/\s+/).filter(Boolean) ?? ["${FEATURES}"];
+    const extra = ["getbinpkg", "binpkg-request-signature"].filter((f) => !own.includes(f));
+    vars.set("FEATURES", [...own, ...extra].join(" "));
   }
+  // Distfiles come through the server's verifying mirror, like the stage3.
+  if (!vars.has("GENTOO_MIRRORS"))
+    vars.set("GENTOO_MIRRORS", spec.stage3.mirror.replace(/\/+$/, ""));
+  // grub-install works only for a platform sys-boot/grub was built for.
+  if (!vars.has("GRUB_PLATFORMS")) vars.set("GRUB_PLATFORMS", grubPlatform(spec.firmware));
   const lines = [
     "# Written by automagic-install from the host spec; phase 2 keeps it.",
     `# host: ${spec.host}`,
@@ -56,14 +62,15 @@ export function renderReposConf(): string {
   ].join("\n");
 }
 
-/** The profile's release ("23.0") picks the binhost path; x86-64 is the baseline ISA. */
+/** The binhost as the payload reaches it (the server's verifying cache), never a public URL. */
 export function renderBinreposConf(spec: InstallSpec): string {
-  const release = /\/(\d+\.\d+)(\/|$)/.exec(spec.portage.profile)?.[1] ?? "23.0";
+  const uri = spec.portage.binhostUrl;
+  if (!uri) throw new Error("portage.binhostUrl: binhost is on but the spec names no binhost URL");
   return [
-    "# Written by automagic-install: Gentoo's official binary packages.",
+    "# Written by automagic-install: Gentoo's binary packages through the server.",
     "[gentoo]",
     "priority = 9999",
-    `sync-uri = https://distfiles.gentoo.org/releases/amd64/binpackages/${release}/x86-64/`,
+    `sync-uri = ${uri}`,
     "verify-signature = true",
     "location = /var/cache/binhost/gentoo",
     "",
@@ -96,8 +103,9 @@ export function portageFiles(spec: InstallSpec): PlannedFile[] {
           },
         ]
       : []),
-    // installkernel builds the initramfs with dracut (Handbook, "Kernel").
-    ...listFile("/etc/portage/package.use/installkernel", ["sys-kernel/installkernel dracut"]),
+    // installkernel builds the initramfs with dracut and reruns grub-mkconfig
+    // after every kernel install, so a kernel update keeps grub.cfg current.
+    ...listFile("/etc/portage/package.use/installkernel", ["sys-kernel/installkernel dracut grub"]),
     ...listFile("/etc/portage/package.use/automagic", p.packageUse),
     ...listFile("/etc/portage/package.accept_keywords/automagic", p.acceptKeywords),
     ...listFile("/etc/portage/package.license/automagic", p.license),

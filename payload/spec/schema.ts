@@ -97,12 +97,21 @@ export const homeSchema = z
   })
   .strict();
 
+/** The name the installed system gives the NIC with the host's MAC (default lan0). */
+const ifname = z
+  .string()
+  .regex(
+    /^[A-Za-z][A-Za-z0-9_.-]{0,14}$/,
+    "an interface name: a letter, then up to 14 of A-Z a-z 0-9 _ . -",
+  )
+  .optional();
+
 export const networkSchema = z.discriminatedUnion("mode", [
-  z.object({ mode: z.literal("dhcp"), interface: z.string().optional() }).strict(),
+  z.object({ mode: z.literal("dhcp"), interface: ifname }).strict(),
   z
     .object({
       mode: z.literal("static"),
-      interface: z.string().optional(),
+      interface: ifname,
       address: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, "an IPv4 address with /prefix"),
       gateway: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, "an IPv4 address"),
       dns: z.array(z.string()).default([]),
@@ -206,6 +215,10 @@ export const installSpecSchema = z
       .object({
         package: z.string().default("sys-kernel/gentoo-kernel-bin"),
         cmdline: z.string().default(""),
+        /** sys-kernel/linux-firmware (its licence must be accepted in portage.license). */
+        linuxFirmware: z.boolean().default(true),
+        /** sys-firmware/intel-microcode (its licence must be accepted in portage.license). */
+        intelMicrocode: z.boolean().default(true),
       })
       .strict(),
     packages: z.array(z.string()).default([]),

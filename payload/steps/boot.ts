@@ -8,6 +8,7 @@ import type { RunContext } from "../run/context.ts";
 import { inChroot } from "../run/runner.ts";
 import { orderWithEntryAfterCurrent, parseEfibootmgr, staleEntries } from "../render/efibootmgr.ts";
 import { readUuid } from "./disk.ts";
+import { emergeInTarget } from "./emerge.ts";
 import { inTarget, writeTargetFile } from "./target-fs.ts";
 
 export const EFI_LABEL = "gentoo";
@@ -29,13 +30,7 @@ export const kernel: Handler<"kernel"> = async (a, ctx) => {
     content: `kernel_cmdline=" ${cmdline} "\n`,
     mode: 0o644,
   });
-  const emerge = [
-    "emerge",
-    "--noreplace",
-    ...(ctx.spec.portage.binhost ? ["--getbinpkg"] : []),
-    a.package,
-  ];
-  await ctx.runner.run(inChroot(a.target, emerge), { onLine: ctx.log });
+  await emergeInTarget(ctx, a.target, [a.package]);
   const boot = await readdir(inTarget(a.target, "/boot"));
   if (!boot.some((f) => /^(vmlinuz|kernel)-/.test(f)))
     throw new Error(

@@ -1,6 +1,17 @@
 // configure: fstab by UUID, accounts with the spec's IDs, SSH, machine-id.
 import { randomBytes } from "node:crypto";
-import { chmod, chown, mkdir, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import {
+  access,
+  chmod,
+  chown,
+  constants,
+  mkdir,
+  readFile,
+  readdir,
+  rm,
+  stat,
+  writeFile,
+} from "node:fs/promises";
 import path from "node:path";
 import type { Handler } from "../run/executor.ts";
 import { renderFstab } from "../render/fstab.ts";
@@ -11,6 +22,7 @@ import {
   AUTHORIZED_KEYS_DIR,
 } from "../render/ssh.ts";
 import { inChroot } from "../run/runner.ts";
+import { FALLBACK_SHELL } from "../spec/needs.ts";
 import { readUuid } from "./disk.ts";
 import { inTarget, writeTargetFile } from "./target-fs.ts";
 
@@ -33,10 +45,23 @@ export const accounts: Handler<"accounts"> = async (a, ctx) => {
   );
   if (passwd === undefined || group === undefined)
     throw new Error(`${etc("passwd")} or ${etc("group")} missing: the stage3 is incomplete`);
+  const missingShells = new Set<string>();
+  for (const shell of new Set(ctx.spec.users.map((u) => u.shell))) {
+    if (
+      await access(inTarget(a.target, shell), constants.X_OK).then(
+        () => false,
+        () => true,
+      )
+    )
+      missingShells.add(shell);
+  }
+  for (const shell of missingShells)
+    ctx.log(`${shell} is not in the new root yet: ${FALLBACK_SHELL} until phase 2 installs it`);
   const merged = mergeAccounts(
     { passwd, shadow: shadow ?? "", group, ...(gshadow !== undefined ? { gshadow } : {}) },
     ctx.spec,
     ctx.kept.hashes,
+    missingShells,
   );
   // writeFile onto the existing files keeps the stage3's owners and modes (shadow 0640/0600).
   await writeFile(etc("passwd"), merged.passwd);

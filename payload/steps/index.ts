@@ -7,6 +7,7 @@ import { fetchSysimg } from "./sysimg.ts";
 import { chrootMounts, chrootRun, unmount, unmountAll, writeFiles } from "./chroot.ts";
 import { accounts, fstab, machineId, ssh } from "./configure.ts";
 import { bootloader, kernel } from "./boot.ts";
+import { emerge } from "./emerge.ts";
 import { firstBoot, rotateToken } from "./finish.ts";
 import type { RunContext } from "../run/context.ts";
 
@@ -27,6 +28,7 @@ export const handlers: Handlers = {
   accounts,
   ssh,
   "machine-id": machineId,
+  emerge,
   kernel,
   bootloader,
   "first-boot": firstBoot,

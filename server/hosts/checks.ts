@@ -1,6 +1,12 @@
 // Cross-field checks: what a schema cannot see on one field alone. Pure:
 // each returns issues as { path, message }; the loader adds the file name.
 import { cryptHashSchema } from "../../payload/spec/schema.ts";
+import {
+  firmwareLicenseProblem,
+  grubPlatform,
+  shellProblem,
+  unacceptedFirmware,
+} from "../../payload/spec/needs.ts";
 import type { HostDiskSelector, HostFile } from "./file-schema.ts";
 
 export interface Issue {
@@ -70,7 +76,28 @@ export function checkHost(h: HostFile): Issue[] {
     ...duplicates(h.groups ?? [], (g) => g.name, ["groups"], "name"),
     ...checkLayout(h),
     ...checkInit(h),
+    ...checkPackages(h),
   ];
+}
+
+/** What emerge or a login would fail on later: licences, shells, GRUB's platform. */
+function checkPackages(h: HostFile): Issue[] {
+  const out: Issue[] = unacceptedFirmware(h.kernel ?? {}, h.portage.license ?? []).map((k) => ({
+    path: ["portage", "license"],
+    message: firmwareLicenseProblem(k),
+  }));
+  (h.users ?? []).forEach((u, i) => {
+    const why = shellProblem(u.shell, h.packages ?? []);
+    if (why) out.push({ path: ["users", i, "shell"], message: why });
+  });
+  const platforms = h.portage.makeConf?.GRUB_PLATFORMS;
+  const need = grubPlatform(h.firmware);
+  if (platforms !== undefined && !platforms.split(/\s+/).includes(need))
+    out.push({
+      path: ["portage", "makeConf", "GRUB_PLATFORMS"],
+      message: `"${platforms}" lacks ${need}, which grub-install needs for firmware ${h.firmware}`,
+    });
+  return out;
 }
 
 function duplicates<T>(

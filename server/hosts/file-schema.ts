@@ -210,7 +210,18 @@ export const hostFileSchema = z
     groups: z.array(groupSchema).optional(),
     keepSshHostKeys: z.boolean().optional(),
     kernel: z
-      .object({ package: z.string().optional(), cmdline: z.string().optional() })
+      .object({
+        package: z.string().optional(),
+        cmdline: z.string().optional(),
+        linuxFirmware: z.boolean().optional().meta({
+          description:
+            "Install sys-kernel/linux-firmware (default true); portage.license must accept linux-fw-redistributable for it",
+        }),
+        intelMicrocode: z.boolean().optional().meta({
+          description:
+            "Install sys-firmware/intel-microcode (default true); portage.license must accept intel-ucode for it",
+        }),
+      })
       .strict()
       .optional(),
     packages: list.optional(),

@@ -72,7 +72,12 @@ export function fakeSpec(host: HostEntry): InstallSpec {
     ],
     groups: [],
     keepSshHostKeys: false,
-    kernel: { package: "sys-kernel/gentoo-kernel-bin", cmdline: "" },
+    kernel: {
+      package: "sys-kernel/gentoo-kernel-bin",
+      cmdline: "",
+      linuxFirmware: true,
+      intelMicrocode: true,
+    },
     packages: [],
     services: { enable: [], disable: [] },
     overlay: { present: false, protect: [] },

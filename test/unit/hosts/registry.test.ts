@@ -23,6 +23,7 @@ home: { ref: { label: home }, fs: ext4 }
 rootfs: ext4
 init: openrc
 portage: { profile: default/linux/amd64/23.0, makeConf: { A: "1" } }
+kernel: { linuxFirmware: false, intelMicrocode: false }
 locale: { locales: ["en_US.UTF-8 UTF-8"], lang: en_US.UTF-8 }
 timezone: UTC
 keymap: us

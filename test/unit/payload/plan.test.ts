@@ -149,10 +149,16 @@ const refusals: [string, string, string, (s: InstallSpec, p: ProbedSystem) => vo
     (_s, p) => void (p.home!.freeBytes = 1000),
   ],
   [
-    "static network without an interface",
+    "binhost without a URL",
+    "lab-bios-openrc",
+    "bios-keep-sda",
+    (s) => void delete s.portage.binhostUrl,
+  ],
+  [
+    "firmware whose licence is not accepted",
     "nuc-uefi-keep-openrc",
     "uefi-keep-nvme",
-    (_s, p) => void delete p.bootNic,
+    (s) => void (s.portage.license = ["sys-kernel/linux-firmware linux-fw-redistributable"]),
   ],
 ];
 

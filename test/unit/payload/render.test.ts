@@ -31,13 +31,60 @@ for (const n of SPECS) {
     );
   });
   test(`network for ${n} (golden)`, () => {
-    const net = renderNetwork(spec(n), { mac: "52:54:00:12:34:56", name: "enp1s0" });
+    const net = renderNetwork(spec(n), { mac: "52:54:00:12:34:56" });
     assertGolden(
       `test/golden/render/${n}.network.txt`,
       dump(net.files) + "\n=== commands\n" + net.commands.map((c) => c.join(" ")).join("\n") + "\n",
     );
   });
 }
+
+test("network: the NIC is named by MAC (BOOTIF, else the spec's first), lan0 unless the spec names it", () => {
+  const s = spec("lab-bios-openrc");
+  const noBoot = renderNetwork(s, undefined);
+  assert.equal(noBoot.ifname, "lan0");
+  assert.equal(noBoot.mac, s.macs[0]);
+  assert.equal(
+    noBoot.files[0]!.content.split("\n")[1],
+    `SUBSYSTEM=="net", ACTION=="add", ATTR{address}=="${s.macs[0]}", NAME="lan0"`,
+  );
+  assert.deepEqual(noBoot.commands, [["rc-update", "add", "dhcpcd", "default"]]);
+  const ws = renderNetwork(spec("ws-uefi-create-systemd"), { mac: "AA:BB:CC:00:11:22" });
+  assert.equal(ws.mac, "aa:bb:cc:00:11:22");
+  const link = ws.files.find((f) => f.path.endsWith(".link"))!;
+  assert.equal(link.path, `/etc/systemd/network/10-${ws.ifname}.link`);
+  assert.match(link.content, /^MACAddress=aa:bb:cc:00:11:22$/m);
+  assert.match(link.content, new RegExp(`^Name=${ws.ifname}$`, "m"));
+});
+
+test("make.conf: the server's mirror, GRUB_PLATFORMS for the firmware, binhost FEATURES once", () => {
+  const conf = (n: string) => portageFiles(spec(n)).find((f) => f.path.endsWith("make.conf"))!;
+  assert.match(conf("lab-bios-openrc").content, /^GRUB_PLATFORMS="pc"$/m);
+  assert.match(conf("nuc-uefi-keep-openrc").content, /^GRUB_PLATFORMS="efi-64"$/m);
+  assert.match(
+    conf("nuc-uefi-keep-openrc").content,
+    /^FEATURES="parallel-fetch getbinpkg binpkg-request-signature"$/m,
+  );
+  assert.match(
+    conf("lab-bios-openrc").content,
+    /^GENTOO_MIRRORS="http:\/\/10\.0\.0\.1:8080\/mirror"$/m,
+  );
+  const own = spec("lab-bios-openrc");
+  own.portage.makeConf = {
+    FEATURES: "getbinpkg binpkg-request-signature",
+    GRUB_PLATFORMS: "pc efi-64",
+  };
+  const text = portageFiles(own).find((f) => f.path.endsWith("make.conf"))!.content;
+  assert.match(text, /^FEATURES="getbinpkg binpkg-request-signature"$/m);
+  assert.match(text, /^GRUB_PLATFORMS="pc efi-64"$/m);
+});
+
+test("binrepos.conf points at the spec's binhost URL; no public URL", () => {
+  const s = spec("lab-bios-openrc");
+  const f = portageFiles(s).find((x) => x.path.endsWith("binrepos.conf/gentoo.conf"))!;
+  assert.match(f.content, new RegExp(`^sync-uri = ${s.portage.binhostUrl}$`, "m"));
+  assert.doesNotMatch(f.content, /gentoo\.org/);
+});
 
 test("fstab by UUID with /home, ESP and swap (golden)", () => {
   assertGolden(
@@ -71,6 +118,13 @@ test("accounts merge gives the spec's IDs and kept hashes (golden)", () => {
     `${m.passwd}--\n${m.shadow}--\n${m.group}--\n${m.gshadow}==\n${lab.passwd}--\n${lab.shadow}--\n${lab.group}`,
   );
   assert.match(lab.shadow, /^alice:\$6\$old\$keptHASH:/m);
+});
+
+test("accounts: a shell the new root lacks yet is /bin/bash until phase 2", () => {
+  const s = spec("ws-uefi-create-systemd");
+  const m = mergeAccounts(BASE, s, {}, new Set(["/bin/zsh"]));
+  assert.match(m.passwd, /^alice:x:1000:1000::\/home\/alice:\/bin\/bash$/m);
+  assert.match(mergeAccounts(BASE, s, {}).passwd, /^alice:.*:\/bin\/zsh$/m);
 });
 
 test("accounts merge refuses a UID/GID the stage3 already uses", () => {

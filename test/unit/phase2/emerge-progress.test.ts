@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import {
+  emergeReasons,
   foldEmerge,
   initialProgress,
   parseEmergeLine,
@@ -95,4 +96,49 @@ test("a Jobs line advances done even without per-package lines", () => {
   p = foldEmerge(p, { kind: "jobs", done: 4, of: 10, running: 1, failed: 0 });
   assert.equal(p.done, 4);
   assert.equal(p.total, 10);
+});
+
+const reasons = (name: string) => emergeReasons(fixture(name).split("\n"));
+
+test("why emerge stopped: a keyword-masked atom (real portage 3.0.82 output)", () => {
+  assert.deepEqual(reasons("portage-3.0.82-keyword-masked.txt"), [
+    '!!! All ebuilds that could satisfy "app-editors/neovim" have been masked.',
+    "!!! One of the following masked packages is required to complete your request:",
+    "- app-editors/neovim-0.10.4::gentoo (masked by: ~amd64 keyword)",
+  ]);
+});
+
+test("why emerge stopped: a licence, a package.mask entry with its comment, no ebuild at all", () => {
+  assert.deepEqual(reasons("portage-3.0.82-license-masked.txt").slice(2), [
+    "- sys-kernel/linux-firmware-20250109::gentoo (masked by: linux-fw-redistributable license(s))",
+    "A copy of the 'linux-fw-redistributable' license is located at '/var/db/repos/gentoo/licenses/linux-fw-redistributable'.",
+  ]);
+  assert.deepEqual(reasons("portage-3.0.82-package-mask.txt").slice(2), [
+    "- app-misc/masked-2.0::gentoo (masked by: package.mask)",
+    "/var/db/repos/gentoo/profiles/package.mask:",
+    "# Example: broken upstream",
+  ]);
+  assert.deepEqual(reasons("portage-3.0.82-no-ebuilds.txt"), [
+    'emerge: there are no ebuilds to satisfy "app-misc/nosuch".',
+  ]);
+});
+
+test("why emerge stopped: elog-prefixed lines (a bad binpkg, a died ebuild phase)", () => {
+  assert.deepEqual(reasons("portage-pr1313-failed.txt"), [
+    "!!! Invalid binary package: '/var/cache/binpkgs/sys-devel/binutils/binutils-2.41-r5-4.gpkg.tar.partial', GPG verify failed",
+  ]);
+  // The shape of an ebuild's die() in the elog summary.
+  const died = [
+    " * ERROR: app-misc/broken-1.0::gentoo failed (compile phase):",
+    " *   make failed: missing header foo.h",
+    " * ",
+    " * Call stack:",
+    " *     ebuild.sh, line  136:  Called src_compile",
+    " * ERROR: app-misc/broken-1.0::gentoo failed (compile phase):",
+  ];
+  assert.deepEqual(emergeReasons(died), [
+    "ERROR: app-misc/broken-1.0::gentoo failed (compile phase):",
+    "make failed: missing header foo.h",
+  ]);
+  assert.deepEqual(emergeReasons([">>> Emerging (1 of 1) a/b-1::gentoo", "checking for gcc"]), []);
 });

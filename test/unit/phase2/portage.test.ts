@@ -1,11 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { remapPortagePath, renderPortageFiles, syncDue } from "../../../payload/phase2/portage.ts";
 import {
-  buildEmergeArgv,
-  remapPortagePath,
-  renderPortageFiles,
-  syncDue,
-} from "../../../payload/phase2/portage.ts";
+  emergeInstallArgv,
+  emergeWorldArgv,
+  emergeTargets,
+} from "../../../payload/render/emerge.ts";
 import { assertGolden } from "../payload/golden.ts";
 import { phase2Spec } from "./spec.ts";
 
@@ -23,32 +23,60 @@ test("an empty list still renders its file, so emptying the spec empties the fil
   for (const f of files) assert.match(f.content, /^(#.*\n){2}$/);
 });
 
-test("emerge argv: binpkgs first, noreplace, keep-going policy", () => {
-  assert.deepEqual(buildEmergeArgv(phase2Spec()), [
+test("phase-2 emerge: @world and the host's packages updated to the spec, binpkgs, keep-going", () => {
+  assert.deepEqual(emergeWorldArgv(phase2Spec()), [
     "emerge",
     "--color=n",
     "--nospinner",
     "--quiet-build=y",
-    "--noreplace",
+    "--update",
+    "--deep",
+    "--newuse",
     "--getbinpkg",
     "--keep-going=y",
+    "@world",
     "app-editors/vim",
     "www-servers/nginx",
     "@system-tools",
   ]);
   const noBin = phase2Spec({
     portage: { profile: "p", binhost: false, keepGoing: false },
-    packages: ["app-misc/tmux"],
+    packages: ["app-misc/tmux", " app-misc/tmux "],
   });
-  assert.deepEqual(buildEmergeArgv(noBin), [
+  assert.deepEqual(emergeWorldArgv(noBin).slice(4), [
+    "--update",
+    "--deep",
+    "--newuse",
+    "@world",
+    "app-misc/tmux",
+  ]);
+  // No packages: @world is still converged (a changed USE flag rebuilds).
+  assert.deepEqual(emergeWorldArgv(phase2Spec({ packages: [] })).slice(-2), [
+    "--keep-going=y",
+    "@world",
+  ]);
+});
+
+test("phase-1 emerge: what is missing, installed things stay; targets read back", () => {
+  const argv = emergeInstallArgv(phase2Spec(), [
+    "sys-boot/grub",
+    "sys-boot/grub",
+    "net-misc/dhcpcd",
+  ]);
+  assert.deepEqual(argv, [
     "emerge",
     "--color=n",
     "--nospinner",
     "--quiet-build=y",
     "--noreplace",
-    "app-misc/tmux",
+    "--getbinpkg",
+    "sys-boot/grub",
+    "net-misc/dhcpcd",
   ]);
-  assert.equal(buildEmergeArgv(phase2Spec({ packages: [] })), null);
+  assert.deepEqual(emergeTargets(["chroot", "/mnt/gentoo", ...argv]), [
+    "sys-boot/grub",
+    "net-misc/dhcpcd",
+  ]);
 });
 
 test("sync at most once a day", () => {

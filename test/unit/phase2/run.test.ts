@@ -2,7 +2,7 @@
 // failure report, and the keep-going policy. No overlay (no chown needed).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { runPhase2 } from "../../../payload/phase2/index.ts";
@@ -114,7 +114,7 @@ test("a failed emerge with keep-going: services still run, the run fails with de
         runner,
         report: { emit: (e) => void events.push(e) },
       }),
-      /emerge exited with 1 \(failed: www-servers\/nginx-1.27\)/,
+      /emerge exited with 1 \(failed: www-servers\/nginx-1.27\); asked for @world app-editors\/vim www-servers\/nginx$/,
     );
     assert.ok(
       calls.some((c) => c.includes("rc-update")),
@@ -123,7 +123,7 @@ test("a failed emerge with keep-going: services still run, the run fails with de
     const fail = events.find((e) => e.kind === "step-fail")!;
     assert.equal(fail.step, "packages");
     assert.equal(fail.exitCode, 1);
-    assert.match(fail.command!, /emerge .* app-editors\/vim www-servers\/nginx$/);
+    assert.match(fail.command!, /emerge .* @world app-editors\/vim www-servers\/nginx$/);
     assert.match(fail.stderrTail!, /Failed to emerge www-servers\/nginx-1.27/);
     assert.ok(!events.some((e) => e.kind === "run-done"));
   } finally {
@@ -152,6 +152,89 @@ test("without keep-going a failed emerge stops the run at once", async () => {
       /emerge exited/,
     );
     assert.ok(!calls.some((c) => c.includes("rc-update")));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("a masked atom fails the packages step with emerge's own reasons in the message", async () => {
+  const root = fixtureRoot();
+  try {
+    // What real emerge 3.0.82 prints for a ~amd64-only package (test/fixtures/emerge/).
+    const masked = readFileSync(
+      new URL("../../fixtures/emerge/portage-3.0.82-keyword-masked.txt", import.meta.url),
+      "utf8",
+    );
+    const runner: CommandRunner = {
+      async run(cmd, opts) {
+        if (cmd.includes("emerge")) {
+          for (const l of masked.split("\n")) opts?.onLine?.(l);
+          throw new CommandError(cmd.join(" "), 1, "masked");
+        }
+        return { stdout: "", stderr: "" };
+      },
+    };
+    const events: Phase2Event[] = [];
+    await assert.rejects(
+      runPhase2({
+        spec: phase2Spec({ packages: ["app-editors/neovim"], overlay: { present: false } }),
+        server: "http://x",
+        token: "t",
+        root,
+        runner,
+        report: { emit: (e) => void events.push(e) },
+      }),
+    );
+    const fail = events.find((e) => e.kind === "step-fail")!;
+    assert.equal(fail.step, "packages");
+    assert.equal(
+      fail.message,
+      [
+        "packages: emerge exited with 1; asked for @world app-editors/neovim",
+        '!!! All ebuilds that could satisfy "app-editors/neovim" have been masked.',
+        "!!! One of the following masked packages is required to complete your request:",
+        "- app-editors/neovim-0.10.4::gentoo (masked by: ~amd64 keyword)",
+      ].join("\n"),
+    );
+    assert.match(fail.stderrTail!, /MASKED PACKAGES section/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("login shells: set once the package brought them, waiting when it is missing", async () => {
+  const root = fixtureRoot();
+  try {
+    writeFileSync(
+      path.join(root, "etc/passwd"),
+      "root:x:0:0::/root:/bin/bash\ncarol:x:1000:1000::/home/carol:/bin/bash\n",
+    );
+    const spec = phase2Spec({
+      packages: ["app-shells/zsh"],
+      overlay: { present: false },
+      users: [{ name: "carol", uid: 1000, gid: 1000, shell: "/bin/zsh", password: "!" }],
+    });
+    const run = (runner: CommandRunner, events: Phase2Event[] = []) =>
+      runPhase2({
+        spec,
+        server: "http://x",
+        token: "t",
+        root,
+        runner,
+        report: { emit: (e) => void events.push(e) },
+      });
+
+    // emerge "succeeded" but left no /bin/zsh: the step says what is missing.
+    const events: Phase2Event[] = [];
+    await assert.rejects(run(fakeRunner(false).runner, events), /users\[0\]\.shell: \/bin\/zsh/);
+    assert.equal(events.find((e) => e.kind === "step-fail")!.step, "shells");
+
+    mkdirSync(path.join(root, "bin"));
+    writeFileSync(path.join(root, "bin/zsh"), "");
+    chmodSync(path.join(root, "bin/zsh"), 0o755);
+    const { runner, calls } = fakeRunner(false);
+    await run(runner);
+    assert.ok(calls.some((c) => c.slice(2).join(" ") === "usermod --shell /bin/zsh carol"));
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
