@@ -1,5 +1,5 @@
-// boot: kernel through installkernel+dracut with an explicit command line,
-// then GRUB for the firmware mode. grub.cfg is checked for root=UUID=
+// boot: kernel through installkernel (dracut, grub) with an explicit command
+// line, then GRUB for the firmware mode. grub.cfg is checked for root=UUID=
 // before anything reports success.
 import { access, readFile, readdir, symlink, mkdir } from "node:fs/promises";
 import path from "node:path";
@@ -30,6 +30,10 @@ export const kernel: Handler<"kernel"> = async (a, ctx) => {
     content: `kernel_cmdline=" ${cmdline} "\n`,
     mode: 0o644,
   });
+  // installkernel[grub] runs grub-mkconfig after installing the kernel, before
+  // grub-install made /boot/grub; with the link grub.cfg says root=UUID= already.
+  await mkdir(inTarget(a.target, "/boot/grub"), { recursive: true });
+  await ensureByUuid(ctx, a.rootDevice);
   await emergeInTarget(ctx, a.target, [a.package]);
   const boot = await readdir(inTarget(a.target, "/boot"));
   if (!boot.some((f) => /^(vmlinuz|kernel)-/.test(f)))
