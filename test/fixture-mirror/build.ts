@@ -15,12 +15,42 @@ import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { acquireLock } from "./lock.ts";
 import { SUITE, VARIANTS } from "./packages.ts";
-import { buildVariant } from "./recipe.ts";
+import { BINHOST_REL, buildBinhost } from "./binhost.ts";
+import { buildVariant, type GentooSources } from "./recipe.ts";
 import { buildSnapshot } from "./snapshot.ts";
 import { buildStamp, exportPublicKey, generateTestKey, signDetached } from "./sign.ts";
 
 const SRC = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(SRC, "../..");
+/** Gentoo's Portage and getuto, at these upstream tags. */
+const PORTAGE_TAG = "portage-3.0.82";
+const GETUTO_TAG = "getuto-2.0";
+const UPSTREAM: Record<string, string> = {
+  [PORTAGE_TAG]: "https://github.com/gentoo/portage.git",
+  [GETUTO_TAG]: "https://github.com/projg2/getuto.git",
+};
+
+/**
+ * The sources come from ../shared/vendor when it is there (machines without
+ * Internet); otherwise they are cloned at their tags next to the output.
+ */
+async function gentooSources(varDir: string): Promise<GentooSources> {
+  const pick = async (tag: string): Promise<string> => {
+    const vendored = resolve(REPO, "../shared/vendor", tag);
+    if (existsSync(vendored)) return vendored;
+    const dest = join(varDir, "fixture-mirror-sources", tag);
+    if (!existsSync(dest)) {
+      await mkdir(dirname(dest), { recursive: true });
+      await execa("git", ["clone", "--depth", "1", "--branch", tag, UPSTREAM[tag] ?? "", dest], {
+        stdout: "inherit",
+        stderr: "inherit",
+      });
+    }
+    return dest;
+  };
+  return { portage: await pick(PORTAGE_TAG), getuto: await pick(GETUTO_TAG) };
+}
+
 /** Files that do not decide the tree's content: editing them must not force a rebuild. */
 const NOT_INPUTS = new Set(["README.md", "build.ts", "lock.ts"]);
 
@@ -66,7 +96,7 @@ async function inputHash(variants: string[]): Promise<string> {
       .update(await readFile(f))
       .update("\0");
   }
-  h.update(variants.join(","));
+  h.update(variants.join(",")).update(PORTAGE_TAG).update(GETUTO_TAG);
   return h.digest("hex");
 }
 
@@ -104,13 +134,30 @@ async function build(args: Args, hash: string): Promise<void> {
     await writeFile(join(tmp, "TEST-KEY-FPR"), `${key.fingerprint}\n`);
     const when = new Date();
     const stamp = buildStamp(when);
+    const sources = await gentooSources(dirname(args.out));
+    const work = join(tmp, "work");
+    const builder = join(work, "builder");
+    const debManifest = join(work, "debs.txt");
     const stages = [];
-    for (const v of args.variants)
-      stages.push(await buildVariant(timed, key, tmp, v, stamp, when, aptCache, pubkey));
+    for (const [i, v] of args.variants.entries()) {
+      const inp = { key, tmp, stamp, when, aptCache, pubkey, sources, debManifest };
+      // The first variant's root, once packed, becomes the binhost's build root.
+      stages.push(await buildVariant(timed, v, i === 0 ? { ...inp, keepRoot: builder } : inp));
+    }
+    const binhost = await timed("binhost (real Portage: manifests, signed gpkgs, md5-cache)", () =>
+      buildBinhost({
+        builder,
+        work,
+        aptCache,
+        debManifest,
+        key,
+        outBinhost: join(tmp, BINHOST_REL),
+      }),
+    );
     await timed("snapshot", async () => {
       await mkdir(join(tmp, "snapshots"), { recursive: true });
       const snap = join(tmp, "snapshots", "gentoo-latest.tar.xz");
-      await buildSnapshot(join(tmp, "work", "snapshot"), snap, stamp);
+      await buildSnapshot(binhost.repo, join(work, "snapshot"), snap, stamp, when);
       await signDetached(key, snap, `${snap}.gpgsig`);
     });
     await rm(join(tmp, "work"), { recursive: true, force: true });
@@ -122,6 +169,9 @@ async function build(args: Args, hash: string): Promise<void> {
       suite: SUITE,
       fingerprint: key.fingerprint,
       stages,
+      binpkgs: binhost.packages,
+      portage: PORTAGE_TAG,
+      getuto: GETUTO_TAG,
       timings,
       totalSeconds: total,
       inputHash: hash,

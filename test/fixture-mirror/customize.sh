@@ -1,9 +1,9 @@
 #!/bin/bash
 # mmdebstrap --customize-hook for the fixture stage3: dresses a Debian trixie
 # root as a Gentoo stage3 (see README.md for every bridge and why).
-#   customize.sh ROOT VARIANT FIXTURE_SRC_DIR PUBKEY_FILE
+#   customize.sh ROOT VARIANT FIXTURE_SRC_DIR PUBKEY_FILE PORTAGE_SRC GETUTO_SRC
 set -euo pipefail
-root=$1 variant=$2 src=$3 pubkey=$4
+root=$1 variant=$2 src=$3 pubkey=$4 portage=$5 getuto=$6
 b=$src/bridges
 
 # --- Portage's places, as a stage3 ships them
@@ -15,27 +15,31 @@ mkdir -p "$root"/var/db/{repos,pkg} "$root"/var/lib/portage "$root"/var/cache/{d
 : >"$root/var/lib/portage/world"
 mkdir -p "$root/usr/share/openpgp-keys"
 install -m 0644 "$pubkey" "$root/usr/share/openpgp-keys/gentoo-release.asc"
+# The profile link a stage3 ships, dangling until the snapshot is extracted.
+ln -sfn ../../var/db/repos/gentoo/profiles/default/linux/amd64/23.0 "$root/etc/portage/make.profile"
 echo "Gentoo Base System release 2.17" >"$root/etc/gentoo-release"
 install -m 0644 "$b/fstab" "$root/etc/fstab"
-install -m 0644 "$b/default-grub" "$root/etc/default/grub"
 install -m 0644 "$b/profile-env.sh" "$root/etc/profile.d/00-gentoo-profile-env.sh"
 echo localhost >"$root/etc/hostname"
 # Gentoo's baselayout has `wheel` (gid 10); Debian has none and uses gid 10 for
 # uucp, so wheel gets a free system gid here (a bridge: see README.md).
 chroot "$root" groupadd -r wheel
 
-# --- recording stand-ins (fixture only)
+# --- Gentoo's own Portage and getuto (real, from their upstream sources)
+bash "$src/install-portage.sh" "$root" "$portage" "$getuto"
+# app-arch/tar installs GNU tar as gtar too; Portage's unpack calls it by that name.
+ln -sfn tar "$root/usr/bin/gtar"
+
+# --- the one recording stand-in left: eselect (the real one is not reachable here)
 install -D -m 0644 "$src/standins/lib.sh" "$root/usr/lib/automagic-standins/lib.sh"
-install -m 0755 "$src/standins/emerge" "$src/standins/eselect" "$src/standins/getuto" "$root/usr/bin/"
-install -m 0755 "$src/standins/env-update" "$root/usr/sbin/"
-printf 'automagic fixture stage3 (Debian trixie dressed as Gentoo, variant %s)\nstand-ins: emerge eselect env-update getuto -> /var/log/automagic-standins.jsonl\n' \
+install -m 0755 "$src/standins/eselect" "$root/usr/bin/"
+printf 'automagic fixture stage3 (Debian trixie dressed as Gentoo, variant %s)\nstand-in: eselect -> /var/log/automagic-standins.jsonl; emerge, env-update, getuto are real\n' \
   "$variant" >"$root/etc/automagic-fixture-stage3"
 
 # --- init bridges: Gentoo service names on Debian packages
 case $variant in
   openrc)
     install -m 0755 "$b/openrc-sshd" "$root/etc/init.d/sshd"
-    install -m 0755 "$b/openrc-dhcpcd" "$root/etc/init.d/dhcpcd"
     # Debian enabled its own `ssh`; a Gentoo stage3 enables nothing, the installer must.
     find "$root/etc/runlevels" -name ssh -delete 2>/dev/null || true
     # Debian's LSB `ssh` script declares `Provides: sshd`; OpenRC then refuses
@@ -54,19 +58,6 @@ case $variant in
     ;;
   *) echo "customize.sh: unknown variant $variant" >&2; exit 2 ;;
 esac
-
-# --- kernel: drop drivers a VM or server never needs, keep it bootable by UUID
-for kdir in "$root"/lib/modules/*/; do
-  kver=$(basename "$kdir")
-  for d in sound drivers/media drivers/gpu drivers/net/wireless net/wireless net/mac80211 drivers/bluetooth \
-    net/bluetooth drivers/infiniband drivers/staging drivers/isdn drivers/iio drivers/input/touchscreen \
-    drivers/net/ethernet/mellanox drivers/scsi/lpfc drivers/scsi/qla2xxx drivers/net/can drivers/hwmon; do
-    rm -rf "$kdir/kernel/$d"
-  done
-  chroot "$root" depmod "$kver"
-done
-cat "$b/initramfs-modules" >>"$root/etc/initramfs-tools/modules"
-chroot "$root" update-initramfs -u -k all
 
 # --- no identity baked in: every install gets its own
 rm -f "$root"/etc/ssh/ssh_host_*

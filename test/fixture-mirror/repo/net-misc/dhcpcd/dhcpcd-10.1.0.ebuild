@@ -1,0 +1,17 @@
+# Fixture ebuild (automagic test mirror), modelled on gentoo/gentoo net-misc/dhcpcd.
+EAPI=8
+inherit fixture-debian
+
+DESCRIPTION="A fully featured, yet light weight RFC2131 compliant DHCP client (fixture: Debian's build)"
+HOMEPAGE="https://github.com/NetworkConfiguration/dhcpcd"
+LICENSE="BSD"
+SLOT="0"
+KEYWORDS="amd64 x86"
+
+src_install() {
+	fixture-debian_src_install
+	# Debian's dhcpcd-base ships the daemon only; Gentoo's ebuild installs both services.
+	newinitd "${FILESDIR}"/dhcpcd.initd dhcpcd
+	insinto /usr/lib/systemd/system
+	newins "${FILESDIR}"/dhcpcd.service dhcpcd.service
+}
