@@ -162,8 +162,40 @@ export async function assertCommonSystem(ssh: Ssh, m: Machine): Promise<void> {
   assert.match(await ssh("findmnt -n -o FSTYPE /home"), /ext4/);
   assert.match(await ssh("pgrep -x sshd >/dev/null && echo running"), /running/);
   assert.match(await ssh("test -s /var/lib/automagic/overlay.manifest && echo present"), /present/);
-  const standins = await ssh("cat /var/log/automagic-standins.jsonl");
-  assert.match(standins, /app-editors\/vim/, "phase 2 asked emerge for the host's packages");
+  // Real Portage merged what a stage3 lacks and the host's packages, from the
+  // signed binhost through the server (the stage3 carries none of them).
+  const pkgs = await ssh("cd /var/db/pkg && ls -d */*");
+  for (const p of [
+    "sys-boot/grub-",
+    "sys-kernel/gentoo-kernel-bin-",
+    "sys-kernel/installkernel-",
+    "sys-kernel/dracut-",
+    "sys-kernel/linux-firmware-",
+    "app-editors/vim-",
+    "app-admin/sudo-",
+  ])
+    assert.ok(
+      pkgs.split("\n").some((l) => l.startsWith(p)),
+      `${p}* merged (have: ${pkgs})`,
+    );
+  assert.match(
+    await ssh("cat /var/lib/portage/world"),
+    /^app-editors\/vim$/m,
+    "phase 2 recorded the host's packages in @world",
+  );
+  const ikUse = await ssh("cat /var/db/pkg/sys-kernel/installkernel-*/USE");
+  assert.match(ikUse, /\bgrub\b/, "installkernel[grub]: kernel updates keep grub.cfg current");
+  assert.match(ikUse, /\bdracut\b/, "installkernel[dracut]");
+  assert.match(
+    await ssh("ls /boot"),
+    /initramfs-.*\.img/,
+    "installkernel's dracut plugin made the initramfs",
+  );
+  assert.match(
+    await ssh("test -d /etc/portage/gnupg && echo keyring"),
+    /keyring/,
+    "getuto's keyring",
+  );
   assert.match(await ssh("test -e /var/lib/automagic/token && echo left || echo gone"), /gone/);
 }
 
