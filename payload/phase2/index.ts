@@ -181,10 +181,16 @@ function allWritten(a: ApplyResult, b: ApplyResult): string[] {
   return [...a.written, ...b.written];
 }
 
-/** emerge with its progress as "packages" events (one per change of count or package). */
+/**
+ * emerge with its output as "packages" log lines (as phase 1 reports its
+ * emerges) and its progress as "packages" events (one per change of count
+ * or package).
+ */
 async function emerge(ctx: Phase2Context, argv: string[]): Promise<EmergeProgress> {
   let last = "";
   return runEmerge(ctx.runner, argv, {
+    onLine: (line) =>
+      void ctx.report.emit({ kind: "log", step: "packages", message: line.slice(0, 60000) }),
     onProgress: (p) => {
       const key = `${p.done}/${p.total}/${p.current ?? ""}`;
       if (key === last) return;

@@ -79,6 +79,15 @@ test("commands in order, progress events, stamp, run-done summary", async () => 
         .map((e) => `${e.progress!.done}/${e.progress!.total} ${e.message}`),
       ["0/2 app-editors/vim-9.1", "1/2 app-editors/vim-9.1", "2/2 app-editors/vim-9.1"],
     );
+    // emerge's own output reaches the server as the packages step's log, as in phase 1.
+    assert.deepEqual(
+      events.filter((e) => e.kind === "log" && e.step === "packages").map((e) => e.message),
+      [
+        ">>> Emerging binary (1 of 2) app-editors/vim-9.1::gentoo",
+        ">>> Installing (1 of 2) app-editors/vim-9.1::gentoo",
+        ">>> Installing (2 of 2) www-servers/nginx-1.27::gentoo",
+      ],
+    );
     assert.equal(events.at(-1)!.kind, "run-done");
 
     // same day again: no second sync, nothing rewritten
