@@ -134,8 +134,9 @@ test("the stage3 holds no kernel, boot loader, efibootmgr, DHCP client, sudo, fs
     assert.ok(list.includes(f), `${f} (real Portage, getuto)`);
   // The Portage commands are Gentoo's own, not stand-ins.
   assert.equal(await readlink(join(root, "usr/bin/emerge")), "../lib/portage/bin/emerge");
+  // Run from its source tree without git metadata, Portage calls itself HEAD.
   const v = await inChroot("emerge --version");
-  assert.match(v.all ?? "", /^Portage 3\.0\.82 /m, v.all);
+  assert.match(v.all ?? "", /^Portage HEAD \(python 3\.\d+/m, v.all);
 });
 
 test("Gentoo's places: make.conf, portage dirs, release key, services, no baked-in identity", async () => {
@@ -196,8 +197,10 @@ test("real emerge: signed binary packages through the server's mirror, GRUB for 
   await useBinhost(root, `${served.mirror.url}${BINHOST}/`);
   const g = await inChroot("getuto && test -s /etc/portage/gnupg/trustdb.gpg");
   assert.equal(g.exitCode, 0, g.all);
+  // As the installer does for a BIOS host: the platform goes into make.conf.
+  await writeFile(join(root, "etc/portage/make.conf"), 'GRUB_PLATFORMS="pc"\n', { flag: "a" });
   const r = await inChroot(
-    "GRUB_PLATFORMS=pc emerge --getbinpkg --noreplace sys-boot/grub net-misc/dhcpcd sys-fs/btrfs-progs",
+    "emerge --getbinpkg --noreplace sys-boot/grub net-misc/dhcpcd sys-fs/btrfs-progs",
   );
   assert.equal(r.exitCode, 0, r.all);
   assert.match(r.all ?? "", />>> Emerging binary \(\d of 3\) sys-boot\/grub-[\w.-]+::gentoo/);
@@ -212,7 +215,8 @@ test("real emerge: signed binary packages through the server's mirror, GRUB for 
   assert.doesNotMatch(add.stdout, /\bssh \|/, "Debian's own ssh service is not enabled");
   assert.ok(existsSync(join(root, "usr/bin/btrfs-convert")), "btrfs-progs built with USE=convert");
   const again = await inChroot("emerge --getbinpkg --noreplace sys-boot/grub");
-  assert.match(again.all ?? "", /Nothing to merge|0 packages/, again.all);
+  assert.equal(again.exitCode, 0, again.all);
+  assert.doesNotMatch(again.all ?? "", />>> Emerging/, "--noreplace merges nothing twice");
 });
 
 test("a changed USE flag rebuilds on emerge --update --deep --newuse @world", async () => {
@@ -247,22 +251,45 @@ test("keyword and license masks fail with emerge's own reason; accepting them le
 });
 
 test("a tampered binary package is refused before anything of it is merged, naming it", async () => {
-  // A binhost that an attacker controls: the gpkg's image is replaced and the
-  // index's SIZE/MD5/SHA1 updated to match, so only the signature can tell.
+  // A binhost that an attacker controls: the gpkg's image is replaced, the
+  // gpkg's own Manifest and the index's SIZE/MD5/SHA1 are updated to match
+  // it, and the member order is kept, so only the OpenPGP signature (which
+  // the attacker cannot make) can tell.
   const bad = await cloneFixture(served.fx, join(work, "tampered"));
   const dir = join(bad, BINHOST, "app-admin/sudo");
   const gpkg = join(dir, (await readdir(dir)).find((f) => f.endsWith(".gpkg.tar")) ?? "");
+  const members = (await execa("tar", ["tf", gpkg])).stdout.split("\n").filter(Boolean);
   const x = join(work, "gpkg-x");
   await mkdir(x, { recursive: true });
   await execa("tar", ["xf", gpkg, "-C", x]);
-  const top = (await readdir(x))[0] ?? "";
+  const top = members[0]?.split("/")[0] ?? "";
   const img = join(x, top, "image.tar.zst");
   const evil = join(work, "evil");
   await mkdir(join(evil, "image/usr/bin"), { recursive: true });
   await writeFile(join(evil, "image/usr/bin/sudo"), "#!/bin/sh\necho owned\n", { mode: 0o755 });
   await execa("bash", ["-c", `tar -C "$1" -cf - image | zstd -q -c > "$2"`, "x", evil, img]);
+  const newImg = await readFile(img);
+  const digest = (a: string, b: Buffer) => createHash(a).update(b).digest("hex");
+  const manifest = join(x, top, "Manifest");
+  await writeFile(
+    manifest,
+    (await readFile(manifest, "utf8")).replace(
+      /^DATA image\.tar\.zst .*$/m,
+      `DATA image.tar.zst ${newImg.length} SHA512 ${digest("sha512", newImg)} BLAKE2B ${digest("blake2b512", newImg)}`,
+    ),
+  );
   await rm(gpkg);
-  await execa("tar", ["--format=ustar", "-C", x, "-cf", gpkg, top]);
+  await execa("tar", [
+    "--format=ustar",
+    "--numeric-owner",
+    "--owner=0",
+    "--group=0",
+    "-C",
+    x,
+    "-cf",
+    gpkg,
+    ...members,
+  ]);
   const bytes = await readFile(gpkg);
   const hash = (a: string) => createHash(a).update(bytes).digest("hex");
   const idx = join(bad, BINHOST, "Packages");
@@ -295,7 +322,7 @@ test("a tampered binary package is refused before anything of it is merged, nami
     const r = await inRoot(r2, "getuto && emerge --getbinpkg app-admin/sudo");
     assert.notEqual(r.exitCode, 0, r.all);
     assert.match(r.all ?? "", /app-admin\/sudo/, "the failure names the package");
-    assert.match(r.all ?? "", /signature|GnuPG|verif/i, r.all);
+    assert.match(r.all ?? "", /GnuPG verification failed|signature verification failed/i, r.all);
     assert.ok(!existsSync(join(r2, "usr/bin/sudo")), "nothing of it was merged");
     assert.deepEqual(
       existsSync(join(r2, "var/db/pkg/app-admin"))
