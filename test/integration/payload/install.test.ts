@@ -1,7 +1,9 @@
 // Phase 1 on loop devices, no QEMU: the payload installs from the fixture
-// mirror (served by the real server/mirror router on loopback) onto a loop
-// disk with an old root and a /home full of files. Then: tampered stage3 and
-// bad signature are refused with the old root untouched.
+// mirror (served by the real server/mirror router on loopback: stage3,
+// snapshot and the signed binhost) onto a loop disk with an old root and a
+// /home full of files. Real Portage emerges what the stage3 lacks and the
+// kernel; the checks read what it left in the installed root. Then:
+// tampered stage3 and bad signature are refused with the old root untouched.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -11,13 +13,14 @@ import {
   mkdtempSync,
   readFileSync,
   readdirSync,
+  readlinkSync,
   rmSync,
   writeFileSync,
   statSync,
 } from "node:fs";
-import { join, resolve } from "node:path";
-import { execa } from "execa";
+import { join } from "node:path";
 import { requireTool } from "../../lib/tools.ts";
+import { binhostUrl } from "../../../server/hosts/resolve.ts";
 import {
   blkidUuid,
   makeLoopDisk,
@@ -26,11 +29,20 @@ import {
   withMount,
   type LoopDisk,
 } from "./loopdisk.ts";
-import { startServer } from "./server.ts";
+import { REPO, runPayload } from "./run.ts";
+import {
+  assertKernelAndGrub,
+  assertPortageSetup,
+  eselectCalls,
+  gpkgsServed,
+  vdb,
+  vdbField,
+} from "./installed.ts";
+import { startServer, type TestServer } from "./server.ts";
 
-const REPO = resolve(import.meta.dirname, "../../..");
 // AUTOMAGIC_FIXTURE_MIRROR: an already built tree (e.g. a hard-linked copy while a rebuild runs).
 const FIXTURE = process.env.AUTOMAGIC_FIXTURE_MIRROR ?? join(REPO, "var/fixture-mirror");
+const TOKEN = "tok-phase1";
 for (const t of [
   "losetup",
   "sgdisk",
@@ -79,7 +91,10 @@ after(() => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-function spec(mirror: string) {
+const PROFILE = "default/linux/amd64/23.0";
+
+/** The spec as the server resolves it: stage3 mirror and binhost URL are the server's own. */
+function spec(srv: TestServer) {
   return {
     version: 1,
     host: "looptest",
@@ -91,8 +106,17 @@ function spec(mirror: string) {
     home: { ref: { label: "home" }, fs: "ext4" },
     rootfs: "ext4",
     init: "openrc",
-    stage3: { variant: "openrc", mirror, trustedKeys: [fpr] },
-    portage: { profile: "default/linux/amd64/23.0", binhost: true },
+    stage3: { variant: "openrc", mirror: srv.mirrorUrl, trustedKeys: [fpr] },
+    portage: {
+      profile: PROFILE,
+      binhost: true,
+      binhostUrl: binhostUrl(srv.mirrorUrl, PROFILE),
+      // Gentoo accepts "-* @FREE" only: the firmware stays on, its licences said here.
+      license: [
+        "sys-kernel/linux-firmware linux-fw-redistributable",
+        "sys-firmware/intel-microcode intel-ucode",
+      ],
+    },
     locale: { locales: ["en_US.UTF-8 UTF-8"], lang: "en_US.UTF-8" },
     timezone: "Europe/Berlin",
     keymap: "de",
@@ -109,64 +133,35 @@ function spec(mirror: string) {
       { name: "bob", uid: 1001, gid: 1001, password: "$6$newsalt$bobbobbob" },
     ],
     keepSshHostKeys: true,
-    kernel: { cmdline: "console=ttyS0" },
+    kernel: { cmdline: "console=ttyS0", linuxFirmware: true, intelMicrocode: true },
     services: {},
     overlay: { present: false },
     postInstall: {},
   };
 }
 
-async function runPayload(upstream: string, label: string) {
+async function install(upstream: string, label: string) {
   const cache = join(tmp, `cache-${label}`);
   const srv = await startServer({
     upstream,
     cacheDir: cache,
     keysDir: join(FIXTURE, "keys"),
     fpr,
-    spec: null,
-    token: "tok-phase1",
+    token: TOKEN,
   });
-  const s = spec(`${srv.url}/mirror/`);
-  const specFile = join(tmp, `spec-${label}.json`);
-  writeFileSync(specFile, JSON.stringify(s));
-  // The spec comes from the file so the run API stays minimal; events and rotation go to the server.
-  // Async: the server lives in this process, so a blocking spawn would deadlock it.
-  // A private mount namespace: a namespace another test creates meanwhile
-  // (ip netns exec, unshare) would otherwise copy our mounts and keep the
-  // loop filesystems busy after the payload unmounted them.
-  const r = await execa(
-    "unshare",
-    [
-      "--mount",
-      "--propagation",
-      "private",
-      process.execPath,
-      "--import",
-      "tsx",
-      join(REPO, "payload/main.ts"),
-      "--server",
-      srv.url,
-      "--token",
-      "tok-phase1",
-      "--spec",
-      specFile,
-      "--devices",
-      disk!.dev,
-      "--target",
-      join(tmp, `target-${label}`),
-      "--state-dir",
-      join(tmp, `state-${label}`),
-    ],
-    { cwd: REPO, reject: false, timeout: 1_800_000, maxBuffer: 1 << 28 },
-  );
-  await srv.close();
-  return {
-    status: r.exitCode,
-    stdout: String(r.stdout),
-    stderr: String(r.stderr),
-    events: srv.events,
-    phase2Token: srv.phase2Token,
-  };
+  srv.spec = spec(srv);
+  try {
+    const r = await runPayload({
+      srv,
+      token: TOKEN,
+      devices: [disk!.dev],
+      target: join(tmp, `target-${label}`),
+      stateDir: join(tmp, `state-${label}`),
+    });
+    return { ...r, srv, cache, events: srv.events, phase2Token: srv.phase2Token };
+  } finally {
+    await srv.close();
+  }
 }
 
 /** A copy of the fixture mirror (hard links) with one file replaced. */
@@ -207,7 +202,7 @@ test("a corrupted stage3 is refused before anything is formatted", async () => {
     writeFileSync(stage, b);
   });
   const uuid = blkidUuid(disk!.root);
-  const r = await runPayload(up, "corrupt");
+  const r = await install(up, "corrupt");
   assert.notEqual(r.status, 0, r.stdout);
   assert.match(r.stdout + r.stderr, /fetch-verify/);
   assert.ok(
@@ -226,7 +221,7 @@ test("a bad signature is refused before anything is formatted", async () => {
     rmSync(asc);
     writeFileSync(asc, execFileSync("gpg", ["--batch", "--enarmor"], { input: other }));
   });
-  const r = await runPayload(up, "badsig");
+  const r = await install(up, "badsig");
   assert.notEqual(r.status, 0, r.stdout);
   assert.ok(
     r.events.some((e) => e.kind === "step-fail" && e.step === "fetch-verify"),
@@ -237,7 +232,7 @@ test("a bad signature is refused before anything is formatted", async () => {
 
 test("phase 1 installs onto the loop disk and keeps /home", async () => {
   const homeUuid = blkidUuid(disk!.home);
-  const r = await runPayload(FIXTURE, "good");
+  const r = await install(FIXTURE, "good");
   assert.equal(r.status, 0, `payload failed:\n${r.stdout.slice(-8000)}\n${r.stderr.slice(-4000)}`);
   assert.equal(r.stdout.split("\n")[0], "AUTOMAGIC-PAYLOAD-START");
   const kinds = r.events.map((e) => `${e.kind}:${e.step ?? ""}`);
@@ -247,6 +242,7 @@ test("phase 1 installs onto the loop disk and keeps /home", async () => {
     "format-root",
     "extract-stage3",
     "mount-home",
+    "system-packages",
     "accounts",
     "kernel",
     "bootloader",
@@ -285,20 +281,47 @@ test("phase 1 installs onto the loop disk and keeps /home", async () => {
       assert.equal(statSync(join(m, "var/lib/automagic/token")).mode & 0o777, 0o600);
       assert.ok(existsSync(join(m, "usr/local/sbin/automagic-install")));
       assert.ok(existsSync(join(m, "var/db/repos/gentoo")));
-      assert.match(rd("etc/portage/binrepos.conf/gentoo.conf"), /binpackages\/23\.0\/x86-64/);
-      const calls = rd("var/log/automagic-standins.jsonl")
-        .trim()
-        .split("\n")
-        .map((l) => JSON.parse(l) as { tool: string; argv: string[] });
-      const saw = (tool: string, ...args: string[]) =>
-        calls.some((c) => c.tool === tool && args.every((a) => c.argv.includes(a)));
-      assert.ok(
-        saw("eselect", "profile", "set", "default/linux/amd64/23.0"),
-        JSON.stringify(calls),
+      // Real Portage merged what the stage3 lacks (system-packages) and the
+      // kernel, from the signed binhost through the server's mirror.
+      const s = spec(r.srv);
+      assertPortageSetup(m, {
+        mirrorUrl: r.srv.mirrorUrl,
+        binhostUrl: s.portage.binhostUrl,
+        grubPlatform: "pc",
+      });
+      assertKernelAndGrub(m, blkidUuid(disk!.root));
+      const pkgs = vdb(m);
+      // Every merged package is a binary the server's verifying cache holds.
+      const served = gpkgsServed(r.cache);
+      for (const p of pkgs.keys())
+        assert.ok(served.has(p), `${p} came through the server's binhost cache`);
+      for (const p of [
+        "sys-boot/grub",
+        "net-misc/dhcpcd",
+        "sys-kernel/linux-firmware",
+        "sys-firmware/intel-microcode",
+      ])
+        assert.ok(pkgs.has(p), `${p} merged (have: ${[...pkgs.keys()].join(", ")})`);
+      assert.ok(!pkgs.has("sys-boot/efibootmgr"), "efibootmgr is for UEFI hosts only");
+      assert.match(vdbField(m, "sys-boot/grub", "USE"), /\bgrub_platforms_pc\b/);
+      assert.match(vdbField(m, "sys-kernel/linux-firmware", "LICENSE"), /linux-fw-redistributable/);
+      // Not --oneshot: phase 2's @world update keeps them current.
+      for (const p of ["sys-boot/grub", "net-misc/dhcpcd", "sys-kernel/gentoo-kernel-bin"])
+        assert.match(rd("var/lib/portage/world"), new RegExp(`^${p}$`, "m"));
+      // The NIC by its MAC (no BOOTIF here: the spec's first MAC), OpenRC DHCP by dhcpcd.
+      assert.match(
+        rd("etc/udev/rules.d/70-automagic-net.rules"),
+        /ATTR\{address\}=="52:54:00:00:00:01", NAME="lan0"/,
       );
-      assert.ok(saw("emerge", "sys-kernel/gentoo-kernel-bin"), JSON.stringify(calls));
-      assert.ok(saw("getuto"));
-      assert.ok(saw("env-update"));
+      assert.ok(
+        existsSync(join(m, "etc/init.d/dhcpcd")),
+        "dhcpcd's OpenRC service (from the package)",
+      );
+      assert.equal(readlinkSync(join(m, "etc/runlevels/default/dhcpcd")), "/etc/init.d/dhcpcd");
+      assert.equal(readlinkSync(join(m, "etc/runlevels/default/sshd")), "/etc/init.d/sshd");
+      const eselect = eselectCalls(m).map((c) => c.join(" "));
+      assert.ok(eselect.includes(`profile set ${PROFILE}`), eselect.join("; "));
+      assert.ok(eselect.includes("locale set en_US.UTF-8"), eselect.join("; "));
     },
     true,
   );

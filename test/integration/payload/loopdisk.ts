@@ -118,10 +118,16 @@ function fill(disk: LoopDisk): void {
   });
 }
 
+/** Read-only that writes nothing: no journal replay (ext4 noload, xfs norecovery). */
+function roOptions(dev: string): string {
+  const fs = sh("blkid", ["-p", "-o", "value", "-s", "TYPE", dev]).trim();
+  return fs === "ext4" || fs === "ext3" ? "ro,noload" : fs === "xfs" ? "ro,norecovery" : "ro";
+}
+
 export function withMount<T>(dev: string, fn: (dir: string) => T, ro = false): T {
   const m = mkdtempSync("/tmp/am-pay-mnt-");
   try {
-    sh("mount", [...(ro ? ["-o", "ro,noload"] : []), dev, m]);
+    sh("mount", [...(ro ? ["-o", roOptions(dev)] : []), dev, m]);
   } catch (err) {
     const info = readFileSync("/proc/self/mountinfo", "utf8")
       .split("\n")
