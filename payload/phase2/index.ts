@@ -13,7 +13,7 @@ import { ensurePortageDirs, writeIfChanged } from "./portage-apply.ts";
 import { renderPortageFiles, SYNC_ARGV, syncDue } from "./portage.ts";
 import { initialProgress, type EmergeProgress } from "./emerge-progress.ts";
 import { planServices, sshdRestartArgv, unitName } from "./services.ts";
-import { readServiceState } from "./services-state.ts";
+import { readServiceState, serviceExists } from "./services-state.ts";
 import { planShells } from "./shells.ts";
 import { runStep } from "./steps.ts";
 import { emergeWorldArgv } from "../render/emerge.ts";
@@ -126,16 +126,33 @@ export async function runPhase2(ctx: Phase2Context): Promise<Phase2Summary> {
 
   const services = await runStep("services", report, now, steps, async () => {
     const actions = planServices(spec, await readServiceState(root, spec.init));
-    for (const a of actions) await ctx.runner.run(inRoot(root, a.argv));
-    const enabled = actions.filter((a) => a.op === "enable").map((a) => a.service);
+    const waiting: string[] = [];
+    for (const a of actions) {
+      // After a failed emerge a service its package would have brought waits
+      // for the retry (as a login shell does), so the step still enables the
+      // rest and the run fails with emerge's reason, not rc-update's.
+      if (
+        packagesError &&
+        a.op === "enable" &&
+        !(await serviceExists(root, spec.init, a.service))
+      ) {
+        waiting.push(a.service);
+        continue;
+      }
+      await ctx.runner.run(inRoot(root, a.argv));
+    }
+    const enabled = actions
+      .filter((a) => a.op === "enable" && !waiting.includes(a.service))
+      .map((a) => a.service);
     const disabled = [...new Set(actions.filter((a) => a.op === "disable").map((a) => a.service))];
-    const touched = new Set([...enabled, ...disabled]);
+    const touched = new Set([...enabled, ...disabled, ...waiting]);
     const unchanged = [...spec.services.enable, ...spec.services.disable].filter(
       (s) => !touched.has(s),
     );
+    const wait = waiting.length ? `; waiting for packages: ${waiting.join(", ")}` : "";
     return {
       value: { enabled, disabled, unchanged },
-      message: `${enabled.length} enabled, ${disabled.length} disabled, ${unchanged.length} unchanged`,
+      message: `${enabled.length} enabled, ${disabled.length} disabled, ${unchanged.length} unchanged${wait}`,
     };
   });
 

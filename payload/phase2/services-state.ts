@@ -1,9 +1,9 @@
 // Reads which services the target has enabled, from the init system's own
 // links on disk (works the same on a live system and in a chroot).
-import { readdir } from "node:fs/promises";
+import { lstat, readdir } from "node:fs/promises";
 import path from "node:path";
 import type { InstallSpec } from "../spec/schema.ts";
-import type { ServiceState } from "./services.ts";
+import { unitName, type ServiceState } from "./services.ts";
 
 async function list(dir: string): Promise<string[]> {
   try {
@@ -32,4 +32,21 @@ export async function readServiceState(
     }
   }
   return { enabled };
+}
+
+/** Where a unit file may live; lstat, since a link may point at the target's own absolute path. */
+const UNIT_DIRS = ["etc/systemd/system", "usr/lib/systemd/system", "lib/systemd/system"];
+
+/** Whether the target has the service's OpenRC script or systemd unit (what enabling needs). */
+export async function serviceExists(
+  root: string,
+  init: InstallSpec["init"],
+  service: string,
+): Promise<boolean> {
+  const candidates =
+    init === "openrc"
+      ? [path.join(root, "etc/init.d", service)]
+      : UNIT_DIRS.map((d) => path.join(root, d, unitName(init, service)));
+  for (const p of candidates) if (await lstat(p).catch(() => null)) return true;
+  return false;
 }

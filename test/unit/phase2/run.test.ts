@@ -111,6 +111,9 @@ test("commands in order, progress events, stamp, run-done summary", async () => 
 
 test("a failed emerge with keep-going: services still run, the run fails with details", async () => {
   const root = fixtureRoot();
+  // sshd came with phase 1; nginx's script would have come with its (failed) package.
+  mkdirSync(path.join(root, "etc/init.d"), { recursive: true });
+  writeFileSync(path.join(root, "etc/init.d/sshd"), "#!/sbin/openrc-run\n");
   try {
     const { runner, calls } = fakeRunner(true);
     const events: Phase2Event[] = [];
@@ -125,9 +128,15 @@ test("a failed emerge with keep-going: services still run, the run fails with de
       }),
       /emerge exited with 1 \(failed: www-servers\/nginx-1.27\); asked for @world app-editors\/vim www-servers\/nginx$/,
     );
-    assert.ok(
-      calls.some((c) => c.includes("rc-update")),
-      "services ran after the failed emerge",
+    assert.deepEqual(
+      calls.filter((c) => c.includes("rc-update")).map((c) => c.slice(2).join(" ")),
+      ["rc-update add sshd default"],
+      "services ran after the failed emerge; nginx waits for its package",
+    );
+    const services = events.find((e) => e.kind === "step-end" && e.step === "services");
+    assert.equal(
+      services?.message,
+      "1 enabled, 0 disabled, 1 unchanged; waiting for packages: nginx",
     );
     const fail = events.find((e) => e.kind === "step-fail")!;
     assert.equal(fail.step, "packages");
