@@ -1,5 +1,5 @@
 // Chroot mounts (Handbook "Chrooting") and their clean undoing.
-import { lstat, readFile, rm, rmdir, mkdir } from "node:fs/promises";
+import { lstat, readFile, rm, rmdir, mkdir, symlink } from "node:fs/promises";
 import path from "node:path";
 import type { Handler } from "../run/executor.ts";
 import type { RunContext } from "../run/context.ts";
@@ -21,6 +21,9 @@ export const chrootMounts: Handler<"chroot-mounts"> = async (a, ctx) => {
     ctx.mounts.push(t(d));
     await r.run(["mount", "--make-rslave", t(d)]);
   }
+  // devtmpfs without udev (the RAM system) has no /dev/fd and std* links;
+  // Portage refuses to run then ("Failed to validate a sane '/dev'").
+  await ensureFdLinks(t("dev"));
   await r.run(["mount", "--bind", "/run", t("run")]);
   ctx.mounts.push(t("run"));
   await r.run(["mount", "--make-slave", t("run")]);
@@ -45,6 +48,21 @@ export const chrootMounts: Handler<"chroot-mounts"> = async (a, ctx) => {
     if (!mounted) await r.run(["mount", "-t", "efivarfs", "efivarfs", vars]);
   }
 };
+
+/** The links udev and systemd make in /dev: fd -> /proc/self/fd, stdin/stdout/stderr -> fd/0..2. */
+export async function ensureFdLinks(dev: string): Promise<void> {
+  const links: Array<[string, string]> = [
+    ["fd", "/proc/self/fd"],
+    ["stdin", "/proc/self/fd/0"],
+    ["stdout", "/proc/self/fd/1"],
+    ["stderr", "/proc/self/fd/2"],
+  ];
+  for (const [name, to] of links) {
+    const at = path.join(dev, name);
+    if (await lstat(at).catch(() => null)) continue;
+    await symlink(to, at);
+  }
+}
 
 export const chrootRun: Handler<"chroot-run"> = async (a, ctx) => {
   for (const cmd of a.commands) {
