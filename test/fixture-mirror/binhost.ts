@@ -9,7 +9,7 @@
 //   3. egencache writes metadata/md5-cache, as Gentoo's snapshots carry.
 // Out: the repository tree (for the snapshot) and the binhost folder.
 import { cp, mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { BINPKGS, KERNEL_META, type Binpkg } from "./packages.ts";
@@ -18,34 +18,82 @@ import type { TestKey } from "./sign.ts";
 const SRC = dirname(fileURLToPath(import.meta.url));
 /** Where Gentoo publishes binary packages for the 23.0 x86-64 profiles. */
 export const BINHOST_REL = "releases/amd64/binpackages/23.0/x86-64";
-/** Trees Gentoo's distribution kernel never needs on a VM or server: kept out of the fixture's. */
-const KERNEL_PRUNE = [
-  "sound",
-  "drivers/media",
-  "drivers/gpu",
-  "drivers/net/wireless",
-  "net/wireless",
-  "net/mac80211",
-  "drivers/bluetooth",
-  "net/bluetooth",
-  "drivers/infiniband",
-  "drivers/staging",
-  "drivers/isdn",
-  "drivers/iio",
-  "drivers/input/touchscreen",
-  "drivers/net/ethernet/mellanox",
-  "drivers/scsi/lpfc",
-  "drivers/scsi/qla2xxx",
-  "drivers/net/can",
-  "drivers/hwmon",
+/**
+ * The modules the fixture's kernel keeps (paths under kernel/): storage, file
+ * systems, the NICs of VMs and common servers, USB/HID input, the network
+ * stack. Gentoo's kernel carries all ~4,200; merging and dracut-ing them under
+ * TCG took minutes per install, and no test machine loads the rest.
+ */
+const KERNEL_KEEP = [
+  "arch",
+  "crypto",
+  "lib",
+  "block",
+  "fs",
+  "drivers/block",
+  "drivers/ata",
+  "drivers/scsi",
+  "drivers/nvme",
+  "drivers/md",
+  "drivers/virtio",
+  "drivers/net/virtio_net.ko.xz",
+  "drivers/net/net_failover.ko.xz",
+  "drivers/net/mii.ko.xz",
+  "drivers/net/tun.ko.xz",
+  "drivers/net/veth.ko.xz",
+  "drivers/net/ethernet/intel",
+  "drivers/net/ethernet/realtek",
+  "drivers/net/phy",
+  "drivers/usb/host",
+  "drivers/usb/storage",
+  "drivers/usb/core",
+  "drivers/usb/common",
+  "drivers/hid/hid.ko.xz",
+  "drivers/hid/hid-generic.ko.xz",
+  "drivers/hid/usbhid",
+  "drivers/input/keyboard",
+  "drivers/input/serio",
+  "drivers/input/evdev.ko.xz",
+  "drivers/char",
+  "drivers/acpi",
+  "drivers/pci",
+  "drivers/firmware",
+  "drivers/cdrom",
+  "drivers/nvdimm",
+  "net/ipv4",
+  "net/ipv6",
+  "net/packet",
+  "net/core",
+  "net/unix",
+  "net/802",
+  "net/llc",
+  "net/sched",
 ];
+
+/**
+ * Not Gentoo's: documentation a stage3 strips, and Debian's kernel hook
+ * folder (/etc/kernel/postinst.d: its dracut and update-grub hooks would run
+ * beside installkernel's plugins; Gentoo has only the latter).
+ */
 const DROP = [
   "usr/share/doc",
   "usr/share/man",
   "usr/share/info",
   "usr/share/lintian",
   "usr/share/locale",
+  "etc/kernel",
 ];
+
+/** Deletes every module under `kernelDir` outside KERNEL_KEEP, then the folders left empty. */
+async function pruneModules(kernelDir: string): Promise<void> {
+  const kept = (rel: string) => KERNEL_KEEP.some((k) => rel === k || rel.startsWith(`${k}/`));
+  const entries = await readdir(kernelDir, { recursive: true, withFileTypes: true });
+  for (const e of entries.filter((d) => d.isFile())) {
+    const rel = relative(kernelDir, join(e.parentPath, e.name));
+    if (!kept(rel)) await rm(join(kernelDir, rel));
+  }
+  await execa("find", [kernelDir, "-mindepth", "1", "-type", "d", "-empty", "-delete"]);
+}
 
 interface DebEntry {
   name: string;
@@ -103,8 +151,7 @@ async function makeDistfile(
   for (const d of DROP) await rm(join(top, d), { recursive: true, force: true });
   if (b.ebuild.startsWith("sys-kernel/gentoo-kernel-bin/")) {
     for (const kdir of await readdir(join(top, "usr/lib/modules")))
-      for (const d of KERNEL_PRUNE)
-        await rm(join(top, "usr/lib/modules", kdir, "kernel", d), { recursive: true, force: true });
+      await pruneModules(join(top, "usr/lib/modules", kdir, "kernel"));
   }
   await execa("tar", [
     "--numeric-owner",

@@ -40,6 +40,7 @@ printf 'automagic fixture stage3 (Debian trixie dressed as Gentoo, variant %s)\n
 case $variant in
   openrc)
     install -m 0755 "$b/openrc-sshd" "$root/etc/init.d/sshd"
+    install -m 0755 "$b/openrc-net.lo" "$root/etc/init.d/net.lo"
     # Debian enabled its own `ssh`; a Gentoo stage3 enables nothing, the installer must.
     find "$root/etc/runlevels" -name ssh -delete 2>/dev/null || true
     # Debian's LSB `ssh` script declares `Provides: sshd`; OpenRC then refuses
@@ -52,6 +53,10 @@ case $variant in
     ;;
   systemd)
     install -m 0644 "$b/systemd-sshd.service" "$root/usr/lib/systemd/system/sshd.service"
+    # Gentoo builds systemd without SysV support (-Dsysvinit-path=); Debian's
+    # systemctl hands a unit with a same-named /etc/init.d script to
+    # update-rc.d, which rejects Gentoo's OpenRC scripts. A no-op, as Gentoo's.
+    printf '#!/bin/sh\n# fixture bridge: Gentoo systemd has no SysV hand-off\nexit 0\n' >"$root/usr/lib/systemd/systemd-sysv-install"
     rm -f "$root/etc/systemd/system/multi-user.target.wants/ssh.service" "$root/etc/systemd/system/sshd.service"
     mkdir -p "$root/etc/systemd/system/getty.target.wants"
     ln -sf /usr/lib/systemd/system/serial-getty@.service "$root/etc/systemd/system/getty.target.wants/serial-getty@ttyS0.service"

@@ -81,12 +81,6 @@ after(async () => {
   await served?.close();
 });
 
-/** Debian's systemd-sysv-install (runs update-rc.d), which Gentoo's systemd does not have. */
-function debianSysvInstall(root: string): boolean {
-  const p = path.join(root, "usr/lib/systemd/systemd-sysv-install");
-  return existsSync(p) && readFileSync(p, "utf8").includes("update-rc.d");
-}
-
 function stage3(variant: string): string {
   const pointer = readFileSync(
     path.join(served.fx.dir, AUTOBUILDS, `latest-stage3-amd64-${variant}.txt`),
@@ -111,7 +105,7 @@ for (const variant of ["openrc", "systemd"] as const) {
 
     const at = (p: string) => path.join(root, p);
     /** Services the host enables: chronyd and dhcpcd come with their packages, sshd with phase 1. */
-    let enable = ["dhcpcd", "chronyd", "sshd"];
+    const enable = ["dhcpcd", "chronyd", "sshd"];
 
     /** The host spec: the mirror and binhost are the server's cache of the fixture. */
     const spec = (portage: Partial<InstallSpec["portage"]> = {}, packages = PACKAGES) =>
@@ -198,19 +192,6 @@ for (const variant of ["openrc", "systemd"] as const) {
         alice: readFileSync(at("etc/passwd"), "utf8").match(/^alice:.*$/m)?.[0] ?? "",
         zsh: existsSync(at("bin/zsh")),
       };
-      // Gentoo's systemd is built without SysV compatibility (-Dsysvinit-path=),
-      // so `systemctl enable` never looks at /etc/init.d. Debian's systemctl
-      // hands a unit with a same-named init script to systemd-sysv-install,
-      // whose update-rc.d refuses Gentoo's OpenRC scripts (no LSB header):
-      // until the fixture's systemd stage3 bridges that, the services a
-      // package brings cannot be enabled there, so only sshd is asked for.
-      if (variant === "systemd" && debianSysvInstall(root)) {
-        enable = ["sshd"];
-        console.error(
-          "phase2 test: the systemd fixture stage3 still has Debian's systemd-sysv-install (update-rc.d); chronyd/dhcpcd are not enabled on systemd",
-        );
-      }
-
       overlayDir = mkdtempSync("/var/tmp/p2-overlay-");
       overlayFile("etc/portage/package.use", "app-editors/vim -gpm\n");
       overlayFile("etc/portage/env/nobuildpkg.conf", 'FEATURES="-buildpkg"\n');
