@@ -12,6 +12,16 @@ export interface PayloadRun {
   stderr: string;
 }
 
+/** A TypeScript entry run by node+tsx in a private mount namespace (see runPayload for why). */
+async function runPrivate(script: string, args: string[], timeout: number): Promise<PayloadRun> {
+  const r = await execa(
+    "unshare",
+    ["--mount", "--propagation", "private", process.execPath, "--import", "tsx", script, ...args],
+    { cwd: REPO, reject: false, timeout, maxBuffer: 1 << 28 },
+  );
+  return { status: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
 /**
  * Phase 1 as the netboot image runs it, except that --devices keeps it to
  * our loop device and nothing reboots. The spec comes from the server with
@@ -29,16 +39,9 @@ export async function runPayload(o: {
   stateDir: string;
   dryRun?: boolean;
 }): Promise<PayloadRun> {
-  const r = await execa(
-    "unshare",
+  return runPrivate(
+    join(REPO, "payload/main.ts"),
     [
-      "--mount",
-      "--propagation",
-      "private",
-      process.execPath,
-      "--import",
-      "tsx",
-      join(REPO, "payload/main.ts"),
       "--server",
       o.srv.url,
       "--token",
@@ -51,9 +54,8 @@ export async function runPayload(o: {
       o.stateDir,
       ...(o.dryRun ? ["--dry-run"] : []),
     ],
-    { cwd: REPO, reject: false, timeout: 2_400_000, maxBuffer: 1 << 28 },
+    2_400_000,
   );
-  return { status: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
 /**
@@ -68,22 +70,9 @@ export async function runPhase2InChroot(o: {
   homeOptions?: string;
   dir: string;
 }): Promise<PayloadRun> {
-  const r = await execa(
-    "unshare",
-    [
-      "--mount",
-      "--propagation",
-      "private",
-      process.execPath,
-      "--import",
-      "tsx",
-      join(REPO, "test/integration/payload/phase2-chroot.ts"),
-      o.root,
-      o.home,
-      o.homeOptions ?? "defaults",
-      o.dir,
-    ],
-    { cwd: REPO, reject: false, timeout: 1_800_000, maxBuffer: 1 << 28 },
+  return runPrivate(
+    join(REPO, "test/integration/payload/phase2-chroot.ts"),
+    [o.root, o.home, o.homeOptions ?? "defaults", o.dir],
+    1_800_000,
   );
-  return { status: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
