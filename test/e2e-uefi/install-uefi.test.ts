@@ -21,7 +21,7 @@ import {
 
 const MIN = 60_000;
 
-describe("UEFI install end to end, proxy DHCP", { timeout: 30 * MIN }, () => {
+describe("UEFI install end to end, proxy DHCP", { timeout: 85 * MIN }, () => {
   let b: InstallBed;
   let home: HomeDisk;
 
@@ -42,7 +42,7 @@ describe("UEFI install end to end, proxy DHCP", { timeout: 30 * MIN }, () => {
 
   test(
     "OVMF + proxy DHCP: arm -> netboot -> create layout -> reboot via the UEFI entry -> phase 2 -> done",
-    { timeout: 28 * MIN },
+    { timeout: 75 * MIN },
     async () => {
       const m: Machine = {
         host: "qemu-uefi",

@@ -49,7 +49,7 @@ function cloneHostFile(text: string): string {
   return out;
 }
 
-describe("BIOS install end to end", { timeout: 30 * MIN }, () => {
+describe("BIOS install end to end", { timeout: 85 * MIN }, () => {
   let b: InstallBed;
   let home: HomeDisk;
   let cloneHome: HomeDisk;
@@ -183,7 +183,7 @@ describe("BIOS install end to end", { timeout: 30 * MIN }, () => {
 
   test(
     "arm install -> netboot -> phase 1 -> reboot -> phase 2 -> done, /home intact",
-    { timeout: 28 * MIN },
+    { timeout: 75 * MIN },
     async () => {
       const m = machine();
       const { vm, ip, ssh, t0 } = await installMachine(b, m);
@@ -212,7 +212,7 @@ describe("BIOS install end to end", { timeout: 30 * MIN }, () => {
   );
   test(
     "arm capture -> netboot -> the installed root archived on the server; disks untouched; back to local",
-    { timeout: 12 * MIN },
+    { timeout: 20 * MIN },
     async () => {
       const m = machine();
       const sums = [await sha256File(sysDisk()), await sha256File(home.file)];
@@ -256,7 +256,7 @@ describe("BIOS install end to end", { timeout: 30 * MIN }, () => {
   );
   test(
     "arm deploy:<that capture> on a second machine -> installed from the image, its own identity, its own /home intact",
-    { timeout: 25 * MIN },
+    { timeout: 60 * MIN },
     async () => {
       const [img] = await b.server.json<SysImage[]>(["sysimgs"]);
       assert.ok(img, "the capture test left an image");

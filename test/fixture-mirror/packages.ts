@@ -48,7 +48,10 @@ const COMMON = [
 ];
 
 export const VARIANTS: Record<string, readonly string[]> = {
-  openrc: [...COMMON, "openrc", "sysvinit-core"],
+  // udev and openssh-server want "systemd | systemd-standalone-sysusers": an
+  // OpenRC stage3 has no systemd (dracut would put it into the initramfs,
+  // which then switches root into systemd instead of /sbin/init).
+  openrc: [...COMMON, "openrc", "sysvinit-core", "systemd-standalone-sysusers"],
   // Gentoo's sys-apps/systemd ships resolved and networkd; Debian splits resolved out.
   systemd: [...COMMON, "systemd-sysv", "systemd-resolved"],
 };

@@ -93,12 +93,14 @@ export async function installMachine(
   // Phase 1 ends with a reboot; -no-reboot turns that into QEMU exiting.
   const first = bootMachine(ctx, m, `${m.host}-install`);
   await first.waitFor(/AUTOMAGIC-PAYLOAD-START/, 5 * MIN);
+  // Real Portage under TCG: getuto's key, the system packages and the kernel
+  // with dracut take 10-13 min here; the bound leaves room for a slower machine.
   const exited = await Promise.race([
     first.exited.then(() => true),
-    sleep(15 * MIN).then(() => false),
+    sleep(40 * MIN).then(() => false),
   ]);
   const afterPhase1 = await server.json<Status>(["status", m.host]);
-  assert.ok(exited, `phase 1 did not reboot within 15 min: ${JSON.stringify(afterPhase1)}`);
+  assert.ok(exited, `phase 1 did not reboot within 40 min: ${JSON.stringify(afterPhase1)}`);
   assert.ok(
     !afterPhase1.state.startsWith("failed"),
     `phase 1 failed: ${JSON.stringify(afterPhase1)}`,
@@ -107,7 +109,7 @@ export async function installMachine(
 
   // Power on again: the run is past phase 1, so the server must send it to its disk.
   const vm = bootMachine(ctx, m, `${m.host}-firstboot`);
-  const status = await waitStatus(server, m.host, (s) => s.run?.status === "done", 12 * MIN);
+  const status = await waitStatus(server, m.host, (s) => s.run?.status === "done", 30 * MIN);
   assert.equal(status.run?.status, "done", `run not done: ${JSON.stringify(status)}`);
   assert.equal(status.state, "local", "the host is back at `local`");
   log(`${m.host}: run done after ${secs(t0)} s`);
@@ -170,7 +172,6 @@ export async function assertCommonSystem(ssh: Ssh, m: Machine): Promise<void> {
     "sys-kernel/gentoo-kernel-bin-",
     "sys-kernel/installkernel-",
     "sys-kernel/dracut-",
-    "sys-kernel/linux-firmware-",
     "app-editors/vim-",
     "app-admin/sudo-",
   ])

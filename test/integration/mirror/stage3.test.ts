@@ -116,6 +116,7 @@ test("the stage3 holds no kernel, boot loader, efibootmgr, DHCP client, sudo, fs
     ["btrfs-progs", /sbin\/mkfs\.btrfs$|bin\/btrfs$/],
     ["dracut", /bin\/dracut$/],
     ["linux-firmware", /^usr\/lib\/firmware\/./],
+    ["systemd (an OpenRC stage3)", /^usr\/lib\/systemd\/systemd$|^usr\/bin\/systemctl$/],
     [
       "the old emerge/getuto/env-update stand-ins",
       /^usr\/lib\/automagic-standins\/(emerge|getuto|env-update)/,
