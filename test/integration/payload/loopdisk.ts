@@ -32,6 +32,19 @@ export interface LoopDisk {
   detach(): void;
 }
 
+/** Attaches `image` as a partitioned loop device; detach() may be called more than once. */
+export function attachLoop(image: string): { dev: string; detach(): void } {
+  const dev = sh("losetup", ["--find", "--show", "--partscan", image]).trim();
+  const detach = () => {
+    try {
+      sh("losetup", ["-d", dev]);
+    } catch {
+      /* already detached */
+    }
+  };
+  return { dev, detach };
+}
+
 export function makeLoopDisk(dir: string): LoopDisk {
   const image = join(dir, "disk.img");
   sh("truncate", ["-s", "8G", image]);
@@ -46,14 +59,7 @@ export function makeLoopDisk(dir: string): LoopDisk {
     "--change-name=3:home",
     image,
   ]);
-  const dev = sh("losetup", ["--find", "--show", "--partscan", image]).trim();
-  const detach = () => {
-    try {
-      sh("losetup", ["-d", dev]);
-    } catch {
-      /* already detached */
-    }
-  };
+  const { dev, detach } = attachLoop(image);
   const disk = { dev, root: `${dev}p2`, home: `${dev}p3`, image, detach };
   try {
     fill(disk);

@@ -7,7 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { chmodSync, chownSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { withMount, type LoopDisk } from "./loopdisk.ts";
+import { attachLoop, withMount, type LoopDisk } from "./loopdisk.ts";
 
 const sh = (cmd: string, args: string[]) =>
   execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
@@ -51,14 +51,7 @@ export function makeWorkstationDisk(
     "--change-name=5:gentoo-root",
     image,
   ]);
-  const dev = sh("losetup", ["--find", "--show", "--partscan", image]).trim();
-  const detach = () => {
-    try {
-      sh("losetup", ["-d", dev]);
-    } catch {
-      /* already detached */
-    }
-  };
+  const { dev, detach } = attachLoop(image);
   const disk: WorkstationDisk = {
     dev,
     esp: `${dev}p1`,
