@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { BINPKGS, KERNEL_META, type Binpkg } from "./packages.ts";
 import type { TestKey } from "./sign.ts";
+import { packDir } from "./snapshot.ts";
 
 const SRC = dirname(fileURLToPath(import.meta.url));
 /** Where Gentoo publishes binary packages for the 23.0 x86-64 profiles. */
@@ -149,17 +150,7 @@ async function makeDistfile(
     for (const kdir of await readdir(join(top, "usr/lib/modules")))
       await pruneModules(join(top, "usr/lib/modules", kdir, "kernel"));
   }
-  await execa("tar", [
-    "--numeric-owner",
-    "--owner=0",
-    "--group=0",
-    "--sort=name",
-    "-C",
-    work,
-    "-cf",
-    join(distdir, `${p}-debian.tar`),
-    p,
-  ]);
+  await packDir(work, p, join(distdir, `${p}-debian.tar`));
   await rm(top, { recursive: true, force: true });
 }
 

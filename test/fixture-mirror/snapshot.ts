@@ -18,14 +18,25 @@ export async function buildSnapshot(
   await mkdir(work, { recursive: true });
   await cp(repo, join(work, top), { recursive: true });
   await writeFile(join(work, top, "metadata/timestamp.chk"), `${when.toUTCString()}\n`);
+  await packDir(work, top, dest, "xz");
+}
+
+/** Tars `parent/top` as root-owned, sorted entries (the same bytes for the same tree); xz when asked. */
+export async function packDir(
+  parent: string,
+  top: string,
+  dest: string,
+  compress?: "xz",
+): Promise<void> {
+  const mode = compress === "xz" ? "-cJf" : "-cf";
   await execa("tar", [
     "--numeric-owner",
     "--owner=0",
     "--group=0",
     "--sort=name",
     "-C",
-    work,
-    "-cJf",
+    parent,
+    mode,
     dest,
     top,
   ]);
