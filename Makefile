@@ -5,13 +5,13 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 AUTOMAGIC := ./bin/automagic
 
-.PHONY: help setup check typecheck lint format-check test unit integration e2e e2e-uefi bench image fixture demo clean
+.PHONY: help setup check typecheck lint format-check test unit integration e2e e2e-uefi bench chaos image fixture demo clean
 
 help:
 	@echo "make demo   - install everything, build the image and fixture mirror, netboot a QEMU machine that installs itself"
 	@echo "make test   - install everything, then check + unit + integration + e2e"
 	@echo "make check  - typecheck + lint + format check"
-	@echo "make unit | integration | e2e | e2e-uefi | bench | image | fixture"
+	@echo "make unit | integration | e2e | e2e-uefi | bench | chaos | image | fixture"
 
 setup:
 	./bin/setup-debian
@@ -45,6 +45,10 @@ test: setup check
 
 bench: setup
 	bash test/bench/run.sh
+
+# The adversarial figures in docs/RELIABILITY.md (token theft, floods, kill -9, full disk).
+chaos: setup
+	bash test/chaos/run.sh
 
 image: setup
 	$(AUTOMAGIC) image build
