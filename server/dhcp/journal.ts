@@ -10,7 +10,8 @@
 //     ROMs to give up.
 //   "fsync": an append resolves only after its line is fdatasync'ed, so no
 //     ACK is sent for a lease a power cut could forget (ISC dhcpd's rule).
-// On open the journal is replayed and compacted (write temp, fsync, rename).
+// On open, and whenever the server asks, the journal is compacted: write a
+// temp file, fsync it, rename it over the journal, fsync the folder.
 import { open, readFile, rename, type FileHandle } from "node:fs/promises";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
@@ -43,15 +44,35 @@ export type LeaseSync = "fsync" | "write";
 /** In "write" mode, how long a written line may wait for its datasync. */
 const LAZY_SYNC_MS = 1000;
 
+/** The file operations compaction needs; tests pass a wrapper that records them. */
+export interface JournalFs {
+  open(path: string, flags: string): Promise<FileHandle>;
+  rename(from: string, to: string): Promise<void>;
+}
+
+const realFs: JournalFs = { open: (path, flags) => open(path, flags), rename };
+
 /** Writes `records` to a temp file, syncs it, renames it over `path`, opens it for appending. */
-async function rewrite(path: string, records: JournalRecord[]): Promise<FileHandle> {
+async function rewrite(fs: JournalFs, path: string, records: JournalRecord[]): Promise<FileHandle> {
   const tmp = `${path}.tmp`;
-  const t = await open(tmp, "w");
-  await t.writeFile(records.map(formatRecord).join(""));
-  await t.sync();
-  await t.close();
-  await rename(tmp, path);
-  return open(path, "a");
+  const t = await fs.open(tmp, "w");
+  try {
+    await t.writeFile(records.map(formatRecord).join(""));
+    await t.sync();
+  } finally {
+    await t.close();
+  }
+  await fs.rename(tmp, path);
+  // The rename lives in the folder: until the folder is synced a power cut
+  // can bring back the old name, and with it lose every lease appended to
+  // the new file since (ACKs already sent). rename(2) alone only orders it.
+  const dir = await fs.open(dirname(path), "r");
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+  return fs.open(path, "a");
 }
 
 export class LeaseJournal {
@@ -66,6 +87,7 @@ export class LeaseJournal {
     private fh: FileHandle,
     readonly path: string,
     private readonly sync: LeaseSync,
+    private readonly fs: JournalFs,
   ) {}
 
   /** Reads, compacts and opens the journal; returns it with the live records. */
@@ -73,6 +95,7 @@ export class LeaseJournal {
     path: string,
     now: number,
     sync: LeaseSync = "write",
+    fs: JournalFs = realFs,
   ): Promise<{ journal: LeaseJournal; records: JournalRecord[] }> {
     mkdirSync(dirname(path), { recursive: true });
     let text = "";
@@ -84,8 +107,8 @@ export class LeaseJournal {
       }
     }
     const records = [...replayJournal(text).values()].filter((r) => r.expires > now);
-    const fh = await rewrite(path, records);
-    return { journal: new LeaseJournal(fh, path, sync), records };
+    const fh = await rewrite(fs, path, records);
+    return { journal: new LeaseJournal(fh, path, sync, fs), records };
   }
 
   /** Lines appended since the last compaction (the server decides when to compact). */
@@ -116,7 +139,7 @@ export class LeaseJournal {
         const records = this.compactTo;
         this.compactTo = undefined;
         try {
-          const fh = await rewrite(this.path, records);
+          const fh = await rewrite(this.fs, this.path, records);
           const old = this.fh;
           this.fh = fh;
           this.appended = 0;

@@ -2,8 +2,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, appendFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { LeaseJournal, replayJournal } from "../../../server/dhcp/journal.ts";
+import { open, rename } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { LeaseJournal, replayJournal, type JournalFs } from "../../../server/dhcp/journal.ts";
 import { LeaseTable, OFFER_HOLD_MS } from "../../../server/dhcp/lease-table.ts";
 
 describe("lease table", () => {
@@ -93,6 +94,61 @@ describe("lease journal compaction", () => {
     journal.requestCompaction([{ mac: "02:00:00:00:00:01", ip: "10.0.0.1", expires: 1049 }]);
     await journal.append({ mac: "02:00:00:00:00:02", ip: "10.0.0.2", expires: 2000 });
     await journal.close();
+    assert.equal(
+      readFileSync(path, "utf8"),
+      "02:00:00:00:00:01 10.0.0.1 1049\n02:00:00:00:00:02 10.0.0.2 2000\n",
+    );
+  });
+});
+
+/** The real file system, recording every open, sync and rename in order. */
+function recordingFs(): { fs: JournalFs; ops: string[] } {
+  const ops: string[] = [];
+  const fs: JournalFs = {
+    async open(path, flags) {
+      const fh = await open(path, flags);
+      const sync = fh.sync.bind(fh);
+      fh.sync = async () => {
+        ops.push(`sync ${path}`);
+        return sync();
+      };
+      return fh;
+    },
+    async rename(from, to) {
+      ops.push(`rename ${from} ${to}`);
+      return rename(from, to);
+    },
+  };
+  return { fs, ops };
+}
+
+describe("lease journal compaction durability", () => {
+  // A compacted file is only durable once its folder entry is: after a crash
+  // that lost the rename, the folder still names the old file, and every
+  // lease appended to the new one since (ACKs already sent) is gone.
+  const expected = (path: string) => [
+    `sync ${path}.tmp`,
+    `rename ${path}.tmp ${path}`,
+    `sync ${dirname(path)}`,
+  ];
+
+  it("syncs the temp file before the rename and the folder after it, at open", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "am-dhcp-j-")), "leases");
+    const { fs, ops } = recordingFs();
+    const { journal } = await LeaseJournal.open(path, 0, "write", fs);
+    await journal.close();
+    assert.deepEqual(ops, expected(path));
+  });
+
+  it("does the same when the server asks for a compaction", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "am-dhcp-j-")), "leases");
+    const { fs, ops } = recordingFs();
+    const { journal } = await LeaseJournal.open(path, 0, "write", fs);
+    ops.length = 0;
+    journal.requestCompaction([{ mac: "02:00:00:00:00:01", ip: "10.0.0.1", expires: 1049 }]);
+    await journal.append({ mac: "02:00:00:00:00:02", ip: "10.0.0.2", expires: 2000 });
+    await journal.close();
+    assert.deepEqual(ops, expected(path));
     assert.equal(
       readFileSync(path, "utf8"),
       "02:00:00:00:00:01 10.0.0.1 1049\n02:00:00:00:00:02 10.0.0.2 2000\n",
