@@ -48,12 +48,15 @@ function cString(buf: Buffer): string {
   return buf.subarray(0, nul === -1 ? buf.length : nul).toString("latin1");
 }
 
-/** Parses one option area into `into`; returns the overload value (option 52) if seen. */
+/**
+ * Parses one option area, adding each option's value to its code's chunk
+ * list in `into`; returns the overload value (option 52) if seen.
+ */
 function parseOptions(
   buf: Buffer,
   base: number,
   area: string,
-  into: Map<number, Buffer>,
+  into: Map<number, Buffer[]>,
   requireEnd: boolean,
 ): number | undefined {
   let overload: number | undefined;
@@ -77,9 +80,10 @@ function parseOptions(
       if (len !== 1) throw new DhcpDecodeError(`option 52 length ${len}, want 1`, area, base + i);
       overload = value[0];
     } else {
-      const prev = into.get(code);
       // Views into the datagram, not copies: node hands every message its own buffer.
-      into.set(code, prev ? Buffer.concat([prev, value]) : value);
+      const chunks = into.get(code);
+      if (chunks) chunks.push(value);
+      else into.set(code, [value]);
     }
     i += 2 + len;
   }
@@ -87,6 +91,19 @@ function parseOptions(
   // few old BOOTP stacks pad to the end instead; only the main area must end.
   if (requireEnd) throw new DhcpDecodeError("no end option (255)", area, base + buf.length);
   return overload;
+}
+
+/**
+ * RFC 3396: the instances of one code form one value, in the order they were
+ * read. Joined once per code here: joining on every repeat copied
+ * 1 + 2 + ... + n bytes, ~90 ms of CPU for one datagram of one-byte chunks.
+ */
+function joinChunks(chunks: Map<number, Buffer[]>): Map<number, Buffer> {
+  const out = new Map<number, Buffer>();
+  for (const [code, parts] of chunks) {
+    out.set(code, parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+  }
+  return out;
 }
 
 export function decode(buf: Buffer): DhcpPacket {
@@ -100,12 +117,12 @@ export function decode(buf: Buffer): DhcpPacket {
   if (buf.readUInt32BE(HEADER_LEN) !== MAGIC_COOKIE) {
     throw new DhcpDecodeError("magic cookie missing (plain BOOTP?)", "cookie", HEADER_LEN);
   }
-  const options = new Map<number, Buffer>();
+  const chunks = new Map<number, Buffer[]>();
   const overload = parseOptions(
     buf.subarray(HEADER_LEN + 4),
     HEADER_LEN + 4,
     "options",
-    options,
+    chunks,
     true,
   );
   // RFC 2132 9.3: with overload, `file` (1) and/or `sname` (2) carry options
@@ -117,11 +134,11 @@ export function decode(buf: Buffer): DhcpPacket {
       throw new DhcpDecodeError(`option 52 value ${overload}`, "overload", HEADER_LEN + 4);
     }
     if (overload & 1) {
-      parseOptions(buf.subarray(108, 236), 108, "file", options, false);
+      parseOptions(buf.subarray(108, 236), 108, "file", chunks, false);
       file = "";
     }
     if (overload & 2) {
-      parseOptions(buf.subarray(44, 108), 44, "sname", options, false);
+      parseOptions(buf.subarray(44, 108), 44, "sname", chunks, false);
       sname = "";
     }
   }
@@ -140,7 +157,7 @@ export function decode(buf: Buffer): DhcpPacket {
     chaddr: buf.subarray(28, 44),
     sname,
     file,
-    options,
+    options: joinChunks(chunks),
   };
 }
 

@@ -1,4 +1,4 @@
-import { describe, it } from "node:test";
+import { describe, it, mock } from "node:test";
 import assert from "node:assert/strict";
 import { DhcpDecodeError, decode, encode, MIN_PACKET_LEN } from "../../../server/dhcp/codec.ts";
 import { MsgType, Opt } from "../../../server/dhcp/options.ts";
@@ -95,5 +95,56 @@ describe("dhcp codec", () => {
     const p = request(MsgType.offer);
     p.file = "x".repeat(128);
     assert.throws(() => encode(p), /file .* exceeds 127 bytes/);
+  });
+});
+
+/** Bytes of every Buffer created (alloc*, concat, from) while `fn` runs. */
+function bytesAllocatedBy(fn: () => void): number {
+  const spies = (["alloc", "allocUnsafe", "allocUnsafeSlow", "concat", "from"] as const).map(
+    (name) => mock.method(Buffer, name),
+  );
+  try {
+    fn();
+    return spies.reduce(
+      (sum, s) => sum + s.mock.calls.reduce((n, c) => n + (c.result as Buffer).length, 0),
+      0,
+    );
+  } finally {
+    for (const s of spies) s.mock.restore();
+  }
+}
+
+/** A DISCOVER whose option area holds `chunks` instances of option 60, one byte each. */
+function repeatedOption60(chunks: number): { packet: Buffer; joined: Buffer } {
+  const head = encode(request(MsgType.discover)).subarray(0, 243); // header, cookie, 53
+  const joined = Buffer.from(Array.from({ length: chunks }, (_, i) => i % 251));
+  const area = Buffer.alloc(chunks * 3 + 1);
+  for (let i = 0; i < chunks; i += 1) area.set([Opt.vendorClass, 1, joined[i]!], i * 3);
+  area[chunks * 3] = Opt.end;
+  return { packet: Buffer.concat([head, area]), joined };
+}
+
+describe("dhcp codec: RFC 3396 repeated options at linear cost", () => {
+  it("joins 10,000 chunks of one option into their concatenation", () => {
+    const { packet, joined } = repeatedOption60(10_000);
+    const p = decode(packet);
+    assert.deepEqual(p.options.get(Opt.vendorClass), joined);
+    assert.deepEqual(p.options.get(Opt.messageType), Buffer.from([MsgType.discover]));
+  });
+
+  it("allocates bytes in proportion to the datagram, not to chunks squared", () => {
+    // Joining on every repeat copied 1 + 2 + ... + n bytes (50 MB for these
+    // 10,000 chunks, ~90 ms of CPU for one maximum-size datagram).
+    const { packet } = repeatedOption60(10_000);
+    const bytes = bytesAllocatedBy(() => decode(packet));
+    assert.ok(bytes <= 2 * packet.length, `decode allocated ${bytes} bytes for ${packet.length}`);
+  });
+
+  it("joins chunks across the option area, file and sname in that order", () => {
+    const b = encode(request(MsgType.discover));
+    Buffer.from([52, 1, 3, 60, 2, 0x41, 0x42, 255]).copy(b, 240);
+    Buffer.from([60, 1, 0x43, 60, 1, 0x44, 255]).copy(b, 108);
+    Buffer.from([60, 1, 0x45, 255]).copy(b, 44);
+    assert.equal(decode(b).options.get(Opt.vendorClass)?.toString(), "ABCDE");
   });
 });
