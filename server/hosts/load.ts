@@ -1,5 +1,5 @@
 // Reads a host folder from disk and hands the texts to the pure builder.
-import { readdir, readFile, stat } from "node:fs/promises";
+import { lstat, readdir, readFile, readlink, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { HostFileError } from "./errors.ts";
 import { buildHosts, isHostName, SECRETS_NAME, type SourceFile } from "./registry.ts";
@@ -29,19 +29,32 @@ export async function loadHostRegistry(dir: string, opts: LoadOptions = {}): Pro
   const built = buildHosts(files, secrets);
   errors.push(...built.errors);
   // An overlay folder whose host file is missing (renamed host, typo) would
-  // otherwise be silently ignored.
+  // otherwise be silently ignored; one that is a symlink is never followed.
   const hostNames = new Set(files.map((f) => f.name));
+  const linked = new Set<string>();
   for (const entry of names) {
-    if (hostNames.has(entry) || entry.startsWith(".")) continue;
-    if ((await statOrUndefined(join(dir, entry)))?.isDirectory()) {
-      errors.push(`${join(dir, entry)}/: (root): a folder without ${join(dir, entry)}.yaml`);
+    if (entry.startsWith(".")) continue;
+    const path = join(dir, entry);
+    // web1.yaml may be a link to a file; a link to a folder stands in for one.
+    const isDir = (await statOrUndefined(path))?.isDirectory() ?? false;
+    const link = isDir ? await linkTarget(path) : undefined;
+    if (link !== undefined) {
+      linked.add(entry);
+      errors.push(`${path}: (root): a symlink (to ${link}); host folders must be real folders`);
+    } else if (isDir && !hostNames.has(entry)) {
+      errors.push(`${path}/: (root): a folder without ${path}.yaml`);
     }
   }
   const hosts: HostEntry[] = [];
   for (const b of built.hosts) {
-    if (!isHostName(b.name)) continue;
+    if (!isHostName(b.name) || linked.has(b.name)) continue;
     const overlay = resolve(dir, b.name, "files");
-    const isDir = (await statOrUndefined(overlay))?.isDirectory() ?? false;
+    const link = await linkTarget(overlay);
+    if (link !== undefined) {
+      errors.push(`${overlay}: (root): a symlink (to ${link}); the overlay must be a real folder`);
+      continue;
+    }
+    const isDir = (await lstatOrUndefined(overlay))?.isDirectory() ?? false;
     for (const p of Object.keys(b.host.overlay?.modes ?? {})) {
       if (!(await statOrUndefined(join(overlay, p)))?.isFile()) {
         errors.push(`${b.file}: overlay.modes.${p}: no such file in ${join(dir, b.name, "files")}`);
@@ -73,6 +86,23 @@ async function readSecrets(
     if (explicit === undefined && (err as NodeJS.ErrnoException).code === "ENOENT")
       return undefined;
     throw new HostFileError([`${file}: (root): cannot read the secrets file`], { cause: err });
+  }
+}
+
+/**
+ * Where `p` points if it is a symlink. Host folders and files/ that are links
+ * are refused, never followed: `hosts/web1/files -> /root/.ssh` would pack
+ * the server's own files into web1's overlay.
+ */
+async function linkTarget(p: string): Promise<string | undefined> {
+  return (await lstatOrUndefined(p))?.isSymbolicLink() ? readlink(p) : undefined;
+}
+
+async function lstatOrUndefined(p: string) {
+  try {
+    return await lstat(p);
+  } catch {
+    return undefined;
   }
 }
 

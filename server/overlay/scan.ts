@@ -60,10 +60,19 @@ export function symlinkDestination(rel: string, target: string): string | null {
 
 export async function scanOverlay(dir: string, opts: PackOptions = {}): Promise<OverlayEntry[]> {
   let root: string;
+  let link: string | undefined;
   try {
+    if ((await lstat(dir)).isSymbolicLink()) link = await readlink(dir);
     root = await realpath(dir);
   } catch (cause) {
     throw new OverlayError(`overlay: ${dir}: cannot open the tree`, { cause });
+  }
+  // hosts/web1/files -> /root/.ssh would pack the server's own files; the
+  // host loader refuses it too, this guards every other caller.
+  if (link !== undefined) {
+    throw new OverlayError(
+      `overlay: ${dir}: a symlink (to ${link}); the tree must be a real folder`,
+    );
   }
   const attrs = opts.attrs ?? {};
   for (const key of Object.keys(attrs)) {

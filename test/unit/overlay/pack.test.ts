@@ -157,3 +157,34 @@ test("symlinkDestination", () => {
   assert.equal(symlinkDestination("etc/x", "../.."), null);
   assert.equal(symlinkDestination("x", "/abs"), null);
 });
+
+test("refuses a tree that is itself a symlink, naming it and its target", async () => {
+  using outside = tree((d) => file(d, "id_ed25519", "PRIVATE KEY"));
+  using t = tree(() => {});
+  const link = path.join(t.dir, "files");
+  symlinkSync(outside.dir, link);
+  await assert.rejects(
+    scanOverlay(link),
+    new RegExp(
+      `overlay: ${link}: a symlink \\(to ${outside.dir}\\); the tree must be a real folder`,
+    ),
+  );
+  await assert.rejects(readTar(packOverlay(link)), /a symlink/);
+});
+
+test("a symlink to a folder inside the tree is packed as a link, never walked", async () => {
+  using t = tree((d) => {
+    file(d, "usr/lib/x", "x");
+    symlinkSync("usr/lib", path.join(d, "lib"));
+  });
+  const entries = await scanOverlay(t.dir);
+  assert.deepEqual(
+    entries.map((e) => [e.name, e.type]),
+    [
+      ["lib", "symlink"],
+      ["usr", "directory"],
+      ["usr/lib", "directory"],
+      ["usr/lib/x", "file"],
+    ],
+  );
+});
