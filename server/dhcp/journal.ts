@@ -44,13 +44,26 @@ export type LeaseSync = "fsync" | "write";
 /** In "write" mode, how long a written line may wait for its datasync. */
 const LAZY_SYNC_MS = 1000;
 
-/** The file operations compaction needs; tests pass a wrapper that records them. */
+/** The file operations compaction needs; tests wrap these to record them. */
 export interface JournalFs {
   open(path: string, flags: string): Promise<FileHandle>;
   rename(from: string, to: string): Promise<void>;
+  /** fsync of a folder: the names renamed in it are on disk. */
+  syncDir(dir: string): Promise<void>;
 }
 
-const realFs: JournalFs = { open: (path, flags) => open(path, flags), rename };
+export const journalFs: JournalFs = {
+  open: (path, flags) => open(path, flags),
+  rename,
+  async syncDir(dir) {
+    const fh = await open(dir, "r");
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  },
+};
 
 /** Writes `records` to a temp file, syncs it, renames it over `path`, opens it for appending. */
 async function rewrite(fs: JournalFs, path: string, records: JournalRecord[]): Promise<FileHandle> {
@@ -66,12 +79,7 @@ async function rewrite(fs: JournalFs, path: string, records: JournalRecord[]): P
   // The rename lives in the folder: until the folder is synced a power cut
   // can bring back the old name, and with it lose every lease appended to
   // the new file since (ACKs already sent). rename(2) alone only orders it.
-  const dir = await fs.open(dirname(path), "r");
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  await fs.syncDir(dirname(path));
   return fs.open(path, "a");
 }
 
@@ -95,7 +103,7 @@ export class LeaseJournal {
     path: string,
     now: number,
     sync: LeaseSync = "write",
-    fs: JournalFs = realFs,
+    fs: JournalFs = journalFs,
   ): Promise<{ journal: LeaseJournal; records: JournalRecord[] }> {
     mkdirSync(dirname(path), { recursive: true });
     let text = "";

@@ -6,10 +6,12 @@ import { bindToDevice } from "./bind-device.ts";
 import type { BootConfig } from "./boot.ts";
 import { decode, encode, messageType, type DhcpPacket } from "./codec.ts";
 import { parseDhcpConfig, type DhcpConfig } from "./config.ts";
+import { DropLog } from "./drop-log.ts";
 import { handleFull, type FullContext } from "./full.ts";
 import { macOf } from "./ip.ts";
 import { LeaseJournal } from "./journal.ts";
 import { LeaseTable } from "./lease-table.ts";
+import { datagramCap, interfaceMtu, replyCap } from "./limits.ts";
 import { msgTypeName } from "./options.ts";
 import type { Outcome } from "./outcome.ts";
 import { probeForOtherServer } from "./probe.ts";
@@ -37,6 +39,8 @@ export interface DhcpHooks {
 
 export interface DhcpStats {
   received: number;
+  /** Longer than the link carries (limits.ts): dropped before decoding. */
+  oversized: number;
   malformed: number;
   replied: number;
   /** Well-formed but not for us (replies, BOOTP, non-PXE in proxy mode, ...). */
@@ -87,7 +91,14 @@ export async function startDhcpServer(
 ): Promise<DhcpServer> {
   const cfg = parseDhcpConfig(input);
   const log = hooks.log ?? silent;
-  const stats: DhcpStats = { received: 0, malformed: 0, replied: 0, ignored: 0, errors: 0 };
+  const stats: DhcpStats = {
+    received: 0,
+    oversized: 0,
+    malformed: 0,
+    replied: 0,
+    ignored: 0,
+    errors: 0,
+  };
   if (cfg.mode === "off") {
     return { close: async () => {}, leases: () => [], stats: () => ({ ...stats }) };
   }
@@ -97,6 +108,12 @@ export async function startDhcpServer(
     tftpServer: cfg.tftpServer ?? cfg.serverIp,
   };
   const port = cfg.port ?? 67;
+  const cap = datagramCap(interfaceMtu(cfg.interface));
+  const drops = {
+    oversized: new DropLog((o, m) => log.warn(o, m), "oversized datagrams"),
+    malformed: new DropLog((o, m) => log.debug?.(o, m), "malformed datagrams"),
+    longReply: new DropLog((o, m) => log.warn(o, m), "replies longer than the client takes"),
+  };
   const sockets: Socket[] = [];
   let journal: LeaseJournal | undefined;
   let full: FullContext | undefined;
@@ -156,12 +173,19 @@ export async function startDhcpServer(
   // can never hold up the broadcasts behind it.
   let broadcastSock: Socket | undefined;
   let unicastSock: Socket | undefined;
-  const send = (recv: Socket, via: "dhcp" | "pxe", o: Outcome) => {
+  const send = (recv: Socket, via: "dhcp" | "pxe", o: Outcome, req: DhcpPacket) => {
     const r = o.reply!;
     const sock =
       via === "pxe" ? recv : r.to.address === "255.255.255.255" ? broadcastSock! : unicastSock!;
     try {
-      sock.send(encode(r.packet), r.to.port, r.to.address, (err) => {
+      const bytes = encode(r.packet);
+      const most = replyCap(req, cap);
+      if (bytes.length > most) {
+        stats.errors += 1;
+        drops.longReply.note({ to: r.to, bytes: bytes.length, most, file: r.packet.file });
+        return;
+      }
+      sock.send(bytes, r.to.port, r.to.address, (err) => {
         if (err) {
           stats.errors += 1;
           log.warn({ err, to: r.to }, "dhcp: send failed");
@@ -189,15 +213,18 @@ export async function startDhcpServer(
 
   const onMessage = (sock: Socket, via: "dhcp" | "pxe", msg: Buffer, rinfo: RemoteInfo) => {
     stats.received += 1;
+    // Before decoding: a datagram no client sends costs a length check only.
+    if (msg.length > cap) {
+      stats.oversized += 1;
+      drops.oversized.note({ from: rinfo.address, bytes: msg.length, cap });
+      return;
+    }
     let req: DhcpPacket;
     try {
       req = decode(msg);
     } catch (err) {
       stats.malformed += 1;
-      log.debug?.(
-        { from: rinfo.address, err: (err as Error).message },
-        "dhcp: malformed packet dropped",
-      );
+      drops.malformed.note({ from: rinfo.address, err: (err as Error).message });
       return;
     }
     if (req.op !== 1 || messageType(req) === undefined) {
@@ -224,14 +251,14 @@ export async function startDhcpServer(
     if (o.persist && journal) {
       maybeCompact(journal);
       journal.append(o.persist).then(
-        () => o.reply && send(sock, via, o),
+        () => o.reply && send(sock, via, o, req),
         (err: Error) => {
           stats.errors += 1;
           log.error({ err, mac }, "dhcp: lease not persisted; no ACK sent");
         },
       );
     } else if (o.reply) {
-      send(sock, via, o);
+      send(sock, via, o, req);
     }
   };
 
@@ -260,11 +287,12 @@ export async function startDhcpServer(
     await journal?.close();
     throw err;
   }
-  log.info({ mode: cfg.mode, interface: cfg.interface, port }, "dhcp: serving");
+  log.info({ mode: cfg.mode, interface: cfg.interface, port, maxDatagram: cap }, "dhcp: serving");
 
   return {
     async close() {
       await Promise.all(sockets.map((s) => new Promise<void>((res) => s.close(() => res()))));
+      for (const d of Object.values(drops)) d.close();
       await journal?.close();
     },
     leases() {

@@ -3,6 +3,11 @@
 // truncation, corrupted option lengths, garbage tails) and random but
 // well-formed DHCP messages. Deterministic for a given --seed. Paced in
 // bursts so the kernel does not just drop them before the server sees them.
+//   --big-every N: every Nth datagram is a long one made of one-byte
+//     instances of one option (RFC 3396), alternately the longest UDP
+//     payload (65,507 bytes) and the longest a 1500-byte link carries (1,472)
+//   --rate R: R datagrams per second instead of bursts of 50 every 2 ms
+// Prints {sent, seconds} as one JSON line.
 import { createSocket } from "node:dgram";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -14,10 +19,14 @@ const { values } = parseArgs({
     to: { type: "string", default: "10.77.0.1:67" },
     count: { type: "string", default: "100000" },
     seed: { type: "string", default: "1" },
+    "big-every": { type: "string", default: "0" },
+    rate: { type: "string", default: "0" },
   },
 });
 const [addr, port] = values.to.split(":");
 const count = Number(values.count);
+const bigEvery = Number(values["big-every"]);
+const rate = Number(values.rate);
 
 // xorshift32: fast and reproducible.
 let state = Number(values.seed) >>> 0 || 1;
@@ -69,7 +78,27 @@ function mutate(seed: Buffer): Buffer {
   }
 }
 
+/** The longest UDP payload over IPv4, and the longest a 1500-byte MTU carries unfragmented. */
+const BIG_SIZES = [65_507, 1_472];
+let bigs = 0;
+
+/** A seed's header, option 53, then one-byte instances of one option up to `size` bytes. */
+function repeatedOptions(size: number): Buffer {
+  const out = Buffer.alloc(size);
+  seeds[rnd(seeds.length)]!.copy(out, 0, 0, 240);
+  out.set([53, 1, 1 + rnd(8)], 240);
+  const code = [60, 77, 43, 97, 224][rnd(5)]!;
+  let o = 243;
+  for (; o + 4 <= size; o += 3) out.set([code, 1, rnd(256)], o);
+  out[o] = 255;
+  return out;
+}
+
 function packet(): Buffer {
+  if (bigEvery > 0 && sent % bigEvery === bigEvery - 1) {
+    bigs += 1;
+    return repeatedOptions(BIG_SIZES[bigs % BIG_SIZES.length]!);
+  }
   const k = rnd(10);
   if (k === 0) return bytes(rnd(8)); // empty and tiny datagrams
   if (k === 1) return bytes(rnd(1400));
@@ -78,14 +107,22 @@ function packet(): Buffer {
 
 const sock = createSocket("udp4");
 let sent = 0;
+const start = performance.now();
+/** How many to send this tick: 50, or what keeps the average at --rate. */
+const due = () =>
+  rate > 0 ? Math.min(500, Math.floor((rate * (performance.now() - start)) / 1000) - sent) : 50;
 function burst(): void {
-  for (let i = 0; i < 50 && sent < count; i += 1, sent += 1)
-    sock.send(packet(), Number(port), addr);
+  // Long datagrams queue in libuv when the socket buffer is full: wait for
+  // it to drain rather than hold gigabytes in memory.
+  const n = sock.getSendQueueCount() > 64 ? 0 : due();
+  for (let i = 0; i < n && sent < count; i += 1, sent += 1) sock.send(packet(), Number(port), addr);
   if (sent < count) setTimeout(burst, 2);
-  else
+  else {
+    const seconds = (performance.now() - start) / 1000;
     setTimeout(() => {
-      process.stdout.write(`${JSON.stringify({ sent })}\n`);
+      process.stdout.write(`${JSON.stringify({ sent, seconds })}\n`);
       sock.close();
     }, 200);
+  }
 }
 sock.bind(0, burst);

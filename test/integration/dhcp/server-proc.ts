@@ -13,6 +13,7 @@ export interface ServerProc {
   stats(): Promise<{
     stats: {
       received: number;
+      oversized: number;
       malformed: number;
       replied: number;
       ignored: number;

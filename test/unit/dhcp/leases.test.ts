@@ -2,9 +2,13 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, appendFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { open, rename } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { LeaseJournal, replayJournal, type JournalFs } from "../../../server/dhcp/journal.ts";
+import {
+  journalFs,
+  LeaseJournal,
+  replayJournal,
+  type JournalFs,
+} from "../../../server/dhcp/journal.ts";
 import { LeaseTable, OFFER_HOLD_MS } from "../../../server/dhcp/lease-table.ts";
 
 describe("lease table", () => {
@@ -101,12 +105,12 @@ describe("lease journal compaction", () => {
   });
 });
 
-/** The real file system, recording every open, sync and rename in order. */
+/** The journal's real file operations, recording every file sync, rename and folder sync in order. */
 function recordingFs(): { fs: JournalFs; ops: string[] } {
   const ops: string[] = [];
   const fs: JournalFs = {
     async open(path, flags) {
-      const fh = await open(path, flags);
+      const fh = await journalFs.open(path, flags);
       const sync = fh.sync.bind(fh);
       fh.sync = async () => {
         ops.push(`sync ${path}`);
@@ -116,7 +120,11 @@ function recordingFs(): { fs: JournalFs; ops: string[] } {
     },
     async rename(from, to) {
       ops.push(`rename ${from} ${to}`);
-      return rename(from, to);
+      return journalFs.rename(from, to);
+    },
+    async syncDir(dir) {
+      ops.push(`syncdir ${dir}`);
+      return journalFs.syncDir(dir);
     },
   };
   return { fs, ops };
@@ -129,7 +137,7 @@ describe("lease journal compaction durability", () => {
   const expected = (path: string) => [
     `sync ${path}.tmp`,
     `rename ${path}.tmp ${path}`,
-    `sync ${dirname(path)}`,
+    `syncdir ${dirname(path)}`,
   ];
 
   it("syncs the temp file before the rename and the folder after it, at open", async () => {
