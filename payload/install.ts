@@ -4,6 +4,8 @@ import { readFile } from "node:fs/promises";
 import { parseInstallSpec, type InstallSpec } from "./spec/schema.ts";
 import { probeSystem } from "./probe/index.ts";
 import { planInstall } from "./plan/plan.ts";
+import { checkBootMac } from "./plan/checks.ts";
+import { bootifMac, netbooted } from "./probe/cmdline.ts";
 import { planTree } from "./plan/tree.ts";
 import { PlanRefusal } from "./plan/types.ts";
 import { Reporter } from "./run/reporter.ts";
@@ -27,6 +29,8 @@ export interface Phase1Options {
   selfBinary?: string;
   /** deploy:<image>: the root comes from that system image (plan.ts PlanOptions.deploy). */
   deploy?: string;
+  /** The kernel command line (BOOTIF, automagic.url); /proc/cmdline when absent. */
+  cmdline?: string;
 }
 
 /** Exit code: 0 done, 1 a step failed, 2 the plan was refused or the spec is bad. */
@@ -49,9 +53,13 @@ export async function runPhase1(o: Phase1Options): Promise<number> {
     await reporter.flush();
     return 2;
   }
+  const cmdline = o.cmdline ?? (await readFile("/proc/cmdline", "utf8").catch(() => ""));
   const plan = async () => {
+    // Before the probe: on another machine not even a read-only mount may happen.
+    checkBootMac(spec, bootifMac(cmdline), netbooted(cmdline));
     const probe = await probeSystem(spec, {
       runner,
+      cmdline,
       fetch: f,
       // An offline --dry-run --spec still plans, from an estimate the plan names.
       downloads: o.deploy ? "skip" : o.dryRun ? "best-effort" : "required",

@@ -6,13 +6,7 @@ process.stdout.write("AUTOMAGIC-PAYLOAD-START\n");
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { runPhase1 } from "./install.ts";
-
-/** automagic.url= / automagic.token= / automagic.action= from the kernel command line. */
-export function cmdlineArgs(cmdline: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const m of cmdline.matchAll(/(?:^|\s)automagic\.(\w+)=(\S+)/g)) out[m[1]!] = m[2]!;
-  return out;
-}
+import { cmdlineArgs } from "./probe/cmdline.ts";
 
 export function buildProgram(): Command {
   return new Command("automagic-install")

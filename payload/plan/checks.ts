@@ -28,6 +28,33 @@ export const STAGING_FIXED = 4 * MiB;
  */
 export const RAM_HEADROOM = 384 * MiB;
 
+/**
+ * The machine must be the one the spec is for. The server picked the spec by
+ * the MAC that asked; BOOTIF is that MAC as iPXE saw it, so a spec reaching
+ * another machine (a token copied by hand, a stale lease) stops here. A run
+ * started by hand (no automagic.url on the command line) may lack BOOTIF.
+ */
+export function checkBootMac(
+  spec: InstallSpec,
+  bootMac: string | undefined,
+  netbooted = false,
+): void {
+  const macs = `${spec.host}'s MACs (${spec.macs.join(", ")})`;
+  if (bootMac === undefined) {
+    if (netbooted)
+      throw new PlanRefusal(
+        "macs",
+        `netbooted by automagic but the kernel command line has no BOOTIF=01-..., so this machine cannot be matched with ${macs}; refusing to touch its disks`,
+      );
+    return;
+  }
+  if (!spec.macs.includes(bootMac.toLowerCase()))
+    throw new PlanRefusal(
+      "macs",
+      `this machine netbooted from ${bootMac} (BOOTIF), which is not one of ${macs}; refusing to touch its disks`,
+    );
+}
+
 export function checkFirmware(spec: InstallSpec, probe: ProbedSystem): void {
   if (spec.firmware !== probe.firmware) {
     throw new PlanRefusal(

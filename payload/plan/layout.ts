@@ -5,6 +5,7 @@ import type { ProbedDisk, ProbedSystem } from "../probe/types.ts";
 import { partitionPath } from "../probe/lsblk.ts";
 import { BIOS_BOOT_GUID, findPartition, selectDisk } from "./select.ts";
 import { MIN_ROOT_BYTES, checkNotMounted } from "./checks.ts";
+import { containerProblem, diskIdentity, type PartIdentity } from "./identity.ts";
 import { PlanRefusal, type Action } from "./types.ts";
 
 const MiB = 1024 ** 2;
@@ -23,6 +24,8 @@ export interface Devices {
   formatSwap: boolean;
   /** The old root partition (keep layout): where the keep-list is read. */
   oldRoot?: string;
+  /** What each partition the plan formats must still be when it is formatted, by path. */
+  ids: Record<string, PartIdentity>;
 }
 
 export function resolveDevices(spec: InstallSpec, probe: ProbedSystem): Devices {
@@ -65,6 +68,14 @@ export function resolveDevices(spec: InstallSpec, probe: ProbedSystem): Devices 
       "layout.root",
       `${root.part.path} is not on the selected disk ${disk.path}`,
     );
+  // Before the size: what is on it matters more than whether a root would fit.
+  const inside = containerProblem(root.part.path, root.part.fstype ? [root.part.fstype] : []);
+  if (inside) throw new PlanRefusal("layout.root", inside);
+  if (!root.part.partuuid)
+    throw new PlanRefusal(
+      "layout.root",
+      `${root.part.path} has no PARTUUID (blkid read none), so it could not be told apart from another partition right before it is formatted`,
+    );
   if (root.part.sizeBytes < MIN_ROOT_BYTES) {
     throw new PlanRefusal(
       "layout.root",
@@ -96,6 +107,7 @@ export function resolveDevices(spec: InstallSpec, probe: ProbedSystem): Devices 
     formatEsp: false,
     formatSwap: false,
     oldRoot: root.part.path,
+    ids: { [root.part.path]: { partuuid: root.part.partuuid } },
   };
 }
 
@@ -126,7 +138,12 @@ function createTable(spec: InstallSpec, disk: ProbedDisk) {
   });
   const esp = spec.firmware === "uefi" ? partitionPath(disk.path, 1) : undefined;
   const swap = layout.swapBytes > 0 ? partitionPath(disk.path, 2) : undefined;
+  const expect = diskIdentity(disk);
+  const ids: Record<string, PartIdentity> = {};
+  for (const p of parts)
+    ids[partitionPath(disk.path, p.number)] = { disk: expect, number: p.number };
   return {
+    ids,
     root: partitionPath(disk.path, rootNo),
     ...(esp ? { esp } : {}),
     ...(swap ? { swap } : {}),
@@ -135,6 +152,7 @@ function createTable(spec: InstallSpec, disk: ProbedDisk) {
     partition: {
       kind: "partition" as const,
       disk: disk.path,
+      expect,
       firmware: spec.firmware,
       partitions: parts,
     },

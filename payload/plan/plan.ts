@@ -9,6 +9,7 @@ import { systemCommands, systemFiles } from "../render/system.ts";
 import { renderNetwork } from "../render/network.ts";
 import { emergeInstallArgv } from "../render/emerge.ts";
 import {
+  checkBootMac,
   checkFirmware,
   checkHomeOwners,
   checkKeepList,
@@ -16,6 +17,7 @@ import {
   chooseStaging,
 } from "./checks.ts";
 import { resolveDevices } from "./layout.ts";
+import { describeDiskIdentity, describePartIdentity, type PartIdentity } from "./identity.ts";
 import { stage3Lacks } from "./packages.ts";
 import type { Step } from "./types.ts";
 
@@ -43,6 +45,7 @@ export function planInstall(
 ): Step[] {
   const target = opts.target ?? "/mnt/gentoo";
   const stateDir = opts.stateDir ?? "/run/automagic";
+  checkBootMac(spec, probe.bootNic?.mac);
   checkFirmware(spec, probe);
   checkPortage(spec);
   const dev = resolveDevices(spec, probe);
@@ -116,9 +119,12 @@ export function planInstall(
       title: `write a fresh GPT on ${dev.disk.path}`,
       device: dev.disk.path,
       destructive: true,
-      detail: dev.partition.partitions.map(
-        (p) => `${p.number}: ${p.role}${p.sizeBytes ? ` ${p.sizeBytes} bytes` : " rest of disk"}`,
-      ),
+      detail: [
+        `checked first: still the disk with ${describeDiskIdentity(dev.partition.expect)}`,
+        ...dev.partition.partitions.map(
+          (p) => `${p.number}: ${p.role}${p.sizeBytes ? ` ${p.sizeBytes} bytes` : " rest of disk"}`,
+        ),
+      ],
       action: dev.partition,
     });
   }
@@ -129,8 +135,14 @@ export function planInstall(
       title: `wipefs + mkfs.vfat ${dev.esp}`,
       device: dev.esp,
       destructive: true,
-      detail: [],
-      action: { kind: "format", device: dev.esp, fs: "vfat", label: "EFI" },
+      detail: [checked(dev.ids[dev.esp]!)],
+      action: {
+        kind: "format",
+        device: dev.esp,
+        fs: "vfat",
+        label: "EFI",
+        expect: dev.ids[dev.esp]!,
+      },
     });
   }
   if (dev.swap && dev.formatSwap) {
@@ -140,8 +152,8 @@ export function planInstall(
       title: `mkswap ${dev.swap}`,
       device: dev.swap,
       destructive: true,
-      detail: [],
-      action: { kind: "format", device: dev.swap, fs: "swap" },
+      detail: [checked(dev.ids[dev.swap]!)],
+      action: { kind: "format", device: dev.swap, fs: "swap", expect: dev.ids[dev.swap]! },
     });
   }
   add({
@@ -150,8 +162,16 @@ export function planInstall(
     title: `wipefs + mkfs.${spec.rootfs} ${dev.root}`,
     device: dev.root,
     destructive: true,
-    detail: [`/home (${dev.home}) is not touched`],
-    action: { kind: "format", device: dev.root, fs: spec.rootfs, label: ROOT_FS_LABEL },
+    detail: [checked(dev.ids[dev.root]!, !dev.partition), `/home (${dev.home}) is not touched`],
+    action: {
+      kind: "format",
+      device: dev.root,
+      fs: spec.rootfs,
+      label: ROOT_FS_LABEL,
+      expect: dev.ids[dev.root]!,
+      // A kept table's root may have become a LUKS/LVM/RAID member since it was last installed.
+      ...(dev.partition ? {} : { refuseContainers: true }),
+    },
   });
 
   add({
@@ -392,4 +412,9 @@ export function planInstall(
     action: { kind: "unmount", target },
   });
   return steps;
+}
+
+/** The tree line saying what a format step checks before it writes. */
+function checked(id: PartIdentity, containers = false): string {
+  return `checked first: still ${describePartIdentity(id)}${containers ? "; no LUKS, LVM or RAID signature on it" : ""}`;
 }

@@ -1,5 +1,6 @@
 // The install as data. planInstall() returns Step[]; --dry-run prints them;
 // the executor walks them, one handler per action kind (payload/steps/).
+import type { DiskIdentity, PartIdentity } from "./identity.ts";
 
 /** A file the plan already knows the full content of (pure renderers). */
 export interface PlannedFile {
@@ -26,6 +27,8 @@ export type Action =
   | {
       kind: "partition";
       disk: string;
+      /** What `disk` must still be right before wipefs/sgdisk (plan/identity.ts). */
+      expect: DiskIdentity;
       firmware: "bios" | "uefi";
       partitions: {
         number: number;
@@ -33,7 +36,16 @@ export type Action =
         sizeBytes?: number;
       }[];
     }
-  | { kind: "format"; device: string; fs: string; label?: string }
+  | {
+      kind: "format";
+      device: string;
+      fs: string;
+      label?: string;
+      /** What `device` must still be right before wipefs/mkfs (plan/identity.ts). */
+      expect: PartIdentity;
+      /** A partition of a kept table: refuse it if it holds LUKS, LVM or RAID. */
+      refuseContainers?: boolean;
+    }
   | { kind: "mount"; device: string; target: string; fs: string; options?: string }
   | { kind: "extract-stage3"; target: string }
   | { kind: "fetch-sysimg"; image: string; staging: StagingChoice }

@@ -50,3 +50,17 @@ export function mergeBlkidDisk(d: ProbedDisk, b: Record<string, string>): Probed
     ...((d.label ?? b.LABEL) ? { label: (d.label ?? b.LABEL)! } : {}),
   };
 }
+
+/** `wipefs --no-act --json` output -> the signature types, in order: all `wipefs --all` would erase. */
+export function parseWipefsTypes(json: string): string[] {
+  if (json.trim() === "") return []; // older wipefs prints nothing for a device without signatures
+  let data: unknown;
+  try {
+    data = JSON.parse(json);
+  } catch (cause) {
+    throw new Error("wipefs: output is not JSON", { cause });
+  }
+  const sigs = (data as { signatures?: unknown }).signatures;
+  if (!Array.isArray(sigs)) throw new Error("wipefs: JSON without a signatures list");
+  return sigs.map((s: { type?: unknown }) => String(s.type));
+}

@@ -8,6 +8,7 @@ import type { InstallSpec } from "../spec/schema.ts";
 import type { CommandRunner } from "../run/runner.ts";
 import { parseLsblk } from "./lsblk.ts";
 import { mergeBlkidDisk, mergeBlkidPartition, parseBlkidExport } from "./blkid.ts";
+import { bootifMac } from "./cmdline.ts";
 import { parsePasswd, parseShadow, usableHash } from "../keep/accounts.ts";
 import { findPartition } from "../plan/select.ts";
 import { probeDownloads } from "./downloads.ts";
@@ -25,15 +26,15 @@ export interface ProbeOptions {
    */
   downloads?: "required" | "best-effort" | "skip";
   fetch?: typeof fetch;
+  /** The kernel command line (BOOTIF); /proc/cmdline when absent. */
+  cmdline?: string;
 }
 
 export async function probeSystem(spec: InstallSpec, o: ProbeOptions): Promise<ProbedSystem> {
   const args = ["lsblk", "-J", "-b", "-O", ...(o.devices ?? [])];
   const { stdout } = await o.runner.run(args);
   const listed = parseLsblk(stdout, { byId: await readById(), includeLoop: !!o.devices?.length });
-  const disks = await Promise.all(
-    listed.map(async (d) => withBlkid(o.runner, await withSysfsSerial(d))),
-  );
+  const disks = await Promise.all(listed.map(async (d) => withBlkid(o.runner, await withSysfs(d))));
   if (o.devices?.length) {
     // lsblk lists a named partition as a top-level node: keep only whole disks we were given.
     const allowed = new Set(o.devices.map((d) => path.resolve(d)));
@@ -42,7 +43,7 @@ export async function probeSystem(spec: InstallSpec, o: ProbeOptions): Promise<P
   }
   const mem = await readFile("/proc/meminfo", "utf8");
   const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, "m").exec(mem)?.[1] ?? 0) * 1024;
-  const cmdline = await readFile("/proc/cmdline", "utf8").catch(() => "");
+  const cmdline = o.cmdline ?? (await readFile("/proc/cmdline", "utf8").catch(() => ""));
   const probe: ProbedSystem = {
     firmware: (await exists("/sys/firmware/efi")) ? "uefi" : "bios",
     ramBytes: kb("MemTotal"),
@@ -98,18 +99,36 @@ export async function probeSystem(spec: InstallSpec, o: ProbeOptions): Promise<P
 }
 
 /**
+ * One whole disk as the probe sees it, without its partitions' details: what
+ * a destructive step compares with the plan's identity right before writing
+ * (run/identity.ts). Undefined when the name is no disk (any more).
+ */
+export async function probeDisk(r: CommandRunner, device: string): Promise<ProbedDisk | undefined> {
+  const { stdout } = await r.run(["lsblk", "-J", "-b", "-O", "-d", device]);
+  const [d] = parseLsblk(stdout, { includeLoop: true });
+  return d && withSysfs(d);
+}
+
+/**
  * lsblk takes SERIAL from the udev database; the RAM image runs no udev, so
  * virtio disks (serial only in /sys/block/<dev>/serial) and SCSI/SATA disks
  * (device/serial) would look serial-less and a spec's `serial:` never match.
+ * A loop device's identity is its image file.
  */
-async function withSysfsSerial(d: ProbedDisk): Promise<ProbedDisk> {
-  if (d.serial) return d;
+async function withSysfs(d: ProbedDisk): Promise<ProbedDisk> {
+  const read = async (f: string) => (await readFile(f, "utf8").catch(() => "")).trim();
   const name = path.basename(d.path);
-  for (const f of [`/sys/block/${name}/serial`, `/sys/block/${name}/device/serial`]) {
-    const v = (await readFile(f, "utf8").catch(() => "")).trim();
-    if (v) return { ...d, serial: v };
+  const out = { ...d };
+  if (d.type === "loop") {
+    const file = await read(`/sys/block/${name}/loop/backing_file`);
+    if (file) out.backingFile = file;
   }
-  return d;
+  if (d.serial) return out;
+  for (const f of [`/sys/block/${name}/serial`, `/sys/block/${name}/device/serial`]) {
+    const v = await read(f);
+    if (v) return { ...out, serial: v };
+  }
+  return out;
 }
 
 async function blkid(r: CommandRunner, dev: string): Promise<Record<string, string>> {
@@ -144,9 +163,8 @@ async function readById(): Promise<Record<string, string>> {
 
 /** BOOTIF=01-aa-bb-cc-dd-ee-ff (pxelinux/iPXE convention) -> MAC and the interface that has it. */
 async function bootNic(cmdline: string): Promise<{ mac: string; name?: string } | undefined> {
-  const m = /(?:^|\s)BOOTIF=01-((?:[0-9a-f]{2}-){5}[0-9a-f]{2})(?:\s|$)/i.exec(cmdline);
-  if (!m) return undefined;
-  const mac = m[1]!.toLowerCase().replace(/-/g, ":");
+  const mac = bootifMac(cmdline);
+  if (!mac) return undefined;
   for (const n of await readdir("/sys/class/net").catch(() => [] as string[])) {
     const a = (await readFile(`/sys/class/net/${n}/address`, "utf8").catch(() => "")).trim();
     if (a === mac) return { mac, name: n };

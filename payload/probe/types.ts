@@ -27,6 +27,8 @@ export interface ProbedDisk {
   serial?: string;
   wwn?: string;
   model?: string;
+  /** Loop devices: the image file behind it (/sys/block/loopN/loop/backing_file). */
+  backingFile?: string;
   /** /dev/disk/by-id/* links that point at this disk. */
   byId: string[];
   /** Partition table type: gpt, dos, or absent for a blank disk. */

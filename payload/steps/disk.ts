@@ -2,11 +2,14 @@
 import { mkdir } from "node:fs/promises";
 import type { Handler } from "../run/executor.ts";
 import type { RunContext } from "../run/context.ts";
+import { assertDisk, assertPartition } from "../run/identity.ts";
 
 const GPT_TYPE = { bios_grub: "ef02", esp: "ef00", swap: "8200", root: "8304" } as const;
 
 export const partition: Handler<"partition"> = async (a, ctx) => {
   const r = ctx.runner;
+  // The name was probed before the downloads; it must still be that disk.
+  await assertDisk(r, a.disk, a.expect);
   await r.run(["wipefs", "--all", "--force", a.disk]);
   await r.run(["sgdisk", "--zap-all", a.disk]);
   const args: string[] = [];
@@ -27,6 +30,7 @@ export const partition: Handler<"partition"> = async (a, ctx) => {
 
 export const format: Handler<"format"> = async (a, ctx) => {
   const r = ctx.runner;
+  await assertPartition(r, a.device, a.expect, a.refuseContainers);
   // Old signatures confuse blkid and mount (a stale xfs superblock under ext4).
   await r.run(["wipefs", "--all", "--force", a.device]);
   const label = a.label ?? "";

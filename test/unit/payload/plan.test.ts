@@ -160,6 +160,29 @@ const refusals: [string, string, string, (s: InstallSpec, p: ProbedSystem) => vo
     "uefi-keep-nvme",
     (s) => void (s.portage.license = ["sys-kernel/linux-firmware linux-fw-redistributable"]),
   ],
+  [
+    "netbooted from a MAC the spec does not list",
+    "lab-bios-openrc",
+    "bios-keep-sda",
+    (_s, p) => void (p.bootNic = { mac: "52:54:00:99:99:99", name: "enp1s0" }),
+  ],
+  ...(["crypto_LUKS", "LVM2_member", "linux_raid_member"] as const).map(
+    (sig): (typeof refusals)[number] => [
+      `kept root holds ${sig}`,
+      "lab-bios-openrc",
+      "bios-keep-sda",
+      (_s, p) => {
+        p.disks[0]!.partitions[1]!.fstype = sig;
+        delete p.oldRoot; // it does not mount
+      },
+    ],
+  ),
+  [
+    "kept root without a PARTUUID",
+    "lab-bios-openrc",
+    "bios-keep-sda",
+    (_s, p) => void delete p.disks[0]!.partitions[1]!.partuuid,
+  ],
 ];
 
 test("every refusal names its field and reason (golden)", () => {

@@ -96,7 +96,7 @@ test("a failing step reports step, device, command, exit code and stderr tail, t
       device: "/dev/loop9p2",
       destructive: true,
       detail: [],
-      action: { kind: "format", device: "/dev/loop9p2", fs: "ext4" },
+      action: { kind: "format", device: "/dev/loop9p2", fs: "ext4", expect: { partuuid: "p" } },
     },
   ];
   const ctx = { reporter, step: "", log: () => {} } as unknown as RunContext;
