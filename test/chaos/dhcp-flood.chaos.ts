@@ -28,6 +28,7 @@ import { row } from "./row.ts";
 import { createTestNet, type TestNet } from "../lib/netns.ts";
 import { requireTool } from "../lib/tools.ts";
 import {
+  fullDhcpConfig,
   makeWorld,
   startServe,
   type Served,
@@ -88,21 +89,10 @@ function startWorld(): { world: World; cfg: string } {
     join(world.hostsDir, "qemu-bios.yaml"),
     `network: { mode: static, address: ${RESERVED}/24, gateway: 10.77.0.1 }\n`,
   );
-  const cfg = join(world.dir, "serve.yaml");
-  writeFileSync(
-    cfg,
-    [
-      "interface: srv0",
-      "listen: 10.77.0.1",
-      "http: { port: 8080 }",
-      "tftp: { port: 69 }",
-      "dhcp:",
-      "  mode: full",
-      "  probeMs: 300",
-      "  subnet: { network: 10.77.0.0, prefixLen: 24, poolStart: 10.77.0.100, poolEnd: 10.77.0.199 }",
-      "",
-    ].join("\n"),
-  );
+  const cfg = fullDhcpConfig(world, [
+    "probeMs: 300",
+    "subnet: { network: 10.77.0.0, prefixLen: 24, poolStart: 10.77.0.100, poolEnd: 10.77.0.199 }",
+  ]);
   return { world, cfg };
 }
 

@@ -5,13 +5,20 @@
 // MAC is the positive control. Also: Wake-on-LAN goes out on the served link.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestNet, type TestNet } from "../../lib/netns.ts";
 import { requireTool } from "../../lib/tools.ts";
 import { udhcpc } from "../dhcp/clients.ts";
-import { cli, makeWorld, startServe, type Served, type World } from "./serve-process.ts";
+import {
+  cli,
+  fullDhcpConfig,
+  makeWorld,
+  startServe,
+  type Served,
+  type World,
+} from "./serve-process.ts";
 
 const KNOWN = "52:54:00:a0:00:01"; // hosts/qemu-bios.yaml
 const UNKNOWN = "52:54:00:77:77:01";
@@ -67,22 +74,11 @@ describe("boot paths end in one decision", () => {
     dir = mkdtempSync(join(tmpdir(), "am-ctl-paths-"));
     world = makeWorld();
     net = await createTestNet("am-ctl");
-    const cfg = join(world.dir, "serve.yaml");
-    writeFileSync(
-      cfg,
-      [
-        "interface: srv0",
-        "listen: 10.77.0.1",
-        "http: { port: 8080 }",
-        "tftp: { port: 69 }",
-        "dhcp:",
-        "  mode: full",
-        "  force: true",
-        "  probeMs: 0",
-        "  subnet: { network: 10.77.0.0, prefixLen: 24, poolStart: 10.77.0.100, poolEnd: 10.77.0.150 }",
-        "",
-      ].join("\n"),
-    );
+    const cfg = fullDhcpConfig(world, [
+      "force: true",
+      "probeMs: 0",
+      "subnet: { network: 10.77.0.0, prefixLen: 24, poolStart: 10.77.0.100, poolEnd: 10.77.0.150 }",
+    ]);
     srv = await startServe(world, ["--config", cfg], net.server);
   });
 

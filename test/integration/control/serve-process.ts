@@ -36,6 +36,23 @@ export function makeWorld(): World {
   };
 }
 
+/**
+ * serve.yaml for serve on the test net's srv0 (createTestNet: 10.77.0.1/24)
+ * in full DHCP mode; `dhcp` are the lines under dhcp: after the mode.
+ */
+export function fullDhcpConfig(world: World, dhcp: string[]): string {
+  const cfg = join(world.dir, "serve.yaml");
+  const lines = [
+    "interface: srv0",
+    "listen: 10.77.0.1",
+    "http: { port: 8080 }",
+    "tftp: { port: 69 }",
+  ];
+  lines.push("dhcp:", "  mode: full", ...dhcp.map((l) => `  ${l}`), "");
+  writeFileSync(cfg, lines.join("\n"));
+  return cfg;
+}
+
 export async function freePort(): Promise<number> {
   const s = createServer();
   await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
