@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { formatPath, GENTOO_KEYS } from "../../payload/spec/schema.ts";
+import { parseSize } from "../hosts/units.ts";
 
 const ipv4 = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, "an IPv4 address");
 
@@ -25,6 +26,14 @@ const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
   }
 });
 
+/** "64G", "512MiB" or plain bytes (server/hosts/units.ts). */
+const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const bytes = parseSize(v);
+  if (typeof bytes === "number") return bytes;
+  ctx.addIssue({ code: "custom", message: bytes });
+  return z.NEVER;
+});
+
 export const serveConfigSchema = z
   .object({
     /** The served interface: DHCP binds to it, Wake-on-LAN goes out on it. */
@@ -38,9 +47,11 @@ export const serveConfigSchema = z
         port: z.number().int().min(0).max(65535).default(8080),
         /** Memory for shared in-memory copies of kernel/initrd (0: stream from disk). */
         artifactCacheMiB: z.number().int().min(0).default(512),
+        /** A request's body must have arrived by then (uploads: sysimgs.idleTimeout instead). */
+        requestTimeout: duration.default(300_000),
       })
       .strict()
-      .default({ port: 8080, artifactCacheMiB: 512 }),
+      .default({ port: 8080, artifactCacheMiB: 512, requestTimeout: 300_000 }),
     tftp: z
       .object({
         enabled: z.boolean().default(true),
@@ -69,6 +80,18 @@ export const serveConfigSchema = z
       })
       .strict()
       .default({ cacheDir: "var/mirror-cache", keysDir: "var/mirror-keys" }),
+    /** Captured system images (server/sysimgs), kept in <stateDir>/sysimgs. */
+    sysimgs: z
+      .object({
+        /** The largest capture upload kept (413 beyond it). */
+        maxBytes: size.default(64 * 2 ** 30),
+        /** Space an upload leaves free on the state disk (507 when it would take it). */
+        keepFree: size.default(2 ** 30),
+        /** An upload pausing this long between bytes is cut (it has no total limit). */
+        idleTimeout: duration.default(120_000),
+      })
+      .strict()
+      .default({ maxBytes: 64 * 2 ** 30, keepFree: 2 ** 30, idleTimeout: 120_000 }),
     trustedKeys: z.array(z.string().regex(/^[0-9A-F]{40}$/)).default(GENTOO_KEYS),
     tokenTtl: duration.default(6 * 3600_000),
     stallAfter: duration.default(15 * 60_000),

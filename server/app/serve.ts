@@ -1,7 +1,7 @@
 // Composition for `automagic serve`: host registry, state, images, the HTTP
 // app, DHCP and TFTP, wired from one ServeConfig. Each piece is built
 // elsewhere; this file only connects them and owns their lifetimes.
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import type { Router } from "express";
@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import { startDhcpServer, type DhcpServer } from "../dhcp/index.ts";
 import { resolveInstallSpec } from "../hosts/index.ts";
 import { createApp } from "../http/app.ts";
+import { httpServer } from "../http/deadlines.ts";
 import { ImageCatalog } from "../http/images.ts";
 import { packOverlay } from "../overlay/pack.ts";
 import { overlayAttrs } from "./overlay-attrs.ts";
@@ -59,19 +60,6 @@ function mirrorRouter(cfg: ServeConfig, log: Logger): Router | undefined {
   );
 }
 
-/**
- * Node closes an idle keep-alive connection after 5 s; a client that picks
- * that pooled connection just then gets "other side closed", which a request
- * with a streamed body (a capture upload) cannot retry. Payloads pause longer
- * than that between requests (mount, probe), so idle connections live 65 s.
- */
-function httpServer(app: Parameters<typeof createServer>[1]): Server {
-  const s = createServer(app);
-  s.keepAliveTimeout = 65_000;
-  s.headersTimeout = 66_000;
-  return s;
-}
-
 export async function startServer(cfg: ServeConfig, log: Logger): Promise<RunningServer> {
   const hosts = await LiveHosts.load(resolve(cfg.hostsDir), log);
   const stateDir = resolve(cfg.stateDir);
@@ -116,18 +104,25 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
       packOverlay: (h) =>
         h.overlayDir ? packOverlay(h.overlayDir, { attrs: overlayAttrs(h) }) : undefined,
       mirror: mirrorRouter(cfg, log),
-      sysimgs: await new SysImageStore(join(stateDir, "sysimgs")).open(),
+      sysimgs: await new SysImageStore(join(stateDir, "sysimgs"), undefined, {
+        limits: { maxBytes: cfg.sysimgs.maxBytes, keepFreeBytes: cfg.sysimgs.keepFree },
+        log,
+      }).open(),
       wake: cfg.interface ? (mac) => sendWake(cfg.interface!, mac) : undefined,
       log,
     });
-    const primary = httpServer(app);
+    const deadlines = {
+      requestMs: cfg.http.requestTimeout,
+      uploadIdleMs: cfg.sysimgs.idleTimeout,
+    };
+    const primary = httpServer(app, deadlines, log);
     cleanups.push(() => closeHttp(primary));
     const port = await listen(primary, cfg.http.port, cfg.listen);
     serverUrl = serverUrlOf(cfg, port);
     // The CLI talks to the admin API on loopback; add a loopback listener when
     // the main one is on a LAN address.
     if (!cfg.listen.startsWith("127.") && cfg.listen !== "0.0.0.0") {
-      const lo = httpServer(app);
+      const lo = httpServer(app, deadlines, log);
       cleanups.push(() => closeHttp(lo));
       await listen(lo, port, "127.0.0.1");
     }

@@ -2,7 +2,7 @@
 // credential: a MAC is not one. No valid, unexpired token, no secret.
 import { createReadStream } from "node:fs";
 import { pipeline } from "node:stream/promises";
-import express, { Router, type Request } from "express";
+import express, { Router, type Request, type Response } from "express";
 import { eventBatchSchema } from "../../payload/spec/events.ts";
 import { formatPath } from "../../payload/spec/schema.ts";
 import type { HostEntry } from "../hosts/index.ts";
@@ -10,6 +10,8 @@ import type { RunFacts } from "../policy/state-machine.ts";
 import type { AppDeps } from "./deps.ts";
 import { clientIp } from "./boot.ts";
 import { HttpError } from "./errors.ts";
+import { uploadDeadline } from "./deadlines.ts";
+import { UploadRefused } from "../sysimgs/store.ts";
 
 interface Authed {
   run: RunFacts;
@@ -114,11 +116,33 @@ export function runRouter(deps: AppDeps): Router {
     if (!deps.sysimgs) throw new HttpError(501, "this server keeps no system images");
     return { a, sysimgs: deps.sysimgs };
   };
+  // 413 over sysimgs.maxBytes, 507 when the state disk lacks the space; the
+  // rest of the body is not read, so the connection closes after the answer.
+  const uploadFailed = (err: unknown, req: Request, res: Response, run: number) => {
+    res.setHeader("Connection", "close");
+    if (err instanceof UploadRefused)
+      return new HttpError(err.reason === "too-large" ? 413 : 507, err.message, { cause: err });
+    if (!req.readableAborted) return err;
+    log.warn({ run, err: (err as Error).message }, "system image upload broke off");
+    return new HttpError(400, (err as Error).message, { cause: err });
+  };
   r.put("/api/v1/run/:token/sysimg", async (req, res) => {
     const { a, sysimgs } = captureRun(req);
-    const got = await sysimgs.receive(a.host.name, a.run.id, req);
-    log.info({ run: a.run.id, ...got }, "system image received");
-    res.json(got);
+    // No total deadline for the upload, only an idle one (server/http/deadlines.ts).
+    uploadDeadline(req);
+    const length = req.headers["content-length"];
+    try {
+      const got = await sysimgs.receive(
+        a.host.name,
+        a.run.id,
+        req,
+        length ? Number(length) : undefined,
+      );
+      log.info({ run: a.run.id, ...got }, "system image received");
+      res.json(got);
+    } catch (err) {
+      throw uploadFailed(err, req, res, a.run.id);
+    }
   });
   r.post("/api/v1/run/:token/sysimg/commit", express.json(), async (req, res) => {
     const { a, sysimgs } = captureRun(req);
@@ -134,7 +158,8 @@ export function runRouter(deps: AppDeps): Router {
       log.info({ host: a.host.name, run: a.run.id, image: image.name }, "system image stored");
       res.json(image);
     } catch (err) {
-      throw new HttpError(409, (err as Error).message, { cause: err });
+      const status = err instanceof UploadRefused ? 507 : 409;
+      throw new HttpError(status, (err as Error).message, { cause: err });
     }
   });
 
