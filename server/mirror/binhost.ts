@@ -10,10 +10,9 @@
 // grows with every rebuild), so a kept gpkg never goes stale.
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
-import { mkdir, readFile, rename, rm, stat } from "node:fs/promises";
-import { randomBytes } from "node:crypto";
-import { basename, dirname, join } from "node:path";
-import type { MirrorLog } from "./cache.ts";
+import { readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { MirrorLog, StageRequest } from "./cache.ts";
 import {
   INDEX_HASHES,
   parsePackagesIndex,
@@ -38,6 +37,8 @@ export interface BinhostOptions {
   log: MirrorLog;
   /** The cache's single-flight: one run per key at a time, shared by concurrent callers. */
   once<T>(key: string, fn: () => Promise<T>): Promise<T>;
+  /** The cache's download-check-move-in, under its size limit. */
+  stage(req: StageRequest): Promise<void>;
 }
 
 type BinpkgTarget = Extract<MirrorTarget, { kind: "binpkg" }>;
@@ -62,7 +63,7 @@ export class Binhost {
       const cached = join(this.o.cacheDir, rel);
       if (!force && (await fresh(cached, this.o.refreshSeconds))) return this.#read(cached, rel);
       try {
-        await this.#fetchKeep(rel, INDEX_MAX, async (staged) => {
+        await this.#fetchKeep(rel, INDEX_MAX, undefined, async (staged) => {
           parsePackagesIndex(await readFile(staged, "utf8"), rel);
         });
       } catch (err) {
@@ -84,7 +85,7 @@ export class Binhost {
         throw new Error(`${t.rel}: the index lists it twice with different digests`);
       if (entry.size === undefined || !INDEX_HASHES.some((h) => entry.digests[h]))
         throw new Error(`${t.rel}: its index entry lacks SIZE or a digest; refusing it`);
-      await this.#fetchKeep(t.rel, entry.size, async (staged) => {
+      await this.#fetchKeep(t.rel, entry.size, entry.size, async (staged) => {
         const bad = await binpkgMismatch(staged, entry, t.rel);
         if (bad) throw new Error(bad);
       });
@@ -100,29 +101,22 @@ export class Binhost {
     return index;
   }
 
-  /** Downloads `rel` into a private staging dir, checks it, and only then renames it into the cache. */
-  async #fetchKeep(
+  /** One file through the cache's staging, kept only when `check` passes. */
+  #fetchKeep(
     rel: string,
     maxBytes: number,
+    expectBytes: number | undefined,
     check: (staged: string) => Promise<void>,
   ): Promise<void> {
-    const staging = join(this.o.cacheDir, ".staging", randomBytes(6).toString("hex"));
-    await mkdir(staging, { recursive: true });
-    try {
-      const staged = join(staging, basename(rel));
-      const t0 = Date.now();
-      await this.o.upstream.fetch(rel, staged, maxBytes);
-      await check(staged);
-      const dest = join(this.o.cacheDir, rel);
-      await mkdir(dirname(dest), { recursive: true });
-      await rename(staged, dest);
-      this.o.log.info(
-        { rel, ms: Date.now() - t0, upstream: this.o.upstream.describe },
-        "mirror: checked and cached",
-      );
-    } finally {
-      await rm(staging, { recursive: true, force: true });
-    }
+    return this.o.stage({
+      key: rel,
+      rels: [rel],
+      upstream: this.o.upstream,
+      maxBytes: () => maxBytes,
+      expectBytes,
+      check: ([staged]) => check(staged as string),
+      what: "checked",
+    });
   }
 }
 

@@ -5,10 +5,11 @@
 //   stage3          tarball + .asc + .DIGESTS (signature, signed digests, SHA512/BLAKE2B)
 //   snapshot        gentoo-latest.tar.xz + .gpgsig
 //   binindex/binpkg the binhost's Packages index and its gpkgs (binhost.ts)
-// Concurrent requests for one unit share one fetch.
-import { randomBytes } from "node:crypto";
+// Concurrent requests for one unit share one fetch. The ledger keeps the
+// cache under mirror.maxCacheGiB; the gate (when given) says what the host
+// files use, which is never evicted.
 import { existsSync } from "node:fs";
-import { mkdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, rename, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { digestMismatch, expectedDigests, parseDigests } from "../../payload/verify/digests.ts";
 import { withKeyring, type Keyring } from "../../payload/verify/gpg.ts";
@@ -16,8 +17,11 @@ import { hashFile } from "../../payload/verify/hash.ts";
 import { AUTOBUILDS, SNAPSHOT, SNAPSHOT_SIG, pointerPath } from "../../payload/verify/layout.ts";
 import { parseLatestPointer, type Stage3Pointer } from "../../payload/verify/pointer.ts";
 import { Binhost } from "./binhost.ts";
+import { CacheLedger } from "./cache-ledger.ts";
 import type { MirrorConfig } from "./config.ts";
-import { safeResolve, type MirrorTarget } from "./paths.ts";
+import type { MirrorGate } from "./gate.ts";
+import { BINPACKAGES, safeResolve, unitOf, type MirrorTarget } from "./paths.ts";
+import { cleanStaleStaging, withStaging } from "./staging.ts";
 import { createUpstream, type Upstream } from "./upstream.ts";
 
 export interface MirrorLog {
@@ -25,36 +29,93 @@ export interface MirrorLog {
   warn(obj: object, msg?: string): void;
 }
 
+export interface MirrorCacheOptions {
+  log?: MirrorLog;
+  /** Replace the configured upstreams (tests); the binhost defaults to `upstream`. */
+  upstream?: Upstream;
+  binhostUpstream?: Upstream;
+  /**
+   * What the host files use and which run tokens are valid. Without it every
+   * mirror path may be fetched and nothing counts as in use (`mirror sync`).
+   */
+  gate?: MirrorGate;
+}
+
+/** One download of a unit: the files, in order, and how large each may get. */
+export interface StageRequest {
+  key: string;
+  rels: string[];
+  upstream: Upstream;
+  maxBytes?: (rel: string) => number | undefined;
+  /** Known size (from a pointer or an index entry): checked against the limit before downloading. */
+  expectBytes?: number | undefined;
+  /** Throws when the staged files (same order as `rels`) must not be kept. */
+  check: (staged: string[]) => Promise<void>;
+  what: string;
+}
+
 const silent: MirrorLog = { info() {}, warn() {} };
 const SMALL = 1 << 20; // pointer, signatures, DIGESTS
+const GiB = 1 << 30;
 
 export class MirrorCache {
   readonly cfg: MirrorConfig;
   readonly upstream: Upstream;
   readonly log: MirrorLog;
   readonly binhost: Binhost;
+  readonly gate: MirrorGate | undefined;
   #inflight = new Map<string, Promise<unknown>>();
   #pointers = new Map<string, { mtimeMs: number; size: number; pointer: Stage3Pointer }>();
+  #ledger: CacheLedger;
+  #opened: Promise<void>;
 
-  /** `upstream`/`binhostUpstream` replace the configured ones (tests); the binhost defaults to `upstream`. */
-  constructor(
-    cfg: MirrorConfig,
-    log: MirrorLog = silent,
-    upstream?: Upstream,
-    binhostUpstream?: Upstream,
-  ) {
+  constructor(cfg: MirrorConfig, opts: MirrorCacheOptions = {}) {
     this.cfg = cfg;
-    this.log = log;
-    this.upstream = upstream ?? createUpstream(cfg.upstream);
+    this.log = opts.log ?? silent;
+    this.gate = opts.gate;
+    this.upstream = opts.upstream ?? createUpstream(cfg.upstream);
+    this.#ledger = new CacheLedger({
+      cacheDir: cfg.cacheDir,
+      limitBytes: cfg.maxCacheGiB === undefined ? undefined : Math.floor(cfg.maxCacheGiB * GiB),
+      log: this.log,
+      inUse: () => this.#inUse(),
+    });
     this.binhost = new Binhost({
       cacheDir: cfg.cacheDir,
       refreshSeconds: cfg.refreshSeconds,
       upstream:
-        binhostUpstream ??
+        opts.binhostUpstream ??
         (cfg.binhostUpstream ? createUpstream(cfg.binhostUpstream) : this.upstream),
-      log,
+      log: this.log,
       once: (key, fn) => this.#once(key, fn),
+      stage: (req) => this.#stage(req),
     });
+    // At start: what a crashed process left in .staging goes, what is cached is counted.
+    this.#opened = this.#open();
+    this.#opened.catch(() => {}); // reported by whoever awaits it
+  }
+
+  /** Settles once stale staging is removed and the cache's contents are counted. */
+  ready(): Promise<void> {
+    return this.#opened;
+  }
+
+  async #open(): Promise<void> {
+    try {
+      await cleanStaleStaging(this.cfg.cacheDir, this.log);
+    } catch (err) {
+      this.log.warn({ err, cacheDir: this.cfg.cacheDir }, "mirror: cannot clean stale staging");
+    }
+    await this.#ledger.scan();
+  }
+
+  /**
+   * Marks `target`'s unit as being served until the returned function runs:
+   * it counts as just served and is not evicted meanwhile. Call before
+   * resolve(), so nothing can evict it between resolving and sending.
+   */
+  hold(target: MirrorTarget): () => void {
+    return this.#ledger.hold(unitOf(target).key);
   }
 
   /**
@@ -66,13 +127,22 @@ export class MirrorCache {
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight.values()]);
   }
 
-  /** Absolute path of a verified file for `target`, fetching and verifying it first when needed. */
-  async resolve(target: MirrorTarget): Promise<string | undefined> {
+  /**
+   * Absolute path of a verified file for `target`, fetching and verifying it
+   * first when needed; with `fetch: false` only what is already cached
+   * (its whole unit) is returned, and upstream is never asked.
+   */
+  async resolve(target: MirrorTarget, opts: { fetch?: boolean } = {}): Promise<string | undefined> {
+    await this.#opened;
+    if (target.kind === "key")
+      return (await exists(this.cfg.keysDir))
+        ? safeResolve(this.cfg.keysDir, `${target.fingerprint}.asc`)
+        : undefined;
+    if (opts.fetch === false) {
+      if (!(await allExist(this.cfg.cacheDir, unitOf(target).files))) return undefined;
+      return safeResolve(this.cfg.cacheDir, target.rel);
+    }
     switch (target.kind) {
-      case "key":
-        return (await exists(this.cfg.keysDir))
-          ? safeResolve(this.cfg.keysDir, `${target.fingerprint}.asc`)
-          : undefined;
       case "pointer": {
         const p = await this.ensurePointer(target.variant);
         // Warm the stage it names, so the payload's next request finds it ready.
@@ -109,7 +179,7 @@ export class MirrorCache {
       const cached = join(this.cfg.cacheDir, rel);
       if (!force && (await this.#fresh(cached))) return this.#readPointer(cached, variant);
       try {
-        await this.#fetchUnit([rel], async (k, staged) => {
+        await this.#fetchUnit(rel, [rel], async (k, staged) => {
           const v = await k.verifyClearsigned(staged[0] as string);
           parseLatestPointer(v.text, variant, rel);
         });
@@ -134,6 +204,7 @@ export class MirrorCache {
         return;
       const name = tarballRel.slice(tarballRel.lastIndexOf("/") + 1);
       await this.#fetchUnit(
+        tarballRel,
         [tarballRel, `${tarballRel}.asc`, `${tarballRel}.DIGESTS`],
         async (k, [tar, asc, dig]) => {
           await k.verifyDetached(asc as string, tar as string);
@@ -160,7 +231,7 @@ export class MirrorCache {
       )
         return;
       try {
-        await this.#fetchUnit([SNAPSHOT, SNAPSHOT_SIG], async (k, [tar, sig]) => {
+        await this.#fetchUnit(SNAPSHOT, [SNAPSHOT, SNAPSHOT_SIG], async (k, [tar, sig]) => {
           await k.verifyDetached(sig as string, tar as string);
         });
       } catch (err) {
@@ -202,34 +273,79 @@ export class MirrorCache {
     return files;
   }
 
-  /** Downloads `rels` into a private staging dir, runs `verify`, and only then renames them into the cache. */
+  /** A signed unit: downloaded, verified with the pinned keys, then moved in (#stage). */
   async #fetchUnit(
+    key: string,
     rels: string[],
     verify: (k: Keyring, staged: string[]) => Promise<void>,
   ): Promise<void> {
-    const staging = join(this.cfg.cacheDir, ".staging", randomBytes(6).toString("hex"));
-    await mkdir(staging, { recursive: true });
-    try {
-      const staged = rels.map((r) => join(staging, r.replaceAll("/", "__")));
+    await this.#stage({
+      key,
+      rels,
+      upstream: this.upstream,
+      maxBytes: (rel) => (rel.endsWith(".tar.xz") ? undefined : SMALL),
+      expectBytes: this.#knownSize(key),
+      check: (staged) =>
+        withKeyring(this.#keyFiles(), this.cfg.trustedKeys, (k) => verify(k, staged)),
+      what: "verified",
+    });
+  }
+
+  /**
+   * Downloads `rels` into a private staging dir, runs `check`, and only then
+   * renames them into the cache, making room under the size limit first.
+   */
+  async #stage(r: StageRequest): Promise<void> {
+    await this.#opened;
+    if (r.expectBytes !== undefined) await this.#ledger.precheck(r.key, r.expectBytes);
+    await withStaging(this.cfg.cacheDir, async (dir) => {
+      const staged = r.rels.map((rel) => join(dir, rel.replaceAll("/", "__")));
       const t0 = Date.now();
-      for (const [i, rel] of rels.entries()) {
-        const big = rel.endsWith(".tar.xz");
-        await this.upstream.fetch(rel, staged[i] as string, big ? undefined : SMALL);
-      }
-      await withKeyring(this.#keyFiles(), this.cfg.trustedKeys, (k) => verify(k, staged));
-      // Signatures first, data last: a reader that sees the data finds its signature.
-      for (const i of [...rels.keys()].reverse()) {
-        const dest = join(this.cfg.cacheDir, rels[i] as string);
-        await mkdir(dirname(dest), { recursive: true });
-        await rename(staged[i] as string, dest);
-      }
+      for (const [i, rel] of r.rels.entries())
+        await r.upstream.fetch(rel, staged[i] as string, r.maxBytes?.(rel));
+      await r.check(staged);
+      const files = r.rels.map((rel, i) => ({ rel, staged: staged[i] as string }));
+      await this.#ledger.admit(r.key, files, async () => {
+        // Signatures first, data last: a reader that sees the data finds its signature.
+        for (const f of [...files].reverse()) {
+          const dest = join(this.cfg.cacheDir, f.rel);
+          await mkdir(dirname(dest), { recursive: true });
+          await rename(f.staged, dest);
+        }
+      });
       this.log.info(
-        { rels, ms: Date.now() - t0, upstream: this.upstream.describe },
-        "mirror: verified and cached",
+        { rels: r.rels, ms: Date.now() - t0, upstream: r.upstream.describe },
+        `mirror: ${r.what} and cached`,
       );
-    } finally {
-      await rm(staging, { recursive: true, force: true });
+    });
+  }
+
+  /** The tarball size a verified pointer announced for `tarballRel`, if one was read. */
+  #knownSize(tarballRel: string): number | undefined {
+    for (const { pointer } of this.#pointers.values())
+      if (`${AUTOBUILDS}/${pointer.path}` === tarballRel) return pointer.size;
+    return undefined;
+  }
+
+  /** Unit keys the current host files need: their pointers and the builds those name, the snapshot, binhost indexes. */
+  async #inUse(): Promise<(key: string) => boolean> {
+    const d = this.gate?.demand();
+    if (!d) return () => false;
+    const keys = new Set<string>();
+    if (d.variants.size > 0) keys.add(SNAPSHOT);
+    for (const variant of d.variants) {
+      const rel = pointerPath(variant);
+      keys.add(rel);
+      const cached = join(this.cfg.cacheDir, rel);
+      if (!existsSync(cached)) continue;
+      try {
+        keys.add(`${AUTOBUILDS}/${(await this.#readPointer(cached, variant)).path}`);
+      } catch (err) {
+        this.log.warn({ err, rel }, "mirror: cannot read the cached pointer");
+      }
     }
+    for (const b of d.binhosts) keys.add(`${BINPACKAGES}/${b}/Packages`);
+    return (key) => keys.has(key);
   }
 
   async #once<T>(key: string, fn: () => Promise<T>): Promise<T> {

@@ -20,6 +20,12 @@ export const mirrorConfigSchema = z
     keysDir: z.string().min(1),
     /** "latest" files (pointers, snapshot) are re-fetched when older than this. */
     refreshSeconds: z.number().int().nonnegative().default(3600),
+    /**
+     * Size limit of the cache (GiB, fractions allowed). A verified unit that
+     * would exceed it evicts least recently served units no host file uses;
+     * if it still does not fit it is refused (507). No limit when absent.
+     */
+    maxCacheGiB: z.number().positive().optional(),
   })
   .strict();
 

@@ -1,6 +1,9 @@
 // server/mirror — the verifying, caching Gentoo mirror endpoint.
-//   createMirrorRouter(cfg, { log? }) -> express.Router   mount at /mirror
-//     cfg: { upstream: URL | directory, binhostUpstream?, cacheDir, trustedKeys: [FPR], keysDir, refreshSeconds? }
+//   createMirrorRouter(cfg, { log?, gate? }) -> express.Router   mount at /mirror
+//     cfg: { upstream: URL | directory, binhostUpstream?, cacheDir, trustedKeys: [FPR], keysDir, refreshSeconds?, maxCacheGiB? }
+//     gate: { demand(): what the host files use, authorize(run token) } — without
+//     a token only that is fetched (gate.ts); the cache stays under maxCacheGiB
+//     (budget.ts decides, cache-ledger.ts evicts); stale .staging goes at start (staging.ts).
 //     GET/HEAD keys/<FPR>.asc, releases/amd64/autobuilds/latest-stage3-amd64-<v>.txt,
 //     .../<stamp>/stage3-amd64-<v>-<stamp>.tar.xz{,.asc,.DIGESTS},
 //     snapshots/gentoo-latest.tar.xz{,.gpgsig},
@@ -11,7 +14,10 @@
 export { createMirrorRouter, classifyError } from "./router.ts";
 export type { MirrorRouterOptions } from "./router.ts";
 export { MirrorCache } from "./cache.ts";
-export type { MirrorLog } from "./cache.ts";
+export type { MirrorLog, MirrorCacheOptions } from "./cache.ts";
+export { CacheFull } from "./cache-ledger.ts";
+export { demandFromHosts, demandOf, unusedReason, bearerToken } from "./gate.ts";
+export type { MirrorGate, MirrorDemand } from "./gate.ts";
 export { parseMirrorConfig, mirrorConfigSchema } from "./config.ts";
 export type { MirrorConfig, MirrorConfigInput } from "./config.ts";
 export {

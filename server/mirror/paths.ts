@@ -4,7 +4,7 @@
 // before a file system call is made. Symlinks are handled by safeResolve().
 import { realpath, stat } from "node:fs/promises";
 import { isAbsolute, relative, resolve, sep } from "node:path";
-import { AUTOBUILDS, SNAPSHOT } from "../../payload/verify/layout.ts";
+import { AUTOBUILDS, SNAPSHOT, SNAPSHOT_SIG } from "../../payload/verify/layout.ts";
 
 export type MirrorTarget =
   | { kind: "key"; rel: string; fingerprint: string }
@@ -118,6 +118,23 @@ export function classifyMirrorPath(urlPath: string): Classified {
     };
   }
   return notFound;
+}
+
+/**
+ * The unit a target belongs to: files fetched, verified, kept and evicted
+ * together. Its key is the unit's main file.
+ */
+export function unitOf(target: MirrorTarget): { key: string; files: string[] } {
+  switch (target.kind) {
+    case "stage3": {
+      const t = target.tarballRel;
+      return { key: t, files: [t, `${t}.asc`, `${t}.DIGESTS`] };
+    }
+    case "snapshot":
+      return { key: SNAPSHOT, files: [SNAPSHOT, SNAPSHOT_SIG] };
+    default:
+      return { key: target.rel, files: [target.rel] };
+  }
 }
 
 /** releases/amd64/binpackages/<release>/<isa>/{Packages,<category>/<pn>/<pf>-<build>.gpkg.tar}. */

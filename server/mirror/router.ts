@@ -1,13 +1,17 @@
 // GET/HEAD /mirror/<gentoo path>: serves verified files from the cache,
 // fetching and verifying on a miss. Range requests are answered by
 // express's sendFile (send), which also sets ETag/Last-Modified.
+// A miss for something no host file uses is fetched only for a client with
+// a valid run token (gate.ts); what is cached is served to anyone.
 // Errors map to status codes here and only here.
 import express, { type Request, type Response, type NextFunction } from "express";
 import { SignatureError } from "../../payload/verify/gpg.ts";
 import { NotInIndex } from "./binhost.ts";
+import { CacheFull } from "./cache-ledger.ts";
 import { MirrorCache, type MirrorLog } from "./cache.ts";
 import { parseMirrorConfig, type MirrorConfigInput } from "./config.ts";
-import { classifyMirrorPath } from "./paths.ts";
+import { bearerToken, unusedReason, type MirrorGate } from "./gate.ts";
+import { classifyMirrorPath, type MirrorTarget } from "./paths.ts";
 import { UpstreamMissing } from "./upstream.ts";
 
 const TYPES: Array<[RegExp, string]> = [
@@ -19,6 +23,8 @@ const TYPES: Array<[RegExp, string]> = [
 
 export interface MirrorRouterOptions {
   log?: MirrorLog;
+  /** What the host files use and which run tokens are valid (ignored when `cache` is given: it has its own). */
+  gate?: MirrorGate;
   /** Inject a prepared cache (tests, `mirror sync` sharing one). */
   cache?: MirrorCache;
 }
@@ -28,7 +34,12 @@ export function createMirrorRouter(
   cfg: MirrorConfigInput,
   opts: MirrorRouterOptions = {},
 ): express.Router {
-  const cache = opts.cache ?? new MirrorCache(parseMirrorConfig(cfg), opts.log);
+  const cache =
+    opts.cache ??
+    new MirrorCache(parseMirrorConfig(cfg), {
+      ...(opts.log ? { log: opts.log } : {}),
+      ...(opts.gate ? { gate: opts.gate } : {}),
+    });
   const log = opts.log ?? cache.log;
   const router = express.Router();
   router.use((req: Request, res: Response, next: NextFunction) => {
@@ -39,11 +50,15 @@ export function createMirrorRouter(
       res.status(c.status).type("text/plain").send(`mirror: ${c.reason}\n`);
       return;
     }
+    const unused = refusal(cache.gate, c.target, req.get("authorization"));
+    // Held until the response ends: nothing evicts what is being sent.
+    res.once("close", cache.hold(c.target));
     cache
-      .resolve(c.target)
+      .resolve(c.target, { fetch: unused === undefined })
       .then((file) => {
         if (!file) {
-          res.status(404).type("text/plain").send(`mirror: ${c.target.rel}: not found\n`);
+          const why = unused ?? "not found";
+          res.status(404).type("text/plain").send(`mirror: ${c.target.rel}: ${why}\n`);
           return;
         }
         const type = TYPES.find(([re]) => re.test(file))?.[1];
@@ -68,10 +83,24 @@ export function createMirrorRouter(
   return router;
 }
 
+/** Why this request may not make the mirror fetch `target`, or undefined when it may. */
+function refusal(
+  gate: MirrorGate | undefined,
+  target: MirrorTarget,
+  authorization: string | undefined,
+): string | undefined {
+  const why = gate && unusedReason(target, gate.demand());
+  if (!why) return undefined;
+  const token = bearerToken(authorization);
+  if (token && gate.authorize(token)) return undefined;
+  return `${why}; a valid run token (Authorization: Bearer) allows fetching it`;
+}
+
 /** One place that turns failures into HTTP answers. */
 export function classifyError(err: unknown): [number, string] {
   if (err instanceof UpstreamMissing) return [404, "not on the upstream mirror"];
   if (err instanceof NotInIndex) return [404, "not in the binhost's Packages index"];
+  if (err instanceof CacheFull) return [507, err.message];
   if (err instanceof SignatureError)
     return [502, `upstream file failed verification: ${err.message}`];
   if (err instanceof Error && /mismatch/.test(err.message))

@@ -2,7 +2,9 @@
 // taken from its input-hash cache), a mirror server on 127.0.0.1, and
 // throwaway upstream copies to tamper with.
 import { execFileSync } from "node:child_process";
-import { mkdtemp, readFile, readdir, rm, unlink, writeFile } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { mkdtemp, readFile, readdir, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -10,7 +12,7 @@ import express from "express";
 import { execa } from "execa";
 import { createMirrorRouter } from "../../../server/mirror/router.ts";
 import { parseMirrorConfig, type MirrorConfigInput } from "../../../server/mirror/config.ts";
-import { MirrorCache } from "../../../server/mirror/cache.ts";
+import { MirrorCache, type MirrorCacheOptions } from "../../../server/mirror/cache.ts";
 import { AUTOBUILDS } from "../../../payload/verify/layout.ts";
 
 export const REPO = resolve(import.meta.dirname, "../../..");
@@ -60,15 +62,19 @@ export interface RunningMirror {
 }
 
 /** Serves createMirrorRouter(cfg) at http://127.0.0.1:<port>/mirror. */
-export async function startMirror(cfg: MirrorConfigInput): Promise<RunningMirror> {
+export async function startMirror(
+  cfg: MirrorConfigInput,
+  opts: MirrorCacheOptions = {},
+): Promise<RunningMirror & { cache: MirrorCache }> {
   const app = express();
-  const cache = new MirrorCache(parseMirrorConfig(cfg));
+  const cache = new MirrorCache(parseMirrorConfig(cfg), opts);
   app.use("/mirror", createMirrorRouter(cfg, { cache }));
   const server = app.listen(0, "127.0.0.1");
   await new Promise<void>((ok, fail) => server.once("listening", ok).once("error", fail));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/mirror/`,
+    cache,
     close: async () => {
       await new Promise<void>((ok) => {
         server.closeAllConnections();
@@ -208,4 +214,39 @@ export async function listFiles(root: string): Promise<string[]> {
   };
   await walk(root, "");
   return out.sort();
+}
+
+export interface CountingUpstream {
+  url: string;
+  /** GETs per mirror path. */
+  hits: Map<string, number>;
+  total(): number;
+  close(): Promise<void>;
+}
+
+/** A plain static HTTP server over `root` (e.g. the fixture) that counts every request. */
+export async function countingUpstream(root: string): Promise<CountingUpstream> {
+  const hits = new Map<string, number>();
+  const server: Server = createServer((req, res) => {
+    const rel = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname.slice(1));
+    hits.set(rel, (hits.get(rel) ?? 0) + 1);
+    const file = join(root, rel);
+    stat(file).then(
+      (st) => {
+        res.writeHead(200, { "content-length": st.size });
+        createReadStream(file).pipe(res);
+      },
+      () => res.writeHead(404).end(),
+    );
+  });
+  server.listen(0, "127.0.0.1");
+  await new Promise<void>((ok) => server.once("listening", ok));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    hits,
+    total: () => [...hits.values()].reduce((a, b) => a + b, 0),
+    close: () =>
+      new Promise<void>((ok) => (server.closeAllConnections(), server.close(() => ok()))),
+  };
 }

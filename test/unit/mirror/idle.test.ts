@@ -29,8 +29,7 @@ test("mirror cache: idle() waits for every fetch in flight, then settles even wh
       keysDir: join(dir, "keys"),
       trustedKeys: ["13EBBDBEDE7A12775DFDB1BABB572E0E2D182910"],
     }),
-    undefined,
-    upstream,
+    { upstream },
   );
   const snapshot = cache.ensureSnapshot().catch((err: Error) => err);
   for (let i = 0; i < 100 && fetched.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
