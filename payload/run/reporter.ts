@@ -20,6 +20,20 @@ export interface ReporterOptions {
 }
 
 const MAX_BATCH = 500;
+/** The server parses at most 1 MB per batch (server/http/run-api.ts); stay well under. */
+const MAX_BATCH_BYTES = 512 * 1024;
+
+/** The queue's head, up to MAX_BATCH events and MAX_BATCH_BYTES of JSON (at least one event). */
+export function takeBatch(queue: RunEvent[]): RunEvent[] {
+  let bytes = 0;
+  let n = 0;
+  while (n < queue.length && n < MAX_BATCH) {
+    bytes += Buffer.byteLength(JSON.stringify(queue[n])) + 1;
+    if (n > 0 && bytes > MAX_BATCH_BYTES) break;
+    n += 1;
+  }
+  return queue.slice(0, n);
+}
 
 export class Reporter {
   private seq = 0;
@@ -80,7 +94,7 @@ export class Reporter {
 
   private async drain(): Promise<void> {
     while (this.queue.length) {
-      const batch = this.queue.slice(0, MAX_BATCH);
+      const batch = takeBatch(this.queue);
       const ok = await this.post(batch);
       if (!ok) return; // kept queued; the next flush tries again
       this.queue.splice(0, batch.length);

@@ -27,7 +27,7 @@ export function formatProgress(
 }
 
 export function formatStatus(rows: HostStatus[]): string {
-  const out = [["HOST", "STATE", "RUN", "PHASE", "STEP", "PROGRESS", "LAST EVENT"]];
+  const out = [["HOST", "STATE", "RUN", "PHASE", "STEP", "PROGRESS", "LAST EVENT", "FROM"]];
   for (const s of rows) {
     const r = s.run;
     out.push([
@@ -38,11 +38,15 @@ export function formatStatus(rows: HostStatus[]): string {
       r?.step ?? "-",
       formatProgress(r?.progress) || "-",
       r?.lastEventAt ?? "-",
+      r?.specIp ?? "-",
     ]);
   }
   let text = table(out);
   for (const s of rows) {
     if (s.state.startsWith("failed") && s.run?.failure) text += `\n${s.host}: ${s.run.failure}\n`;
+    else if (s.state === "local" && s.run?.status === "expired" && s.run.failure)
+      text += `\n${s.host}: ${s.run.failure}\n`;
+    if (s.note) text += `\n${s.host}: ${s.note}\n`;
   }
   return text;
 }

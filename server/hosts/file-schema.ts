@@ -263,6 +263,25 @@ export const hostFileSchema = z
       .strict()
       .optional()
       .meta({ description: "Inventory groups (for Ansible and listings)" }),
+    netboot: z
+      .object({
+        allowFrom: z
+          .array(
+            z
+              .string()
+              .regex(
+                /^\d{1,3}(\.\d{1,3}){3}(\/([0-9]|[12][0-9]|3[0-2]))?$/,
+                'an IPv4 address or CIDR such as "10.2.0.0/24"',
+              ),
+          )
+          .optional()
+          .meta({
+            description:
+              "Addresses this machine may fetch its boot script and run token from when the server cannot tie the address to its MAC (a DHCP relay: not in our leases, not on our segment)",
+          }),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -2,7 +2,8 @@
 // UEFI PXE -> snponly.efi, UEFI HTTP boot -> /ipxe/snponly.efi, iPXE ROMs
 // directly), and the answer comes from server/policy alone.
 import { Router, type Request } from "express";
-import { decideBoot, type BootRequest } from "../policy/decide.ts";
+import { proveAddress } from "../policy/address.ts";
+import { decideBoot, type BootRequest, type Decision } from "../policy/decide.ts";
 import { renderIpxe, type Script } from "../policy/ipxe.ts";
 import { normalizeMac } from "../policy/mac.ts";
 import type { AppDeps } from "./deps.ts";
@@ -45,10 +46,35 @@ export function bootRouter(deps: AppDeps, ipToMac: Map<string, string>): Router 
     if (!host) {
       store.obs.discover(mac, { arch, uuid, ip, via: "boot.ipxe" });
     }
-    const image = host ? await deps.images.current() : undefined;
-    const { decision, runId, token } = host
-      ? store.decideAndBegin(host.name, mac, (f) => decideBoot(host, f, breq), image !== undefined)
-      : { decision: decideBoot(undefined, undefined, breq) };
+    // The token goes only to the machine at the other end: the asking address
+    // must belong to the MAC asked for (server/policy/address.ts). A foreign
+    // request neither gets the token nor consumes the armed action.
+    const proof = host
+      ? proveAddress({
+          ip,
+          macs: [mac],
+          owner: ip ? deps.addressOwner?.(ip) : undefined,
+          allowFrom: host.raw.netboot?.allowFrom ?? [],
+        })
+      : undefined;
+    const image = host && proof?.ok ? await deps.images.current() : undefined;
+    let begun: { decision: Decision; runId?: number; token?: string };
+    if (!host) {
+      begun = { decision: decideBoot(undefined, undefined, breq) };
+    } else if (!proof?.ok) {
+      const reason = `boot script asked for ${mac} from ${ip ?? "?"}: ${proof?.reason ?? "no proof"}`;
+      log.warn({ mac, ip, host: host.name }, reason);
+      begun = { decision: { kind: "local", reason } };
+    } else {
+      begun = store.decideAndBegin(
+        host.name,
+        mac,
+        (f) => decideBoot(host, f, breq),
+        image !== undefined,
+        ip,
+      );
+    }
+    const { decision, runId, token } = begun;
     let script: Script;
     if (decision.kind === "local") {
       script = local(mac, decision.reason, deps);

@@ -4,6 +4,7 @@ import type { Router } from "express";
 import type { Logger } from "pino";
 import type { InstallSpec } from "../../payload/spec/schema.ts";
 import type { HostEntry, HostRegistry } from "../hosts/index.ts";
+import type { AddressOwner } from "../policy/address.ts";
 import type { LocalBoot } from "../policy/ipxe.ts";
 import type { StateStore } from "../state/store.ts";
 import type { SysImageStore } from "../sysimgs/store.ts";
@@ -22,6 +23,10 @@ export interface AppConfig {
   stallMs: number;
   /** When set, every admin request needs `Authorization: Bearer <adminToken>`. */
   adminToken?: string;
+  /** Where adminToken was read from; loopback clients are told (admin-guard.ts). */
+  adminTokenFile?: string;
+  /** Host names the admin API answers besides loopback names and IP addresses. */
+  allowedHosts?: readonly string[];
   /** Where UEFI HTTP boot fetches iPXE from (/ipxe/<file>); usually /usr/lib/ipxe. */
   ipxeDir?: string;
   /** Memory for shared copies of the boot artifacts (blob-cache.ts); 0 or absent streams from disk. */
@@ -39,6 +44,11 @@ export interface AppDeps {
   mirror?: Router;
   /** Captured system images; absent: capture uploads are refused. */
   sysimgs?: SysImageStore;
+  /**
+   * Who is at an address: our DHCP lease, else the kernel's neighbour entry.
+   * A run token goes only to the machine that owns the asking address.
+   */
+  addressOwner?: (ip: string) => AddressOwner | undefined;
   /** Sends a Wake-on-LAN packet on the served interface. */
   wake?: (mac: string) => Promise<void>;
   log: Logger;

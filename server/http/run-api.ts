@@ -2,10 +2,11 @@
 // credential: a MAC is not one. No valid, unexpired token, no secret.
 import { createReadStream } from "node:fs";
 import { pipeline } from "node:stream/promises";
-import express, { Router, type Request, type Response } from "express";
+import express, { Router, type Request, type RequestHandler, type Response } from "express";
 import { eventBatchSchema } from "../../payload/spec/events.ts";
 import { formatPath } from "../../payload/spec/schema.ts";
 import type { HostEntry } from "../hosts/index.ts";
+import { proveAddress } from "../policy/address.ts";
 import type { RunFacts } from "../policy/state-machine.ts";
 import type { AppDeps } from "./deps.ts";
 import { clientIp } from "./boot.ts";
@@ -32,13 +33,40 @@ export function runRouter(deps: AppDeps): Router {
     }
     const host = deps.hosts().byName(c.run.host);
     if (!host) throw new HttpError(410, `host ${c.run.host} no longer has a host file`);
+    // Bound to the machine: the first call pins the token to its address
+    // (which must be the host's, server/policy/address.ts), later calls must
+    // come from there.
+    const ip = clientIp(req);
+    if (c.ip !== undefined) {
+      if (ip !== c.ip) refuse(c.run, `bound to ${c.ip}, used from ${ip ?? "?"}`, c.ip, ip);
+    } else {
+      const proof = proveAddress({
+        ip,
+        macs: host.macs,
+        owner: ip ? deps.addressOwner?.(ip) : undefined,
+        allowFrom: host.raw.netboot?.allowFrom ?? [],
+        ...(c.run.bootIp !== undefined && c.phase === 1 ? { bootIp: c.run.bootIp } : {}),
+      });
+      if (!proof.ok) refuse(c.run, proof.reason, c.run.bootIp, ip);
+      store.pinToken(c.hash, ip!);
+    }
     return { run: c.run, phase: c.phase, host };
+  }
+
+  function refuse(
+    run: RunFacts,
+    why: string,
+    bound: string | undefined,
+    ip: string | undefined,
+  ): never {
+    log.warn({ host: run.host, run: run.id, bound, ip }, `run token refused: ${why}`);
+    throw new HttpError(401, `run token of run ${run.id}: ${why}`);
   }
 
   r.get("/api/v1/run/:token/spec", (req, res) => {
     const a = auth(req);
     const spec = deps.resolveSpec(a.host);
-    store.markStarted(a.run.id);
+    store.markStarted(a.run.id, clientIp(req));
     for (const mac of a.host.macs) {
       store.obs.trace(mac, "payload", "spec fetched", {
         run: a.run.id,
@@ -51,8 +79,17 @@ export function runRouter(deps: AppDeps): Router {
     res.json(spec);
   });
 
-  r.post("/api/v1/run/:token/events", express.json({ limit: "32mb" }), (req, res) => {
-    const a = auth(req);
+  // The token is checked before a byte of the body is parsed; a batch is at
+  // most MAX_BATCH events (payload/spec/events.ts), well under 1 MB.
+  const authFirst: RequestHandler = (req, res, next) => {
+    res.locals.authed = auth(req);
+    next();
+  };
+  const authed = (res: Response) => res.locals.authed as Authed;
+  const json = express.json({ limit: "1mb" });
+
+  r.post("/api/v1/run/:token/events", authFirst, json, (req, res) => {
+    const a = authed(res);
     const parsed = eventBatchSchema.safeParse(req.body);
     if (!parsed.success) {
       const why = parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`);
@@ -69,6 +106,7 @@ export function runRouter(deps: AppDeps): Router {
     // Store per declared phase: phase-1 stragglers may arrive with the phase-2 token.
     let accepted = 0;
     let duplicates = 0;
+    let dropped = 0;
     let run = a.run;
     for (const phase of [1, 2] as const) {
       const batch = events.filter((e) => e.phase === phase);
@@ -76,6 +114,7 @@ export function runRouter(deps: AppDeps): Router {
       const out = store.appendEvents(a.run.id, phase, batch);
       accepted += out.accepted;
       duplicates += out.duplicates;
+      dropped += out.dropped;
       run = out.run;
     }
     for (const e of events) {
@@ -96,7 +135,12 @@ export function runRouter(deps: AppDeps): Router {
         log.info({ host: a.host.name, run: a.run.id, kind: e.kind, step: e.step }, "run event");
       }
     }
-    res.json({ accepted, duplicates, status: run.status });
+    if (dropped > 0)
+      log.warn(
+        { host: a.host.name, run: a.run.id, dropped },
+        "run event quota reached: events dropped",
+      );
+    res.json({ accepted, duplicates, dropped, status: run.status });
   });
 
   r.post("/api/v1/run/:token/phase2", (req, res) => {
@@ -144,7 +188,7 @@ export function runRouter(deps: AppDeps): Router {
       throw uploadFailed(err, req, res, a.run.id);
     }
   });
-  r.post("/api/v1/run/:token/sysimg/commit", express.json(), async (req, res) => {
+  r.post("/api/v1/run/:token/sysimg/commit", authFirst, json, async (req, res) => {
     const { a, sysimgs } = captureRun(req);
     const body = req.body as { sha256?: unknown; source?: unknown } | undefined;
     if (typeof body?.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(body.sha256))

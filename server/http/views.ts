@@ -8,6 +8,8 @@ export interface HostStatus {
   macs: string[];
   /** local | armed:X | running:X | stalled:X | failed:X */
   state: string;
+  /** Why the host went back to local on its own (an armed action expired). */
+  note?: string;
   run?: {
     id: number;
     action: string;
@@ -17,6 +19,10 @@ export interface HostStatus {
     progress?: { done: number; total?: number; unit?: string };
     lastEventAt?: string;
     failure?: string;
+    /** The address the boot script with the token went to. */
+    bootIp?: string;
+    /** The address that fetched the spec: the run's tokens work from there only. */
+    specIp?: string;
   };
 }
 
@@ -28,6 +34,7 @@ export function hostStatus(
 ): HostStatus {
   const phase = hostPhase(facts, now, stallMs);
   const out: HostStatus = { host: host.name, macs: host.macs, state: phaseLabel(phase) };
+  if (facts.note && phase.state === "local") out.note = facts.note;
   const r = facts.run;
   if (r) {
     out.run = { id: r.id, action: r.action, status: r.status, phase: r.phase };
@@ -35,6 +42,8 @@ export function hostStatus(
     if (r.progress) out.run.progress = r.progress;
     if (r.lastEventAt) out.run.lastEventAt = new Date(r.lastEventAt).toISOString();
     if (r.failure) out.run.failure = r.failure;
+    if (r.bootIp) out.run.bootIp = r.bootIp;
+    if (r.specIp) out.run.specIp = r.specIp;
   }
   return out;
 }

@@ -53,5 +53,7 @@ export function decideBoot(
       return { kind: "local", reason: `run ${run.id} (${run.action}) done` };
     case "cancelled":
       return { kind: "local", reason: `run ${run.id} (${run.action}) cancelled` };
+    case "expired":
+      return { kind: "local", reason: run.failure ?? `run ${run.id} (${run.action}) expired` };
   }
 }

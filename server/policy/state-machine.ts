@@ -9,10 +9,11 @@ import type { Action } from "./actions.ts";
 
 /**
  * booting: a script with a token was served, no payload request seen yet.
- * running: the payload has spoken. done/failed/cancelled are final.
+ * running: the payload has spoken. done/failed/cancelled/expired are final
+ * (expired: the payload never fetched its spec within the boot window).
  * stalled is not stored as a status: it is derived from the clock (see runView).
  */
-export type RunStatus = "booting" | "running" | "done" | "failed" | "cancelled";
+export type RunStatus = "booting" | "running" | "done" | "failed" | "cancelled" | "expired";
 
 export interface RunFacts {
   id: number;
@@ -26,12 +27,18 @@ export interface RunFacts {
   progress?: { done: number; total?: number; unit?: string };
   failure?: string;
   endedAt?: number;
+  /** The address the boot script with the token went to. */
+  bootIp?: string;
+  /** The address that fetched the spec (the run's tokens are pinned to it). */
+  specIp?: string;
 }
 
 export interface HostFacts {
   /** Armed, not yet consumed action; "local" when none. */
   armed: Action;
   armedAt?: number;
+  /** Why the host went back to local on its own (an armed action expired). */
+  note?: string;
   /** The latest run of this host, if any. */
   run?: RunFacts;
 }

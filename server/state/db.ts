@@ -74,6 +74,15 @@ const MIGRATIONS: string[] = [
     expires INTEGER NOT NULL
   );
   `,
+  // Tokens bound to the machine (server/policy/address.ts), expiries with
+  // their reason (server/policy/expiry.ts), discovered rows pruned by age.
+  `
+  ALTER TABLE tokens ADD COLUMN ip TEXT;
+  ALTER TABLE runs ADD COLUMN boot_ip TEXT;
+  ALTER TABLE runs ADD COLUMN spec_ip TEXT;
+  ALTER TABLE host_actions ADD COLUMN note TEXT;
+  CREATE INDEX discovered_by_age ON discovered(last_seen);
+  `,
 ];
 
 export function openDb(stateDir: string): Db {

@@ -1,6 +1,13 @@
 // What the server saw, per MAC: the boot trace (DHCP -> TFTP -> script ->
 // kernel/initrd -> first payload event), discovered machines and DHCP
 // leases. Answers "why didn't this machine install?" after the fact.
+//
+// Every row here is caused by unauthenticated traffic, so its cost is
+// bounded: rows wait in memory and are written in one transaction a second
+// (one fsync, not one per packet), each MAC may add TRACE_PER_MAC rows per
+// second, the queue and the tables have caps, and older rows are pruned.
+// A power loss may lose the last second of observations; actions, runs,
+// tokens and events (server/state/store.ts) are committed at once.
 import type { Db } from "./db.ts";
 
 export type TraceSource = "dhcp" | "tftp" | "http" | "payload" | "policy";
@@ -33,26 +40,132 @@ export interface Lease {
 
 /** Per-MAC trace rows kept; older ones are pruned so a boot-looping machine cannot fill the disk. */
 const TRACE_KEEP = 500;
+/** Trace rows kept in all (random MACs cannot fill the disk either). */
+export const TRACE_MAX = 100_000;
+/** Discovered machines kept, the most recently seen. */
+export const DISCOVERED_MAX = 5_000;
+/** Trace rows one MAC may add per flush interval; more are counted as dropped. */
+const TRACE_PER_MAC = 30;
+/** Rows (trace + discovered) waiting for the next flush; more are dropped. */
+const PENDING_MAX = 20_000;
+export const FLUSH_MS = 1000;
+
+interface PendingTrace {
+  mac: string;
+  time: number;
+  source: TraceSource;
+  what: string;
+  detail: string | null;
+}
+
+interface PendingDiscovery {
+  first: number;
+  last: number;
+  seen: number;
+  info: { arch?: string; uuid?: string; ip?: string; via?: string };
+}
 
 export class Observations {
+  private traces: PendingTrace[] = [];
+  private perMac = new Map<string, number>();
+  private discoveries = new Map<string, PendingDiscovery>();
+  private readonly timer: NodeJS.Timeout;
+  /** Rows refused by the rate limits and caps since start (shown in logs and metrics). */
+  dropped = 0;
+
   constructor(
     private readonly db: Db,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.timer = setInterval(() => this.flush(), FLUSH_MS);
+    this.timer.unref();
+  }
 
-  trace(mac: string, source: TraceSource, what: string, detail?: Record<string, unknown>): void {
-    const m = mac.toLowerCase();
+  /** Writes what is pending; reads call it first, `close` last. */
+  flush(): void {
+    if (this.traces.length === 0 && this.discoveries.size === 0) {
+      this.perMac.clear();
+      return;
+    }
+    const traces = this.traces;
+    const discoveries = this.discoveries;
+    this.traces = [];
+    this.discoveries = new Map();
+    this.perMac.clear();
     this.db.transaction(() => {
-      const id = Number(
-        this.db
-          .prepare("INSERT INTO trace (mac, time, source, what, detail) VALUES (?, ?, ?, ?, ?)")
-          .run(m, this.now(), source, what, detail ? JSON.stringify(detail) : null).lastInsertRowid,
+      const ins = this.db.prepare(
+        "INSERT INTO trace (mac, time, source, what, detail) VALUES (?, ?, ?, ?, ?)",
       );
-      this.db.prepare("DELETE FROM trace WHERE mac = ? AND id <= ?").run(m, id - TRACE_KEEP);
+      let last = 0;
+      const lastByMac = new Map<string, number>();
+      for (const t of traces) {
+        last = Number(ins.run(t.mac, t.time, t.source, t.what, t.detail).lastInsertRowid);
+        lastByMac.set(t.mac, last);
+      }
+      const prune = this.db.prepare("DELETE FROM trace WHERE mac = ? AND id <= ?");
+      for (const [mac, id] of lastByMac) prune.run(mac, id - TRACE_KEEP);
+      if (last > TRACE_MAX)
+        this.db.prepare("DELETE FROM trace WHERE id <= ?").run(last - TRACE_MAX);
+      const up = this.db.prepare(
+        `INSERT INTO discovered (mac, first_seen, last_seen, seen, arch, uuid, ip, via)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(mac) DO UPDATE SET last_seen = excluded.last_seen, seen = seen + excluded.seen,
+           arch = COALESCE(excluded.arch, arch), uuid = COALESCE(excluded.uuid, uuid),
+           ip = COALESCE(excluded.ip, ip), via = COALESCE(excluded.via, via)`,
+      );
+      for (const [mac, d] of discoveries) {
+        const i = d.info;
+        up.run(
+          mac,
+          d.first,
+          d.last,
+          d.seen,
+          i.arch ?? null,
+          i.uuid ?? null,
+          i.ip ?? null,
+          i.via ?? null,
+        );
+      }
+      if (discoveries.size > 0) {
+        this.db
+          .prepare(
+            "DELETE FROM discovered WHERE mac IN (SELECT mac FROM discovered ORDER BY last_seen DESC LIMIT -1 OFFSET ?)",
+          )
+          .run(DISCOVERED_MAX);
+      }
     })();
   }
 
+  close(): void {
+    clearInterval(this.timer);
+    this.flush();
+  }
+
+  private room(): boolean {
+    if (this.traces.length + this.discoveries.size < PENDING_MAX) return true;
+    this.dropped += 1;
+    return false;
+  }
+
+  trace(mac: string, source: TraceSource, what: string, detail?: Record<string, unknown>): void {
+    const m = mac.toLowerCase();
+    const n = this.perMac.get(m) ?? 0;
+    if (n >= TRACE_PER_MAC || !this.room()) {
+      if (n >= TRACE_PER_MAC) this.dropped += 1;
+      return;
+    }
+    this.perMac.set(m, n + 1);
+    this.traces.push({
+      mac: m,
+      time: this.now(),
+      source,
+      what,
+      detail: detail ? JSON.stringify(detail) : null,
+    });
+  }
+
   traceFor(macs: string[], limit = 200): TraceEntry[] {
+    this.flush();
     if (macs.length === 0) return [];
     const marks = macs.map(() => "?").join(", ");
     const rows = this.db
@@ -82,27 +195,21 @@ export class Observations {
 
   discover(mac: string, info: { arch?: string; uuid?: string; ip?: string; via?: string }): void {
     const now = this.now();
-    this.db
-      .prepare(
-        `INSERT INTO discovered (mac, first_seen, last_seen, seen, arch, uuid, ip, via)
-         VALUES (?, ?, ?, 1, ?, ?, ?, ?)
-         ON CONFLICT(mac) DO UPDATE SET last_seen = excluded.last_seen, seen = seen + 1,
-           arch = COALESCE(excluded.arch, arch), uuid = COALESCE(excluded.uuid, uuid),
-           ip = COALESCE(excluded.ip, ip), via = COALESCE(excluded.via, via)`,
-      )
-      .run(
-        mac.toLowerCase(),
-        now,
-        now,
-        info.arch ?? null,
-        info.uuid ?? null,
-        info.ip ?? null,
-        info.via ?? null,
-      );
+    const m = mac.toLowerCase();
+    const d = this.discoveries.get(m);
+    if (d) {
+      d.last = now;
+      d.seen += 1;
+      d.info = { ...d.info, ...info };
+      return;
+    }
+    if (!this.room()) return;
+    this.discoveries.set(m, { first: now, last: now, seen: 1, info });
   }
 
   /** Discovered MACs, minus those that have since been given a host file. */
   discovered(isKnown: (mac: string) => boolean = () => false): Discovered[] {
+    this.flush();
     const rows = this.db
       .prepare("SELECT * FROM discovered ORDER BY last_seen DESC")
       .all() as Array<{
@@ -153,6 +260,7 @@ export class Observations {
    * mode the only source), then the address it was discovered at.
    */
   ipFor(mac: string): string | undefined {
+    this.flush();
     const m = mac.toLowerCase();
     const l = this.db.prepare("SELECT ip FROM leases WHERE mac = ?").get(m) as
       { ip: string } | undefined;

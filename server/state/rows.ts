@@ -15,6 +15,8 @@ export interface RunRow {
   progress: string | null;
   failure: string | null;
   ended_at: number | null;
+  boot_ip: string | null;
+  spec_ip: string | null;
 }
 
 export function toRun(r: RunRow): RunFacts {
@@ -31,6 +33,8 @@ export function toRun(r: RunRow): RunFacts {
   if (r.progress !== null) run.progress = JSON.parse(r.progress) as RunFacts["progress"];
   if (r.failure !== null) run.failure = r.failure;
   if (r.ended_at !== null) run.endedAt = r.ended_at;
+  if (r.boot_ip) run.bootIp = r.boot_ip;
+  if (r.spec_ip) run.specIp = r.spec_ip;
   return run;
 }
 

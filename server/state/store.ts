@@ -8,6 +8,7 @@ import type { Decision } from "../policy/decide.ts";
 import type { HostFacts, RunFacts, RunStatus } from "../policy/state-machine.ts";
 import { describeFailure, toRun, type RunRow } from "./rows.ts";
 import { isActive } from "../policy/state-machine.ts";
+import { expiryOf, type Expiry, type ExpiryWindows } from "../policy/expiry.ts";
 import { openDb, type Db } from "./db.ts";
 import { hashToken, looksLikeToken, mintToken } from "./tokens.ts";
 import { Observations } from "./observations.ts";
@@ -16,10 +17,22 @@ export interface StoreOptions {
   now?: () => number;
   /** Token lifetime; each accepted event batch extends it (long emerges). */
   tokenTtlMs?: number;
+  /** How long an armed action waits for a boot, and a served boot script for its payload. */
+  windows?: Partial<ExpiryWindows>;
+  /** Events kept per run; past it only terminal events (step-fail, phase-done, run-done) are stored. */
+  eventsPerRun?: number;
 }
 
+/** The events that end a step, a phase or a run: always stored, whatever the quota. */
+const TERMINAL = new Set(["step-fail", "phase-done", "run-done"]);
+
+export const DEFAULT_WINDOWS: ExpiryWindows = {
+  armForMs: 24 * 3600_000,
+  bootWindowMs: 30 * 60_000,
+};
+
 export type TokenCheck =
-  | { ok: true; run: RunFacts; phase: 1 | 2 }
+  | { ok: true; run: RunFacts; phase: 1 | 2; hash: string; ip?: string }
   | { ok: false; reason: "unknown" | "expired" | "revoked" };
 
 export interface StoredEvent {
@@ -37,16 +50,21 @@ export class StateStore {
   readonly emitter = new EventEmitter();
   private readonly now: () => number;
   private readonly ttl: number;
+  private readonly windows: ExpiryWindows;
+  private readonly eventsPerRun: number;
 
   constructor(stateDir: string, opts: StoreOptions = {}) {
     this.db = openDb(stateDir);
     this.now = opts.now ?? Date.now;
     this.ttl = opts.tokenTtlMs ?? 6 * 3600_000;
+    this.windows = { ...DEFAULT_WINDOWS, ...opts.windows };
+    this.eventsPerRun = opts.eventsPerRun ?? 20_000;
     this.obs = new Observations(this.db, this.now);
     this.emitter.setMaxListeners(0);
   }
 
   close(): void {
+    this.obs.close();
     this.db.close();
   }
 
@@ -71,10 +89,11 @@ export class StateStore {
 
   hostFacts(host: string): HostFacts {
     const a = this.db
-      .prepare("SELECT armed, armed_at FROM host_actions WHERE host = ?")
-      .get(host) as { armed: string; armed_at: number | null } | undefined;
+      .prepare("SELECT armed, armed_at, note FROM host_actions WHERE host = ?")
+      .get(host) as { armed: string; armed_at: number | null; note: string | null } | undefined;
     const facts: HostFacts = { armed: (a?.armed ?? "local") as Action };
     if (a?.armed_at) facts.armedAt = a.armed_at;
+    if (a?.note) facts.note = a.note;
     const run = this.latestRun(host);
     if (run) facts.run = run;
     return facts;
@@ -90,9 +109,9 @@ export class StateStore {
     this.db.transaction(() => {
       this.db
         .prepare(
-          `INSERT INTO host_actions (host, armed, armed_at, updated_at) VALUES (?, ?, ?, ?)
+          `INSERT INTO host_actions (host, armed, armed_at, updated_at, note) VALUES (?, ?, ?, ?, NULL)
            ON CONFLICT(host) DO UPDATE SET armed = excluded.armed, armed_at = excluded.armed_at,
-           updated_at = excluded.updated_at`,
+           updated_at = excluded.updated_at, note = NULL`,
         )
         .run(host, action, action === "local" ? null : now, now);
       const run = this.latestRun(host);
@@ -106,18 +125,45 @@ export class StateStore {
   }
 
   /**
+   * Applies the host's expiry, if one is due (server/policy/expiry.ts): an
+   * armed action goes back to local with a note, a run still booting ends as
+   * expired and its tokens die. Runs inside the caller's transaction if any.
+   */
+  expire(host: string): Expiry | undefined {
+    const now = this.now();
+    const e = expiryOf(this.hostFacts(host), now, this.windows);
+    if (!e) return undefined;
+    this.db.transaction(() => {
+      if (e.kind === "disarm") {
+        this.db
+          .prepare(
+            "UPDATE host_actions SET armed = 'local', armed_at = NULL, updated_at = ?, note = ? WHERE host = ?",
+          )
+          .run(now, e.reason, host);
+      } else {
+        this.endRun(e.runId, "expired", e.reason, now);
+      }
+    })();
+    this.emitter.emit("change", host);
+    return e;
+  }
+
+  /**
    * Decides and acts in one transaction, so two boot requests racing for the
    * same armed action cannot both consume it. `decide` is the pure policy;
-   * `canBoot` false (no image to serve) leaves the state untouched.
+   * `canBoot` false (no image to serve) leaves the state untouched. An
+   * expired arm or boot window is applied first: it never boots.
    */
   decideAndBegin(
     host: string,
     mac: string,
     decide: (facts: HostFacts) => Decision,
     canBoot: boolean,
+    bootIp?: string,
   ): { decision: Decision; runId?: number; token?: string } {
     const now = this.now();
     const result = this.db.transaction(() => {
+      this.expire(host);
       const decision = decide(this.hostFacts(host));
       if (decision.kind !== "boot" || !canBoot) return { decision };
       let runId = decision.reuseRun;
@@ -125,9 +171,9 @@ export class StateStore {
         runId = Number(
           this.db
             .prepare(
-              "INSERT INTO runs (host, action, status, phase, mac, started_at) VALUES (?, ?, 'booting', 1, ?, ?)",
+              "INSERT INTO runs (host, action, status, phase, mac, started_at, boot_ip) VALUES (?, ?, 'booting', 1, ?, ?, ?)",
             )
-            .run(host, decision.action, mac, now).lastInsertRowid,
+            .run(host, decision.action, mac, now, bootIp ?? null).lastInsertRowid,
         );
         this.db
           .prepare(
@@ -136,6 +182,7 @@ export class StateStore {
           .run(now, host);
       } else {
         this.revokeTokens(runId, now);
+        this.db.prepare("UPDATE runs SET boot_ip = ? WHERE id = ?").run(bootIp ?? null, runId);
       }
       const token = this.insertToken(runId, 1, now);
       return { decision, runId, token };
@@ -147,20 +194,35 @@ export class StateStore {
   checkToken(token: string): TokenCheck {
     if (!looksLikeToken(token)) return { ok: false, reason: "unknown" };
     const t = this.db
-      .prepare("SELECT run_id, phase, expires_at, revoked_at FROM tokens WHERE hash = ?")
+      .prepare("SELECT run_id, phase, expires_at, revoked_at, ip FROM tokens WHERE hash = ?")
       .get(hashToken(token)) as
-      { run_id: number; phase: number; expires_at: number; revoked_at: number | null } | undefined;
+      | {
+          run_id: number;
+          phase: number;
+          expires_at: number;
+          revoked_at: number | null;
+          ip: string | null;
+        }
+      | undefined;
     if (!t) return { ok: false, reason: "unknown" };
     if (t.revoked_at !== null) return { ok: false, reason: "revoked" };
     if (t.expires_at <= this.now()) return { ok: false, reason: "expired" };
     const run = this.run(t.run_id);
     if (!run) return { ok: false, reason: "unknown" };
-    return { ok: true, run, phase: t.phase === 2 ? 2 : 1 };
+    const out: TokenCheck = { ok: true, run, phase: t.phase === 2 ? 2 : 1, hash: hashToken(token) };
+    if (t.ip) out.ip = t.ip;
+    return out;
   }
 
-  /** The payload fetched its spec: the run has started, a second netboot now boots local. */
-  markStarted(runId: number): void {
+  /** A token's first use binds it to the address it came from; later uses must match. */
+  pinToken(hash: string, ip: string): void {
+    this.db.prepare("UPDATE tokens SET ip = ? WHERE hash = ? AND ip IS NULL").run(ip, hash);
+  }
+
+  /** The payload fetched its spec (from `ip`): the run has started, a second netboot now boots local. */
+  markStarted(runId: number, ip?: string): void {
     const now = this.now();
+    if (ip) this.db.prepare("UPDATE runs SET spec_ip = ? WHERE id = ?").run(ip, runId);
     const changed = this.db
       .prepare(
         "UPDATE runs SET status = 'running', last_event_at = COALESCE(last_event_at, ?) WHERE id = ? AND status = 'booting'",
@@ -186,25 +248,39 @@ export class StateStore {
   /**
    * Stores a batch (duplicates by run/phase/seq are dropped, so a payload may
    * resend after a lost response) and moves the run along: step-fail fails it,
-   * run-done ends it and revokes its tokens.
+   * run-done ends it and revokes its tokens. Past the run's event quota,
+   * progress and step-start events are dropped (counted), terminal ones kept.
    */
   appendEvents(
     runId: number,
     phase: 1 | 2,
     events: RunEvent[],
-  ): { accepted: number; duplicates: number; run: RunFacts } {
+  ): { accepted: number; duplicates: number; dropped: number; run: RunFacts } {
     const now = this.now();
     const out = this.db.transaction(() => {
       const insert = this.db.prepare(
         "INSERT OR IGNORE INTO events (run_id, phase, seq, kind, body, received_at) VALUES (?, ?, ?, ?, ?, ?)",
       );
+      let room =
+        this.eventsPerRun -
+        (
+          this.db.prepare("SELECT COUNT(*) AS n FROM events WHERE run_id = ?").get(runId) as {
+            n: number;
+          }
+        ).n;
       let accepted = 0;
+      let dropped = 0;
       for (const e of events) {
+        if (room <= 0 && !TERMINAL.has(e.kind)) {
+          dropped += 1;
+          continue;
+        }
         // The token fixes the phase; an event claiming another is stored under the token's.
         const ev = { ...e, phase };
         if (insert.run(runId, phase, ev.seq, ev.kind, JSON.stringify(ev), now).changes === 0)
           continue;
         accepted += 1;
+        room -= 1;
         this.applyEvent(runId, ev, now);
       }
       this.db.prepare("UPDATE runs SET last_event_at = ? WHERE id = ?").run(now, runId);
@@ -213,7 +289,12 @@ export class StateStore {
           "UPDATE tokens SET expires_at = MAX(expires_at, ?) WHERE run_id = ? AND revoked_at IS NULL",
         )
         .run(now + this.ttl, runId);
-      return { accepted, duplicates: events.length - accepted, run: this.run(runId)! };
+      return {
+        accepted,
+        duplicates: events.length - accepted - dropped,
+        dropped,
+        run: this.run(runId)!,
+      };
     })();
     this.emitter.emit("events", out.run.host, runId);
     this.emitter.emit("change", out.run.host);

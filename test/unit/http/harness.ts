@@ -12,7 +12,8 @@ import { createApp } from "../../../server/http/app.ts";
 import type { AppConfig } from "../../../server/http/deps.ts";
 import { SysImageStore } from "../../../server/sysimgs/store.ts";
 import { ImageCatalog } from "../../../server/http/images.ts";
-import { StateStore } from "../../../server/state/store.ts";
+import { StateStore, type StoreOptions } from "../../../server/state/store.ts";
+import type { HostEntry } from "../../../server/hosts/index.ts";
 import { fakeHost, fakeRegistry, fakeSpec } from "../../fakes/control-hosts.ts";
 
 export const KNOWN = "52:54:00:aa:00:01";
@@ -26,11 +27,23 @@ export interface Harness {
   dir: string;
   initrd: Buffer;
   clock: { now: number };
+  /**
+   * The fake neighbour table behind `addressOwner`: who the server believes
+   * is at an address. Loopback starts as KNOWN (ws1), so ws1's boot script
+   * and run API work from the test; point it elsewhere to play an attacker.
+   */
+  neighbours: Map<string, string>;
   close(): Promise<void>;
 }
 
 export async function startHarness(
-  opts: { image?: boolean; config?: Partial<AppConfig>; manifest?: string } = {},
+  opts: {
+    image?: boolean;
+    config?: Partial<AppConfig>;
+    manifest?: string;
+    hosts?: HostEntry[];
+    store?: StoreOptions;
+  } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "am-ctl-http-"));
   const imagesDir = join(dir, "images");
@@ -48,11 +61,18 @@ export async function startHarness(
   mkdirSync(join(imagesDir, "evil"));
   symlinkSync(join(dir, "secret.txt"), join(imagesDir, "evil", "vmlinuz"));
   const clock = { now: Date.now() };
-  const store = new StateStore(join(dir, "state"), { now: () => clock.now, tokenTtlMs: 3600_000 });
-  const hosts = fakeRegistry([
-    fakeHost("ws1", [KNOWN], { groups: ["lab", "workstations"] }),
-    fakeHost("ws2", [OTHER], { groups: ["lab"], overlayDir: "/nonexistent" }),
-  ]);
+  const neighbours = new Map([["127.0.0.1", KNOWN]]);
+  const store = new StateStore(join(dir, "state"), {
+    now: () => clock.now,
+    tokenTtlMs: 3600_000,
+    ...opts.store,
+  });
+  const hosts = fakeRegistry(
+    opts.hosts ?? [
+      fakeHost("ws1", [KNOWN], { groups: ["lab", "workstations"] }),
+      fakeHost("ws2", [OTHER], { groups: ["lab"], overlayDir: "/nonexistent" }),
+    ],
+  );
   const sysimgs = await new SysImageStore(
     join(dir, "state", "sysimgs"),
     () => new Date(clock.now),
@@ -71,6 +91,10 @@ export async function startHarness(
     resolveSpec: fakeSpec,
     packOverlay: (h) => (h.overlayDir ? Readable.from([Buffer.from("tar-bytes")]) : undefined),
     sysimgs,
+    addressOwner: (ip) => {
+      const mac = neighbours.get(ip);
+      return mac ? { mac, via: "neighbour" } : undefined;
+    },
     log: pino({ level: "silent" }),
   });
   const server = app.listen(0, "127.0.0.1");
@@ -83,6 +107,7 @@ export async function startHarness(
     dir,
     initrd,
     clock,
+    neighbours,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -92,24 +117,35 @@ export async function startHarness(
   };
 }
 
-/** A request with the path sent byte for byte (fetch would normalise "..") */
+/**
+ * A request with the path sent byte for byte (fetch would normalise ".."),
+ * optionally from another loopback address (`from: "127.0.0.2"`) and with a body.
+ */
 export function raw(
   base: string,
   path: string,
   headers: Record<string, string> = {},
   method = "GET",
+  opts: { from?: string; body?: string | Buffer } = {},
 ): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
   const u = new URL(base);
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: u.hostname, port: u.port, path, method, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () =>
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
-      );
-    });
+    const req = httpRequest(
+      { host: u.hostname, port: u.port, path, method, headers, localAddress: opts.from },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks),
+          }),
+        );
+      },
+    );
     req.on("error", reject);
-    req.end();
+    req.end(opts.body);
   });
 }
 

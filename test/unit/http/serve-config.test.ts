@@ -79,18 +79,28 @@ test("status and event text", () => {
         phase: 2,
         step: "packages",
         progress: { done: 3, total: 12 },
+        specIp: "10.0.0.23",
       },
+    },
+    {
+      host: "ws4",
+      macs: [],
+      state: "local",
+      note: "armed install expired: no machine booted it within 24 h (armed 2026-12-01T10:00:00.000Z)",
     },
   ]);
   assert.equal(
     text,
     [
-      "HOST  STATE            RUN        PHASE  STEP      PROGRESS  LAST EVENT",
-      "ws1   local            -          -      -         -         -",
-      "ws2   failed:install   3 failed   1      pave      -         -",
-      "ws3   running:install  4 running  2      packages  25%       -",
+      "HOST  STATE            RUN        PHASE  STEP      PROGRESS  LAST EVENT  FROM",
+      "ws1   local            -          -      -         -         -           -",
+      "ws2   failed:install   3 failed   1      pave      -         -           -",
+      "ws3   running:install  4 running  2      packages  25%       -           10.0.0.23",
+      "ws4   local            -          -      -         -         -           -",
       "",
       "ws2: step pave, exit code 1",
+      "",
+      "ws4: armed install expired: no machine booted it within 24 h (armed 2026-12-01T10:00:00.000Z)",
       "",
     ].join("\n"),
   );
