@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cli, freePort, makeWorld, startServe } from "./serve-process.ts";
+import { allowBootFrom, cli, freePort, makeWorld, startServe } from "./serve-process.ts";
 
 async function until(what: string, pred: () => Promise<boolean>, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
@@ -17,6 +17,7 @@ async function until(what: string, pred: () => Promise<boolean>, ms = 10_000): P
 
 test("reload: file change adds a host, a broken file keeps the old set, SIGHUP reloads, runs survive", async (t) => {
   const world = makeWorld();
+  allowBootFrom(world, "qemu-bios");
   t.after(() => world.close());
   const port = await freePort();
   const s = await startServe(world, ["--http-port", String(port), "--no-tftp"]);

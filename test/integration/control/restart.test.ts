@@ -2,9 +2,22 @@
 // second payload-style client carries the run to the end.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cli, freePort, makeWorld, startServe } from "./serve-process.ts";
+import { get as httpGet } from "node:http";
+import { allowBootFrom, cli, freePort, makeWorld, startServe } from "./serve-process.ts";
 
 const MAC = "52:54:00:a0:00:01"; // hosts/qemu-bios.yaml
+
+/** GET from a chosen local address (fetch cannot bind one). */
+function getFrom(url: string, localAddress: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(url, { localAddress }, (res) => {
+      let body = "";
+      res.on("data", (c: Buffer) => (body += c.toString()));
+      res.on("end", () => resolve(body));
+    });
+    req.on("error", reject);
+  });
+}
 const ev = (seq: number, kind: string, extra: Record<string, unknown> = {}) => ({
   seq,
   time: new Date().toISOString(),
@@ -15,6 +28,7 @@ const ev = (seq: number, kind: string, extra: Record<string, unknown> = {}) => (
 
 test("restart after kill -9 keeps action, token and events; a second client finishes the run", async (t) => {
   const world = makeWorld();
+  allowBootFrom(world, "qemu-bios");
   t.after(() => world.close());
   const port = await freePort();
   const args = ["--http-port", String(port), "--no-tftp", "--dhcp-mode", "off"];
@@ -39,6 +53,14 @@ test("restart after kill -9 keeps action, token and events; a second client fini
   let st = await cli(["status", "qemu-bios", "--json"], env);
   assert.equal(JSON.parse(st.stdout).state, "armed:install");
 
+  // Another address naming the MAC (127.0.0.2: not the host's allowFrom, in no
+  // lease or neighbour entry) gets no token and does not consume the action.
+  const stolen = await getFrom(`${s.url}/boot.ipxe?mac=${MAC}`, "127.0.0.2");
+  assert.doesNotMatch(stolen, /automagic\.token/);
+  assert.match(stolen, /from 127\.0\.0\.2: 127\.0\.0\.2 is in neither our DHCP leases/);
+  st = await cli(["status", "qemu-bios", "--json"], env);
+  assert.equal(JSON.parse(st.stdout).state, "armed:install");
+
   const script = await (await fetch(`${s.url}/boot.ipxe?mac=${MAC}`)).text();
   const token = /automagic\.token=(\S+)/.exec(script)?.[1];
   assert.ok(token, script);
@@ -51,7 +73,7 @@ test("restart after kill -9 keeps action, token and events; a second client fini
       body: JSON.stringify({ events }),
     });
   const r1 = await post([ev(1, "run-start"), ev(2, "step-start", { step: "fetch-stage3" })]);
-  assert.deepEqual(await r1.json(), { accepted: 2, duplicates: 0, status: "running" });
+  assert.deepEqual(await r1.json(), { accepted: 2, duplicates: 0, dropped: 0, status: "running" });
 
   await s.kill9();
   s = await startServe(world, args);
@@ -80,7 +102,7 @@ test("restart after kill -9 keeps action, token and events; a second client fini
     ev(3, "step-end", { step: "fetch-stage3" }),
     ev(4, "phase-done"),
   ]);
-  assert.deepEqual(await r2.json(), { accepted: 2, duplicates: 1, status: "running" });
+  assert.deepEqual(await r2.json(), { accepted: 2, duplicates: 1, dropped: 0, status: "running" });
   const p2 = (await (
     await fetch(`${s.url}/api/v1/run/${token}/phase2`, { method: "POST" })
   ).json()) as {
@@ -89,7 +111,7 @@ test("restart after kill -9 keeps action, token and events; a second client fini
   await s.kill9();
   s = await startServe(world, args);
   const r3 = await post([ev(1, "run-done", { phase: 2 })], p2.token);
-  assert.deepEqual(await r3.json(), { accepted: 1, duplicates: 0, status: "done" });
+  assert.deepEqual(await r3.json(), { accepted: 1, duplicates: 0, dropped: 0, status: "done" });
   st = await cli(["status", "qemu-bios", "--json"], env);
   assert.equal(JSON.parse(st.stdout).state, "local");
   assert.equal((await fetch(`${s.url}/api/v1/run/${p2.token}/spec`)).status, 401);

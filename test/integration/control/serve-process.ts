@@ -1,7 +1,15 @@
 // Runs the real `automagic serve` as a child process (optionally inside a
 // network namespace) over a temporary world: a copy of hosts/, a fake
 // netboot image and its own state dir.
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -51,6 +59,16 @@ export function fullDhcpConfig(world: World, dhcp: string[]): string {
   lines.push("dhcp:", "  mode: full", ...dhcp.map((l) => `  ${l}`), "");
   writeFileSync(cfg, lines.join("\n"));
   return cfg;
+}
+
+/**
+ * Lets `host` fetch its boot script and token from `cidrs` (netboot.allowFrom):
+ * a test that plays the machine from loopback is, to the server, a relayed
+ * client it cannot tie to the MAC through a lease or the neighbour table.
+ */
+export function allowBootFrom(world: World, host: string, cidrs = ["127.0.0.1"]): void {
+  const file = join(world.hostsDir, `${host}.yaml`);
+  appendFileSync(file, `\nnetboot:\n  allowFrom: ${JSON.stringify(cidrs)}\n`);
 }
 
 export async function freePort(): Promise<number> {
