@@ -115,13 +115,19 @@ test("other routes keep a total bound: an event batch trickled past http.request
   const events = JSON.stringify({
     events: [{ seq: 1, time: new Date().toISOString(), phase: 1, kind: "run-start" }],
   });
+  const started = Date.now();
   const trickled = await bed.post(`/api/v1/run/${token}/events`, async (write) => {
     for (const b of Buffer.from(events)) {
       await write(Buffer.from([b]));
       await sleep(100);
     }
   });
-  assert.equal(trickled.status, 408, `${trickled.status} ${trickled.body} ${trickled.error}`);
-  assert.ok(trickled.ms < 3500, `cut after ${trickled.ms} ms`);
-  assert.match(bed.served.log(), /http: cut off: request body not complete after 2 s/);
+  // The 408 is written just before the connection closes; with the client's
+  // bytes still arriving the close may reach curl first (as with Node's own
+  // requestTimeout), so the server's log is the measure.
+  assert.ok([408, 0].includes(trickled.status), `${trickled.status} ${trickled.body}`);
+  assert.ok(trickled.ms < 3500, `curl ended ${trickled.ms} ms after it started`);
+  const cutAt = loggedAt(bed.served.log(), /http: cut off: request body not complete after 2 s/);
+  assert.ok(cutAt, bed.served.log());
+  assert.ok(cutAt - started < 3000, `cut ${cutAt - started} ms after the request started`);
 });
