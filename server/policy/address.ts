@@ -33,12 +33,13 @@ export function proveAddress(p: ProofInput): AddressProof {
   if (p.owner && p.macs.includes(p.owner.mac)) return { ok: true, via: p.owner.via };
   if (p.bootIp !== undefined && p.ip === p.bootIp) return { ok: true, via: "boot address" };
   if (p.allowFrom.some((c) => inCidr(p.ip!, c))) return { ok: true, via: "allowFrom" };
+  const macs = p.macs.join(" or ");
   const seen = p.owner
-    ? `the ${p.owner.via === "lease" ? "DHCP lease" : "neighbour table"} says ${p.ip} is ${p.owner.mac}`
-    : `${p.ip} is in neither our DHCP leases nor the neighbour table`;
+    ? `the ${p.owner.via === "lease" ? "DHCP lease" : "neighbour table"} says ${p.ip} is ${p.owner.mac}, not ${macs}`
+    : `${p.ip} is in neither our DHCP leases nor the neighbour table, so nothing ties it to ${macs}`;
   return {
     ok: false,
-    reason: `${seen}, not ${p.macs.join(" or ")} (a relayed machine needs netboot.allowFrom in its host file)`,
+    reason: `${seen} (a relayed machine needs netboot.allowFrom in its host file)`,
   };
 }
 
