@@ -8,6 +8,8 @@ export interface Limits {
   maxBlksize: number;
   /** Largest windowsize we agree to (RFC 7440 range is 1..65535). */
   maxWindowsize: number;
+  /** Largest `timeout` (seconds) we agree to (RFC 2349 range is 1..255). */
+  maxTimeout: number;
 }
 
 export interface Negotiated {
@@ -57,8 +59,11 @@ export function negotiate(requested: OptionList, fileSize: number, limits: Limit
         break;
       }
       case "timeout": {
-        // RFC 2349: the server must echo the value exactly or leave it out.
-        const n = intIn(value, 1, 255);
+        // RFC 2349: the server must echo the value exactly or leave it out,
+        // so a value above our cap is left out (the client then keeps its
+        // default, as with tftpd-hpa for out-of-range values). Echoing 255
+        // would let one request hold a slot for minutes per retransmission.
+        const n = intIn(value, 1, Math.min(255, limits.maxTimeout));
         if (n === undefined) break;
         out.timeoutMs = n * 1000;
         out.oack.push([rawName, String(n)]);

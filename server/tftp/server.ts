@@ -10,6 +10,7 @@ import { negotiate } from "./options.ts";
 import { encodeError, ERR } from "./packet.ts";
 import { resolveInRoot } from "./paths.ts";
 import { decideRequest } from "./request.ts";
+import { Slots } from "./slots.ts";
 import { systemClock, Transfer, type Clock, type Peer } from "./transfer.ts";
 
 export interface TftpTraceEvent {
@@ -41,10 +42,34 @@ export interface TftpConfig {
   maxWindowsize?: number;
   /** Concurrent transfers before new requests are refused. Default 512. */
   maxTransfers?: number;
+  /**
+   * Concurrent transfers from one source address. Default 8: a PXE ROM or
+   * iPXE fetches one file at a time; 8 leaves room for retries and tsize
+   * probes while one host (or one spoofed address) can no longer hold all
+   * the slots.
+   */
+  maxTransfersPerAddress?: number;
   /** Retransmissions of one window before a transfer is abandoned. Default 5. */
   maxRetries?: number;
+  /**
+   * Retransmissions of the first packet (OACK or DATA 1) while the peer has
+   * not answered at all. Default 2: a spoofed RRQ gets at most 3 packets back
+   * (at 0, 1 and 3 s), then silence; a real client answers in milliseconds.
+   */
+  firstRetries?: number;
   /** Cap of the exponential back-off. Default 8000 ms. */
   maxTimeoutMs?: number;
+  /**
+   * Largest RFC 2349 `timeout` (seconds) we accept; a larger one is left out
+   * of the OACK (the RFC lets the server only echo or omit it). Default 5.
+   */
+  maxTimeoutOption?: number;
+  /**
+   * A transfer's lifetime: one still running after this is ended with an
+   * ERROR. Default 300000 ms (5 min): undionly.kpxe or snponly.efi (< 1 MB)
+   * at blksize 512 with 10% loss and 1-2 s per lost packet takes ~3 min.
+   */
+  maxTransferMs?: number;
   onTrace?(ev: TftpTraceEvent): void;
   log?: TftpLogger;
   clock?: Clock;
@@ -90,12 +115,14 @@ export async function startTftpServer(cfg: TftpConfig): Promise<TftpServer> {
   const limits = {
     maxBlksize: Math.min(cfg.maxBlksize ?? 65464, await mtuCap(cfg.interface, type === "udp6")),
     maxWindowsize: cfg.maxWindowsize ?? 64,
+    maxTimeout: cfg.maxTimeoutOption ?? 5,
   };
-  const maxTransfers = cfg.maxTransfers ?? 512;
   const cache = new ContentCache();
   const counters = { transfers: 0, errors: 0, malformed: 0 };
-  /** Keyed by peer ip:port: one transfer per client TID, so a retransmitted RRQ is not a second transfer. */
-  const active = new Map<string, { transfer?: Transfer; socket?: dgram.Socket }>();
+  const active = new Slots<{ transfer?: Transfer; socket?: dgram.Socket }>({
+    total: cfg.maxTransfers ?? 512,
+    perAddress: cfg.maxTransfersPerAddress ?? 8,
+  });
   const stray = new Set<dgram.Socket>();
   let closed = false;
   const trace = (peer: string, what: TftpTraceEvent["what"], detail: Record<string, unknown>) => {
@@ -183,7 +210,9 @@ export async function startTftpServer(cfg: TftpConfig): Promise<TftpServer> {
         windowsize: n.windowsize,
         timeoutMs: n.timeoutMs,
         maxRetries: cfg.maxRetries ?? 5,
+        firstRetries: cfg.firstRetries ?? 2,
         maxTimeoutMs: cfg.maxTimeoutMs ?? 8000,
+        lifetimeMs: cfg.maxTransferMs ?? 300_000,
         oack: n.oack.length > 0,
       },
       oack: n.oack,
@@ -238,24 +267,19 @@ export async function startTftpServer(cfg: TftpConfig): Promise<TftpServer> {
     }
     if (active.has(key)) return; // retransmitted RRQ: the running transfer answers it
     trace(key, "rrq", { file: d.filename, mode: d.mode, options: Object.fromEntries(d.options) });
-    if (active.size >= maxTransfers) {
+    const full = active.refusal(peer.address);
+    if (full) {
       counters.errors += 1;
-      trace(key, "error", {
-        file: d.filename,
-        code: ERR.NOT_DEFINED,
-        reason: "too many transfers",
-      });
-      refuse(peer, ERR.NOT_DEFINED, "server busy").catch((err: unknown) =>
+      trace(key, "error", { file: d.filename, code: ERR.NOT_DEFINED, reason: full });
+      refuse(peer, ERR.NOT_DEFINED, full).catch((err: unknown) =>
         log.warn({ err }, "tftp: refuse"),
       );
       return;
     }
-    active.set(key, {});
+    active.add(key, peer.address, {});
     serve(key, peer, d.filename, d.mode, d.options).catch((err: unknown) => {
       // Reading the file or binding a port failed: an error of ours, not the client's.
-      const slot = active.get(key);
-      active.delete(key);
-      slot?.socket?.close();
+      active.delete(key)?.socket?.close();
       counters.errors += 1;
       trace(key, "error", { file: d.filename, reason: (err as Error).message });
       log.error({ err, peer: key, file: d.filename }, "tftp: transfer setup failed");
@@ -296,11 +320,10 @@ export async function startTftpServer(cfg: TftpConfig): Promise<TftpServer> {
     close: async () => {
       if (closed) return;
       closed = true;
-      for (const slot of active.values()) {
+      for (const slot of active.clear()) {
         if (slot.transfer) slot.transfer.abort("server closing");
         else slot.socket?.close();
       }
-      active.clear();
       for (const s of stray) s.close();
       stray.clear();
       await new Promise<void>((resolve) => main.close(() => resolve()));

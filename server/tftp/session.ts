@@ -9,6 +9,12 @@
 // an ACK for block n (the last in-order block the client holds) starts the
 // next window at n+1, which also covers the "gap" ACK a client sends when a
 // block went missing. With windowsize 1 this is plain RFC 1350 lock-step.
+//
+// Until the peer has answered anything, the transfer might be a spoofed RRQ
+// whose every packet lands on a stranger: the first packet (OACK or DATA 1)
+// is resent only `firstRetries` times and the give-up is silent. Real
+// clients (PXE ROMs, iPXE, tftp-hpa, atftp, curl) answer within
+// milliseconds. A transfer that answers but crawls ends at `lifetimeMs`.
 
 export interface SessionParams {
   size: number;
@@ -17,8 +23,12 @@ export interface SessionParams {
   timeoutMs: number;
   /** Retransmissions of the same window before giving up. */
   maxRetries: number;
+  /** Retransmissions of the first packet while the peer has not answered at all. */
+  firstRetries: number;
   /** Upper bound for the backed-off retransmission timeout. */
   maxTimeoutMs: number;
+  /** A transfer still running this long after its start is ended (the runner keeps the clock). */
+  lifetimeMs: number;
   /** True when an OACK must be sent (and ACK 0 awaited) before data. */
   oack: boolean;
 }
@@ -107,9 +117,19 @@ export function onAck(p: SessionParams, s: SessionState, wire: number): Step {
   return sendWindow(p, next, n + 1);
 }
 
+/** True once the peer has acknowledged something (ACK 0 of the OACK counts). */
+export function heard(p: SessionParams, s: SessionState): boolean {
+  return s.phase !== "oack" && (p.oack || s.acked > 0);
+}
+
 export function onTimeout(p: SessionParams, s: SessionState): Step {
   if (s.phase === "done" || s.phase === "failed") return { state: s, actions: [] };
   const retries = s.retries + 1;
+  if (!heard(p, s) && retries > Math.min(p.firstRetries, p.maxRetries)) {
+    // No ERROR either: it would be one more packet at a possible victim.
+    const reason = `no answer to the first packet after ${retries - 1} retransmissions`;
+    return { state: { ...s, phase: "failed", retries }, actions: [{ kind: "fail", reason }] };
+  }
   if (retries > p.maxRetries) {
     const reason = `no ACK after ${p.maxRetries} retransmissions (last acked block ${s.acked})`;
     return {
@@ -125,6 +145,16 @@ export function onTimeout(p: SessionParams, s: SessionState): Step {
     };
   }
   return sendWindow(p, next, s.acked + 1);
+}
+
+export function onExpired(p: SessionParams, s: SessionState): Step {
+  if (s.phase === "done" || s.phase === "failed") return { state: s, actions: [] };
+  const reason = `transfer exceeded its lifetime of ${p.lifetimeMs / 1000} s (last acked block ${s.acked})`;
+  const error = heard(p, s) ? { code: 0, message: "transfer took too long" } : undefined;
+  return {
+    state: { ...s, phase: "failed" },
+    actions: [{ kind: "fail", reason, ...(error ? { error } : {}) }],
+  };
 }
 
 export function onClientError(s: SessionState, code: number, message: string): Step {

@@ -55,11 +55,18 @@ export class Transfer {
   private timer: unknown;
   private timerAt = 0;
   private deadline = 0;
+  private lifetime: unknown;
   private ended = false;
 
   constructor(private readonly o: TransferOptions) {}
 
   start(): void {
+    // A client that ACKs just before each retransmission never times out;
+    // this cap is what bounds how long it can hold a slot.
+    this.lifetime = this.o.clock.setTimer(() => {
+      this.lifetime = undefined;
+      if (this.state) this.apply(session.onExpired(this.o.params, this.state));
+    }, this.o.params.lifetimeMs);
     this.apply(session.start(this.o.params));
   }
 
@@ -167,7 +174,9 @@ export class Transfer {
     if (this.ended) return;
     this.ended = true;
     if (this.timer !== undefined) this.o.clock.clearTimer(this.timer);
+    if (this.lifetime !== undefined) this.o.clock.clearTimer(this.lifetime);
     this.timer = undefined;
+    this.lifetime = undefined;
     this.o.socket.close();
     this.o.onEnd(result);
   }

@@ -10,8 +10,15 @@ import {
   type TftpServer,
   type TftpTraceEvent,
 } from "../../../server/tftp/index.ts";
-import { decode, encodeRequest } from "../../../server/tftp/packet.ts";
+import {
+  decode,
+  encodeAck,
+  encodeRequest,
+  type OptionList,
+  type Packet,
+} from "../../../server/tftp/packet.ts";
 import { TftpError, tftpGet } from "../../lib/tftp-client.ts";
+import { FakeClock } from "./fakes.ts";
 
 let dir = "";
 let server: TftpServer;
@@ -27,6 +34,8 @@ before(async () => {
     root: dir,
     address: "127.0.0.1",
     port: 0,
+    // Every client below comes from 127.0.0.1; the per-address bound has its own test.
+    maxTransfersPerAddress: 64,
     onTrace: (e) => traces.push(e),
   });
 });
@@ -119,3 +128,104 @@ test("stats and trace count transfers", async () => {
   assert.equal(s.active, 0);
   assert.ok(traces.some((t) => t.what === "rrq") && traces.some((t) => t.what === "done"));
 });
+
+/** A raw client on `address` that sends one RRQ and hands back each reply, for the tests that misbehave on purpose. */
+async function rawClient(address: string) {
+  const sock = dgram.createSocket("udp4");
+  await new Promise<void>((r) => sock.bind(0, address, r));
+  const inbox: Array<{ packet: Packet; port: number }> = [];
+  const waiting: Array<() => void> = [];
+  sock.on("message", (m, rinfo) => {
+    const d = decode(m);
+    if (d.ok) inbox.push({ packet: d.packet, port: rinfo.port });
+    waiting.shift()?.();
+  });
+  return {
+    rrq: (port: number, file: string, options: OptionList = []) =>
+      sock.send(encodeRequest("rrq", file, "octet", options), port, "127.0.0.1"),
+    ack: (port: number, block: number) => sock.send(encodeAck(block), port, "127.0.0.1"),
+    next: async () => {
+      while (inbox.length === 0) await new Promise<void>((r) => waiting.push(r));
+      return inbox.shift()!;
+    },
+    close: () => sock.close(),
+  };
+}
+
+test("a timeout option above the cap is left out of the OACK", async () => {
+  const r = await get("empty", [
+    ["timeout", "255"],
+    ["tsize", "0"],
+  ]);
+  assert.deepEqual(r.oack, [["tsize", "0"]]);
+});
+
+test(
+  "the 9th concurrent transfer from one address is refused; another address is served",
+  { timeout: 20_000 },
+  async () => {
+    const srv = await startTftpServer({ root: dir, address: "127.0.0.1", port: 0 });
+    const clients = await Promise.all(Array.from({ length: 9 }, () => rawClient("127.0.0.2")));
+    try {
+      const first: Packet[] = [];
+      for (const c of clients) {
+        c.rrq(srv.port, "big.bin");
+        const r = await c.next();
+        // Answer DATA 1 so the transfer is a live one, then go quiet.
+        if (r.packet.op === "data") c.ack(r.port, 1);
+        first.push(r.packet);
+      }
+      assert.deepEqual(
+        first.map((p) => p.op),
+        ["data", "data", "data", "data", "data", "data", "data", "data", "error"],
+      );
+      assert.deepEqual(first[8], {
+        op: "error",
+        code: 0,
+        message: "too many transfers from your address",
+      });
+      assert.equal(srv.stats().active, 8);
+      const other = await tftpGet({ host: "127.0.0.1", port: srv.port, file: "big.bin" });
+      assert.deepEqual(other.data, big);
+    } finally {
+      for (const c of clients) c.close();
+      await srv.close();
+    }
+  },
+);
+
+test(
+  "a transfer past its lifetime is ended with an ERROR and its slot freed",
+  { timeout: 20_000 },
+  async () => {
+    await writeFile(join(dir, "crawl.bin"), Buffer.alloc(800, 1));
+    const clock = new FakeClock();
+    const srv = await startTftpServer({
+      root: dir,
+      address: "127.0.0.1",
+      port: 0,
+      clock,
+      maxTransferMs: 5000,
+      maxTransfersPerAddress: 1,
+    });
+    const c = await rawClient("127.0.0.3");
+    try {
+      c.rrq(srv.port, "crawl.bin", [["blksize", "8"]]);
+      let r = await c.next();
+      // ACK every packet, 0.9 s (of the fake clock) late: never a timeout, only a crawl.
+      while (r.packet.op === "oack" || r.packet.op === "data") {
+        clock.advance(900);
+        c.ack(r.port, r.packet.op === "data" ? r.packet.block : 0);
+        r = await c.next();
+      }
+      assert.deepEqual(r.packet, { op: "error", code: 0, message: "transfer took too long" });
+      assert.equal(srv.stats().active, 0);
+      // The address's one slot is free again.
+      c.rrq(srv.port, "crawl.bin");
+      assert.equal((await c.next()).packet.op, "data");
+    } finally {
+      c.close();
+      await srv.close();
+    }
+  },
+);

@@ -8,7 +8,9 @@ const params = (over: Partial<s.SessionParams> = {}): s.SessionParams => ({
   windowsize: 1,
   timeoutMs: 1000,
   maxRetries: 3,
+  firstRetries: 2,
   maxTimeoutMs: 8000,
+  lifetimeMs: 300_000,
   oack: false,
   ...over,
 });
@@ -124,4 +126,55 @@ test("a client ERROR ends the transfer without an answer", () => {
   assert.equal(st.state.phase, "failed");
   assert.deepEqual(st.actions, [{ kind: "fail", reason: "client sent error 8: option refused" }]);
   assert.deepEqual(s.onTimeout(p, st.state).actions, []);
+});
+
+test("an unanswered first packet (DATA 1 or OACK) is resent at most firstRetries times, then dropped silently", () => {
+  for (const oack of [false, true]) {
+    const p = params({ oack, maxRetries: 5, firstRetries: 2 });
+    let st = s.start(p);
+    const first = st.actions[0];
+    for (let i = 0; i < 2; i++) {
+      st = s.onTimeout(p, st.state);
+      assert.deepEqual(st.actions[0], first, `oack=${oack} resend ${i + 1}`);
+    }
+    st = s.onTimeout(p, st.state);
+    assert.equal(st.state.phase, "failed");
+    // No ERROR to a peer that never spoke: it may be a spoofed address.
+    assert.deepEqual(st.actions, [
+      { kind: "fail", reason: "no answer to the first packet after 2 retransmissions" },
+    ]);
+  }
+});
+
+test("once the peer has answered, the full retry budget applies", () => {
+  // ACK 0 to the OACK counts as an answer even though no block is acked yet.
+  const p = params({ oack: true, maxRetries: 4, firstRetries: 1 });
+  let st = s.onAck(p, s.start(p).state, 0);
+  for (let i = 0; i < 4; i++) {
+    st = s.onTimeout(p, st.state);
+    assert.deepEqual(st.actions[0], { kind: "send-blocks", from: 1, to: 1 });
+  }
+  assert.equal(s.onTimeout(p, st.state).actions[0]?.kind, "fail");
+});
+
+test("a transfer past its lifetime fails with an ERROR; a finished one stays finished", () => {
+  const p = params({ lifetimeMs: 180_000 });
+  const st = s.onAck(p, s.start(p).state, 1);
+  assert.deepEqual(s.onExpired(p, st.state), {
+    state: { ...st.state, phase: "failed" },
+    actions: [
+      {
+        kind: "fail",
+        reason: "transfer exceeded its lifetime of 180 s (last acked block 1)",
+        error: { code: 0, message: "transfer took too long" },
+      },
+    ],
+  });
+  const done = s.onAck(
+    p,
+    s.onAck(p, s.onAck(p, s.onAck(p, st.state, 2).state, 3).state, 4).state,
+    5,
+  );
+  assert.equal(done.state.phase, "done");
+  assert.deepEqual(s.onExpired(p, done.state).actions, []);
 });

@@ -17,7 +17,9 @@ function setup(over: Partial<SessionParams> = {}, data = Buffer.alloc(1300, 7)) 
     windowsize: 1,
     timeoutMs: 1000,
     maxRetries: 2,
+    firstRetries: 2,
     maxTimeoutMs: 4000,
+    lifetimeMs: 300_000,
     oack: false,
     ...over,
   };
@@ -94,16 +96,18 @@ test("short and garbage datagrams from the peer are dropped, not thrown", () => 
 });
 
 test("retransmits on timeout with back-off, then gives up with an ERROR", () => {
-  const { socket, clock, results } = setup({ maxRetries: 2 });
+  const { t, socket, clock, results } = setup({ maxRetries: 2 });
   assert.deepEqual(blocks(socket), ["1:512"]);
+  t.receive(encodeAck(1), peer);
+  assert.deepEqual(blocks(socket), ["2:512"]);
   clock.advance(999);
   assert.equal(socket.sent.length, 0);
   clock.advance(1);
-  assert.deepEqual(blocks(socket), ["1:512"]);
+  assert.deepEqual(blocks(socket), ["2:512"]);
   clock.advance(1999);
   assert.equal(socket.sent.length, 0);
   clock.advance(1);
-  assert.deepEqual(blocks(socket), ["1:512"]);
+  assert.deepEqual(blocks(socket), ["2:512"]);
   clock.advance(4000);
   assert.deepEqual(blocks(socket), ["error"]);
   assert.equal(results[0]?.ok, false);
@@ -136,5 +140,38 @@ test("a client ERROR ends the transfer silently", () => {
   t.receive(encodeError(8, "no"), peer);
   assert.equal(socket.sent.length, 0);
   assert.deepEqual(results, [{ ok: false, reason: "client sent error 8: no" }]);
+  assert.equal(clock.pending, 0);
+});
+
+test("a peer that never answers gets the first packet at most 3 times and no ERROR", () => {
+  // A spoofed RRQ: whoever owns the source address never ACKs. Every
+  // packet we send is reflected at them, so we stop early and quietly.
+  const { socket, clock, results } = setup({ maxRetries: 5, firstRetries: 2 });
+  clock.advance(600_000);
+  assert.deepEqual(blocks(socket), ["1:512", "1:512", "1:512"]);
+  assert.deepEqual(results, [
+    { ok: false, reason: "no answer to the first packet after 2 retransmissions" },
+  ]);
+  assert.equal(socket.closed, true);
+  assert.equal(clock.pending, 0);
+});
+
+test("a transfer that outlives its lifetime ends with an ERROR although ACKs keep coming", () => {
+  const { t, socket, clock, results } = setup(
+    { blksize: 8, lifetimeMs: 10_000 },
+    Buffer.alloc(8 * 1000),
+  );
+  // The client acknowledges every block just before our retransmission
+  // timer would fire: it never times out, it only crawls.
+  for (let b = 1; results.length === 0; b++) {
+    clock.advance(900);
+    t.receive(encodeAck(b), peer);
+  }
+  const sent = blocks(socket);
+  assert.equal(sent.at(-1), "error");
+  assert.deepEqual(results, [
+    { ok: false, reason: "transfer exceeded its lifetime of 10 s (last acked block 11)" },
+  ]);
+  assert.equal(socket.closed, true);
   assert.equal(clock.pending, 0);
 });
