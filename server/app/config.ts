@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { formatPath, GENTOO_KEYS } from "../../payload/spec/schema.ts";
+import { readTokenFile } from "./admin-token.ts";
 import { parseSize } from "../hosts/units.ts";
 
 const ipv4 = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, "an IPv4 address");
@@ -47,11 +48,16 @@ export const serveConfigSchema = z
         port: z.number().int().min(0).max(65535).default(8080),
         /** Memory for shared in-memory copies of kernel/initrd (0: stream from disk). */
         artifactCacheMiB: z.number().int().min(0).default(512),
+        /**
+         * Host names the admin API answers to besides loopback names, IP
+         * addresses and serverUrl's host (DNS rebinding sends other names).
+         */
+        allowedHosts: z.array(z.string().min(1)).default([]),
         /** A request's body must have arrived by then (uploads: sysimgs.idleTimeout instead). */
         requestTimeout: duration.default(300_000),
       })
       .strict()
-      .default({ port: 8080, artifactCacheMiB: 512, requestTimeout: 300_000 }),
+      .default({ port: 8080, artifactCacheMiB: 512, allowedHosts: [], requestTimeout: 300_000 }),
     tftp: z
       .object({
         enabled: z.boolean().default(true),
@@ -98,7 +104,10 @@ export const serveConfigSchema = z
     localBoot: z.enum(["exit", "sanboot"]).default("exit"),
     bootTries: z.number().int().min(1).max(100).default(10),
     extraCmdline: z.string().optional(),
-    /** Admin bearer token (or a file holding it); required to expose the admin API. */
+    /**
+     * Admin bearer token, or a file holding it (mode 0600 or stricter). Without
+     * either, `serve` generates <stateDir>/admin-token (server/app/admin-token.ts).
+     */
     adminToken: z.string().min(16).optional(),
     adminTokenFile: z.string().optional(),
     logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
@@ -155,9 +164,9 @@ export function loadServeConfig(
     }
   }
   const cfg = parseServeConfig(mergeConfig(fromFile, flags), file ?? "flags");
-  if (cfg.adminTokenFile && !cfg.adminToken) {
-    cfg.adminToken = readFileSync(cfg.adminTokenFile, "utf8").trim();
-  }
+  if (cfg.adminTokenFile && cfg.adminToken)
+    throw new Error(`${file ?? "flags"}: adminToken, adminTokenFile: give one, not both`);
+  if (cfg.adminTokenFile) cfg.adminToken = readTokenFile(cfg.adminTokenFile);
   return cfg;
 }
 

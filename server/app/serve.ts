@@ -18,6 +18,7 @@ import { isStalled } from "../policy/state-machine.ts";
 import { StateStore } from "../state/store.ts";
 import { SysImageStore } from "../sysimgs/store.ts";
 import { startTftpServer, type TftpServer } from "../tftp/index.ts";
+import { serveToken } from "./admin-token.ts";
 import { serverUrlOf, type ServeConfig } from "./config.ts";
 import { LiveHosts } from "./hosts-watch.ts";
 import { reservationFor } from "./reservations.ts";
@@ -82,6 +83,9 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
     if (current?.warning) log.warn({ image: current.id }, current.warning);
     // Port 0 (tests) is only known after listen; the URL is read lazily.
     let serverUrl = serverUrlOf(cfg, cfg.http.port);
+    // Always a token: configured, else generated into the state folder.
+    const admin = serveToken(cfg, stateDir);
+    log.info({ tokenFile: admin.adminTokenFile ?? null }, "admin API: bearer token required");
     const config = {
       get serverUrl() {
         return serverUrl;
@@ -90,7 +94,8 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
       bootTries: cfg.bootTries,
       extraCmdline: cfg.extraCmdline,
       stallMs: cfg.stallAfter,
-      adminToken: cfg.adminToken,
+      ...admin,
+      allowedHosts: [...cfg.http.allowedHosts, new URL(serverUrl).hostname],
       ipxeDir: cfg.ipxeDir,
       artifactCacheBytes: cfg.http.artifactCacheMiB * 1024 * 1024,
     };

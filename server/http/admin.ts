@@ -1,47 +1,26 @@
 // /api/v1/admin/*: arming, status, events (JSON or SSE), trace, discovered,
-// inventory, wake. Loopback-only unless an admin token is configured, and
-// with a token configured every request must carry it.
-import { timingSafeEqual } from "node:crypto";
-import express, { Router, type Request, type RequestHandler, type Response } from "express";
+// inventory, wake. Who may ask is admin-guard.ts's to decide.
+import express, { Router, type Request, type Response } from "express";
 import { parseAction, ActionError } from "../policy/actions.ts";
 import type { HostEntry } from "../hosts/index.ts";
+import { adminGuard } from "./admin-guard.ts";
 import type { AppDeps } from "./deps.ts";
 import { HttpError } from "./errors.ts";
 import { hostStatus, inventory } from "./views.ts";
 import { followEvents } from "./sse.ts";
 
-export function isLoopback(addr: string | undefined): boolean {
-  if (!addr) return false;
-  return addr === "::1" || addr.startsWith("127.") || addr.startsWith("::ffff:127.");
-}
-
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
-export function adminGuard(adminToken: string | undefined): RequestHandler {
-  return (req, _res, next) => {
-    if (adminToken) {
-      const h = req.headers.authorization ?? "";
-      const given = h.startsWith("Bearer ") ? h.slice(7).trim() : "";
-      if (!sameSecret(given, adminToken))
-        throw new HttpError(401, "admin API: bearer token required");
-      return next();
-    }
-    if (!isLoopback(req.socket.remoteAddress)) {
-      throw new HttpError(403, "admin API is loopback-only; configure an admin token to expose it");
-    }
-    next();
-  };
-}
-
 export function adminRouter(deps: AppDeps): Router {
   const r = Router();
   const { store, config, log } = deps;
   const now = () => Date.now();
-  r.use("/api/v1/admin", adminGuard(config.adminToken));
+  r.use(
+    "/api/v1/admin",
+    adminGuard({
+      token: config.adminToken,
+      tokenFile: config.adminTokenFile,
+      allowedHosts: config.allowedHosts,
+    }),
+  );
 
   function host(req: Request): HostEntry {
     const name = String(req.params.name ?? "");

@@ -33,7 +33,10 @@ function withServer(cmd: Command): Command {
       "--server <url>",
       "automagic server (env AUTOMAGIC_SERVER, default http://127.0.0.1:8080)",
     )
-    .option("--admin-token <token>", "admin bearer token (env AUTOMAGIC_ADMIN_TOKEN)");
+    .option(
+      "--admin-token <token>",
+      "admin bearer token (env AUTOMAGIC_ADMIN_TOKEN; on the server host it is found by itself)",
+    );
 }
 
 export function registerControl(program: Command): void {

@@ -74,7 +74,10 @@ export function registerServe(program: Command): void {
       "--mirror-upstream <url|dir>",
       "Gentoo mirror (or fixture dir) the /mirror/ cache verifies",
     )
-    .option("--admin-token-file <file>", "file with the admin bearer token (exposes the admin API)")
+    .option(
+      "--admin-token-file <file>",
+      "admin bearer token file, mode 0600 (default: <state>/admin-token, generated)",
+    )
     .option("--token-ttl <duration>", "run token lifetime (default 6h)")
     .option("--stall-after <duration>", "mark a silent run stalled after (default 15m)")
     .option("--local-boot <how>", "exit | sanboot (default exit)")
