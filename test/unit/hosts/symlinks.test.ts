@@ -3,7 +3,7 @@
 // load, by `hosts validate`, with `file: path: reason`.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, mkdir, rm, symlink, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,32 +11,16 @@ import { execa } from "execa";
 import { HostFileError, loadHostRegistry } from "../../../server/hosts/index.ts";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
-const HOST = `
-macs: ["52:54:00:00:00:01"]
-firmware: bios
-disk: { serial: SYS }
-layout: { mode: keep, root: { partlabel: root } }
-home: { ref: { label: home }, fs: ext4 }
-rootfs: ext4
-init: openrc
-portage: { profile: default/linux/amd64/23.0 }
-kernel: { linuxFirmware: false, intelMicrocode: false }
-locale: { locales: ["en_US.UTF-8 UTF-8"], lang: en_US.UTF-8 }
-timezone: UTC
-keymap: us
-network: { mode: dhcp }
-`;
 
-/** A host folder `hosts/` holding web1.yaml, and a "secret" folder outside it. */
+/** A copy of the example hosts/ (qemu-bios has files/), and a "secret" folder outside it. */
 async function world(t: { after(fn: () => Promise<void>): void }) {
   const dir = await mkdtemp(join(tmpdir(), "am-hosts-link-"));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const hosts = join(dir, "hosts");
   const secret = join(dir, "root-ssh");
-  await mkdir(join(secret, "files"), { recursive: true });
+  await mkdir(secret);
   await writeFile(join(secret, "id_ed25519"), "PRIVATE KEY");
-  await mkdir(hosts);
-  await writeFile(join(hosts, "web1.yaml"), HOST);
+  await cp(join(root, "hosts"), hosts, { recursive: true });
   return { hosts, secret };
 }
 
@@ -48,38 +32,38 @@ async function problems(dir: string): Promise<string[]> {
 
 test("a host's files/ that is a symlink is refused, naming the link and its target", async (t) => {
   const { hosts, secret } = await world(t);
-  await mkdir(join(hosts, "web1"));
-  await symlink(secret, join(hosts, "web1", "files"));
+  await rm(join(hosts, "qemu-bios", "files"), { recursive: true });
+  await symlink(secret, join(hosts, "qemu-bios", "files"));
   assert.deepEqual(await problems(hosts), [
-    `${hosts}/web1/files: (root): a symlink (to ${secret}); the overlay must be a real folder`,
+    `${hosts}/qemu-bios/files: (root): a symlink (to ${secret}); the overlay must be a real folder`,
   ]);
 });
 
 test("a host folder that is a symlink is refused, with or without its host file", async (t) => {
   const { hosts, secret } = await world(t);
-  await symlink(secret, join(hosts, "web1"));
+  await rm(join(hosts, "qemu-bios"), { recursive: true });
+  await symlink(secret, join(hosts, "qemu-bios"));
   await symlink(secret, join(hosts, "web2"));
   assert.deepEqual(await problems(hosts), [
-    `${hosts}/web1: (root): a symlink (to ${secret}); host folders must be real folders`,
+    `${hosts}/qemu-bios: (root): a symlink (to ${secret}); host folders must be real folders`,
     `${hosts}/web2: (root): a symlink (to ${secret}); host folders must be real folders`,
   ]);
 });
 
 test("hosts validate names the symlinked files/ and exits 1", async (t) => {
   const { hosts, secret } = await world(t);
-  await mkdir(join(hosts, "web1"));
-  await symlink(secret, join(hosts, "web1", "files"));
+  await rm(join(hosts, "qemu-bios", "files"), { recursive: true });
+  await symlink(secret, join(hosts, "qemu-bios", "files"));
   const r = await execa(join(root, "bin/automagic"), ["hosts", "validate", hosts], {
     cwd: root,
     reject: false,
   });
   assert.equal(r.exitCode, 1);
-  assert.match(r.stderr, /\/web1\/files: \(root\): a symlink \(to .*root-ssh\)/);
+  assert.match(r.stderr, /\/qemu-bios\/files: \(root\): a symlink \(to .*root-ssh\)/);
 });
 
 test("a real host folder and files/ still load", async (t) => {
   const { hosts } = await world(t);
-  await mkdir(join(hosts, "web1", "files"), { recursive: true });
   const reg = await loadHostRegistry(hosts);
-  assert.equal(reg.byName("web1")?.overlayDir, join(hosts, "web1", "files"));
+  assert.equal(reg.byName("qemu-bios")?.overlayDir, join(hosts, "qemu-bios", "files"));
 });
