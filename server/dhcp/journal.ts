@@ -12,6 +12,7 @@
 //     ACK is sent for a lease a power cut could forget (ISC dhcpd's rule).
 // On open, and whenever the server asks, the journal is compacted: write a
 // temp file, fsync it, rename it over the journal, fsync the folder.
+import { syncDir } from "../fs/durable.ts";
 import { open, readFile, rename, type FileHandle } from "node:fs/promises";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
@@ -55,14 +56,7 @@ export interface JournalFs {
 export const journalFs: JournalFs = {
   open: (path, flags) => open(path, flags),
   rename,
-  async syncDir(dir) {
-    const fh = await open(dir, "r");
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  },
+  syncDir,
 };
 
 /** Writes `records` to a temp file, syncs it, renames it over `path`, opens it for appending. */
