@@ -144,6 +144,12 @@ export function runRouter(deps: AppDeps): Router {
   });
 
   r.post("/api/v1/run/:token/phase2", (req, res) => {
+    const again = store.retryPhase2(String(req.params.token ?? ""), clientIp(req));
+    if (again) {
+      log.warn({ ip: clientIp(req) }, "phase 2 token issued again: the first answer was lost");
+      res.json({ token: again });
+      return;
+    }
     const a = auth(req);
     if (a.phase !== 1) throw new HttpError(409, `run ${a.run.id} is already in phase 2`);
     const token = store.beginPhase2(a.run.id);

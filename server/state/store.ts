@@ -232,6 +232,32 @@ export class StateStore {
     if (changed && run) this.emitter.emit("change", run.host);
   }
 
+  /**
+   * A rotation retried because its answer was lost (serve killed between the
+   * commit and the response): the phase-1 token, revoked by that rotation,
+   * from the address it is pinned to, while no phase-2 token has been used,
+   * gets a fresh phase-2 token (the unused one dies). Anything else: undefined.
+   */
+  retryPhase2(token: string, ip: string | undefined): string | undefined {
+    if (!looksLikeToken(token) || !ip) return undefined;
+    const t = this.db
+      .prepare("SELECT run_id, phase, revoked_at, ip FROM tokens WHERE hash = ?")
+      .get(hashToken(token)) as
+      { run_id: number; phase: number; revoked_at: number | null; ip: string | null } | undefined;
+    if (!t || t.phase !== 1 || t.revoked_at === null || t.ip !== ip) return undefined;
+    const run = this.run(t.run_id);
+    if (!run || run.phase !== 2 || !isActive(run)) return undefined;
+    const used = this.db
+      .prepare("SELECT COUNT(*) AS n FROM tokens WHERE run_id = ? AND phase = 2 AND ip IS NOT NULL")
+      .get(run.id) as { n: number };
+    if (used.n > 0) return undefined;
+    const now = this.now();
+    return this.db.transaction(() => {
+      this.revokeTokens(run.id, now);
+      return this.insertToken(run.id, 2, now);
+    })();
+  }
+
   /** Phase 1 hands over to phase 2: the phase-1 token dies, a phase-2 token is born. */
   beginPhase2(runId: number): string {
     const now = this.now();

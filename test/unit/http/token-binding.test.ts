@@ -170,3 +170,24 @@ test("a boot script whose payload never fetches the spec expires after bootWindo
   assert.equal(s.state, "local");
   assert.equal(s.run.status, "expired");
 });
+
+test("a phase-2 rotation whose answer was lost can be retried until the phase-2 token is used", async (t) => {
+  const h = await startHarness();
+  t.after(() => h.close());
+  armInstall(h);
+  const { token } = parseBootScript(await (await fetch(`${h.url}/boot.ipxe?mac=${KNOWN}`)).text());
+  assert.equal((await raw(h.url, `/api/v1/run/${token}/spec`)).status, 200);
+  const rotate = (from?: string) =>
+    raw(h.url, `/api/v1/run/${token}/phase2`, {}, "POST", from ? { from } : {});
+  const lost = JSON.parse((await rotate()).body.toString()).token as string;
+  // serve died before the answer reached the payload: it asks again.
+  const again = await rotate();
+  assert.equal(again.status, 200);
+  const token2 = JSON.parse(again.body.toString()).token as string;
+  assert.notEqual(token2, lost);
+  assert.equal((await raw(h.url, `/api/v1/run/${lost}/spec`)).status, 401, "the lost one dies");
+  // Not from another address, and not once the new token has been used.
+  assert.equal((await rotate("127.0.0.2")).status, 401);
+  assert.equal((await raw(h.url, `/api/v1/run/${token2}/spec`)).status, 200);
+  assert.equal((await rotate()).status, 401);
+});
