@@ -35,11 +35,32 @@ export async function openStaging(
   };
 }
 
+/**
+ * The run token, for our own server's mirror only: it fetches a stage3
+ * variant no host file uses (any more) only for a valid token
+ * (server/mirror/gate.ts). A mirror elsewhere never sees the token.
+ */
+export function mirrorAuth(
+  mirror: string,
+  server: string | undefined,
+  token: string | undefined,
+): Record<string, string> | undefined {
+  if (!server || !token || !mirror.startsWith(`${server.replace(/\/+$/, "")}/`)) return undefined;
+  return { authorization: `Bearer ${token}` };
+}
+
 export const fetchVerify: Handler<"fetch-verify"> = async (a, ctx) => {
   const { dir, cleanup } = await openStaging(a.staging, ctx);
   const onProgress = (file: string, done: number, total: number | undefined) =>
     ctx.reporter.progress(`${ctx.step}:${path.basename(file)}`, done, total);
-  const common = { mirror: a.mirror, trustedKeys: a.trustedKeys, destDir: dir, onProgress };
+  const headers = mirrorAuth(a.mirror, ctx.server, ctx.token);
+  const common = {
+    mirror: a.mirror,
+    trustedKeys: a.trustedKeys,
+    destDir: dir,
+    onProgress,
+    ...(headers ? { download: { headers } } : {}),
+  };
   const stage3 = await fetchStage3(a.variant, common);
   ctx.log(
     `stage3 ${stage3.pointer.fileName}: ${stage3.bytes} bytes, signed by ${stage3.signature.primaryFingerprint}, SHA512 ok`,

@@ -34,6 +34,8 @@ export interface DownloadOptions {
   signal?: AbortSignal;
   /** Also hands every byte, in file order, to this consumer (see tee.ts). */
   tee?: ByteTee;
+  /** Sent with every request (the run token to our own mirror: server/mirror/gate.ts). */
+  headers?: Record<string, string>;
 }
 
 /** Downloads `url` to `dest` (atomically: `<dest>.part`, then rename) and returns its digests. */
@@ -90,7 +92,7 @@ async function attemptOnce(url: string, part: string, opts: DownloadOptions): Pr
     await rm(part, { force: true });
     have = 0;
   }
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...opts.headers };
   if (have > 0) headers.range = `bytes=${have}-`;
   const res = await fetch(url, { headers, signal: opts.signal ?? null });
   if (res.status === 416 && have > 0 && have === opts.expectedSize) {

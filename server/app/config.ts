@@ -83,9 +83,11 @@ export const serveConfigSchema = z
         binhostUpstream: z.string().min(1).optional(),
         cacheDir: z.string().default("var/mirror-cache"),
         keysDir: z.string().default("var/mirror-keys"),
+        /** Cache size limit (GiB); least recently served units no host file uses make room. */
+        maxCacheGiB: z.number().positive().default(50),
       })
       .strict()
-      .default({ cacheDir: "var/mirror-cache", keysDir: "var/mirror-keys" }),
+      .default({ cacheDir: "var/mirror-cache", keysDir: "var/mirror-keys", maxCacheGiB: 50 }),
     /** Captured system images (server/sysimgs), kept in <stateDir>/sysimgs. */
     sysimgs: z
       .object({

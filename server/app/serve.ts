@@ -7,13 +7,13 @@ import { join, resolve } from "node:path";
 import type { Router } from "express";
 import type { Logger } from "pino";
 import { startDhcpServer, type DhcpServer } from "../dhcp/index.ts";
-import { resolveInstallSpec } from "../hosts/index.ts";
+import { resolveInstallSpec, type HostEntry } from "../hosts/index.ts";
 import { createApp } from "../http/app.ts";
 import { httpServer } from "../http/deadlines.ts";
 import { ImageCatalog } from "../http/images.ts";
 import { packOverlay } from "../overlay/pack.ts";
 import { overlayAttrs } from "./overlay-attrs.ts";
-import { createMirrorRouter } from "../mirror/index.ts";
+import { createMirrorRouter, demandFromHosts, type MirrorGate } from "../mirror/index.ts";
 import { isStalled } from "../policy/state-machine.ts";
 import { StateStore } from "../state/store.ts";
 import { SysImageStore } from "../sysimgs/store.ts";
@@ -44,7 +44,7 @@ async function listen(server: Server, port: number, host: string): Promise<numbe
 }
 
 /** /mirror/ (server/mirror): only when an upstream is configured. */
-function mirrorRouter(cfg: ServeConfig, log: Logger): Router | undefined {
+function mirrorRouter(cfg: ServeConfig, log: Logger, gate: MirrorGate): Router | undefined {
   if (!cfg.mirror.upstream) {
     log.warn("mirror: no upstream configured; /mirror/ answers 404");
     return undefined;
@@ -56,8 +56,9 @@ function mirrorRouter(cfg: ServeConfig, log: Logger): Router | undefined {
       cacheDir: resolve(cfg.mirror.cacheDir),
       keysDir: resolve(cfg.mirror.keysDir),
       trustedKeys: cfg.trustedKeys,
+      maxCacheGiB: cfg.mirror.maxCacheGiB,
     },
-    { log },
+    { log, gate },
   );
 }
 
@@ -86,6 +87,8 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
     // Always a token: configured, else generated into the state folder.
     const admin = serveToken(cfg, stateDir);
     log.info({ tokenFile: admin.adminTokenFile ?? null }, "admin API: bearer token required");
+    const resolveSpec = (h: HostEntry) =>
+      resolveInstallSpec(h, { mirrorUrl: `${serverUrl}/mirror/`, trustedKeys: cfg.trustedKeys });
     const config = {
       get serverUrl() {
         return serverUrl;
@@ -104,11 +107,18 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
       hosts: () => hosts.get(),
       store,
       images,
-      resolveSpec: (h) =>
-        resolveInstallSpec(h, { mirrorUrl: `${serverUrl}/mirror/`, trustedKeys: cfg.trustedKeys }),
+      resolveSpec,
       packOverlay: (h) =>
         h.overlayDir ? packOverlay(h.overlayDir, { attrs: overlayAttrs(h) }) : undefined,
-      mirror: mirrorRouter(cfg, log),
+      // Without a valid run token, the mirror fetches only what host files use.
+      mirror: mirrorRouter(cfg, log, {
+        demand: demandFromHosts(
+          () => hosts.get().hosts,
+          resolveSpec,
+          (h, err) => log.warn({ err, host: h.name }, "mirror: host spec does not resolve"),
+        ),
+        authorize: (token) => store.checkToken(token).ok,
+      }),
       sysimgs: await new SysImageStore(join(stateDir, "sysimgs"), undefined, {
         limits: { maxBytes: cfg.sysimgs.maxBytes, keepFreeBytes: cfg.sysimgs.keepFree },
         log,
