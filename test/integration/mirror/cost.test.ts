@@ -13,6 +13,8 @@ import { execa } from "execa";
 import { MirrorCache } from "../../../server/mirror/cache.ts";
 import { parseMirrorConfig } from "../../../server/mirror/config.ts";
 import type { MirrorGate } from "../../../server/mirror/gate.ts";
+import { mirrorAuth } from "../../../payload/steps/fetch.ts";
+import { fetchStage3, HttpError } from "../../../payload/verify/index.ts";
 import { AUTOBUILDS } from "../../../payload/verify/layout.ts";
 import {
   cleanup,
@@ -117,6 +119,32 @@ test("with a valid run token the unused variant is fetched and verified; afterwa
     const again = await get(m.url + fx.openrcRel);
     assert.equal(again.status, 200, "cached and verified: served without a token");
     assert.equal(up.hits.get(fx.openrcRel), hits, "no second upstream fetch");
+  } finally {
+    await m.close();
+  }
+});
+
+test("the payload's fetchStage3 gets a variant no host file uses only with its run token", async () => {
+  const m = await startMirror(pinnedToFixture(fx, up.url, join(work, "cache-payload")), {
+    gate: hostsUsing(["systemd"]),
+  });
+  const server = m.url.replace(/\/mirror\/$/, "");
+  const opts = (name: string, token?: string) => {
+    const headers = mirrorAuth(m.url, server, token);
+    return {
+      mirror: m.url,
+      trustedKeys: [fx.fingerprint],
+      destDir: join(work, name),
+      download: { retries: 0, ...(headers ? { headers } : {}) },
+    };
+  };
+  try {
+    await assert.rejects(
+      fetchStage3("openrc", opts("dl-none")),
+      (e: unknown) => e instanceof HttpError && e.status === 404,
+    );
+    const v = await fetchStage3("openrc", opts("dl-token", TOKEN));
+    assert.equal(v.sha512, sha512(await readFile(join(fx.dir, fx.openrcRel))));
   } finally {
     await m.close();
   }
