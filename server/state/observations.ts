@@ -3,11 +3,12 @@
 // leases. Answers "why didn't this machine install?" after the fact.
 //
 // Every row here is caused by unauthenticated traffic, so its cost is
-// bounded: rows wait in memory and are written in one transaction a second
-// (one fsync, not one per packet), each MAC may add TRACE_PER_MAC rows per
-// second, the queue and the tables have caps, and older rows are pruned.
-// A power loss may lose the last second of observations; actions, runs,
-// tokens and events (server/state/store.ts) are committed at once.
+// bounded: rows wait in memory until the event loop's current turn ends and
+// are then written in one transaction without fsync (synchronous = NORMAL:
+// a kill -9 loses nothing, a power loss may lose the last seconds), each MAC
+// may add TRACE_PER_MAC rows per second, the queue and the tables have caps,
+// and older rows are pruned. Actions, runs, tokens and events
+// (server/state/store.ts) are fsync'd at every commit.
 import type { Db } from "./db.ts";
 
 export type TraceSource = "dhcp" | "tftp" | "http" | "payload" | "policy";
@@ -44,11 +45,11 @@ const TRACE_KEEP = 500;
 export const TRACE_MAX = 100_000;
 /** Discovered machines kept, the most recently seen. */
 export const DISCOVERED_MAX = 5_000;
-/** Trace rows one MAC may add per flush interval; more are counted as dropped. */
+/** Trace rows one MAC may add per WINDOW_MS; more are counted as dropped. */
 const TRACE_PER_MAC = 30;
+const WINDOW_MS = 1000;
 /** Rows (trace + discovered) waiting for the next flush; more are dropped. */
 const PENDING_MAX = 20_000;
-export const FLUSH_MS = 1000;
 
 interface PendingTrace {
   mac: string;
@@ -70,6 +71,7 @@ export class Observations {
   private perMac = new Map<string, number>();
   private discoveries = new Map<string, PendingDiscovery>();
   private readonly timer: NodeJS.Timeout;
+  private scheduled = false;
   /** Rows refused by the rate limits and caps since start (shown in logs and metrics). */
   dropped = 0;
 
@@ -77,21 +79,36 @@ export class Observations {
     private readonly db: Db,
     private readonly now: () => number,
   ) {
-    this.timer = setInterval(() => this.flush(), FLUSH_MS);
+    this.timer = setInterval(() => this.perMac.clear(), WINDOW_MS);
     this.timer.unref();
   }
 
-  /** Writes what is pending; reads call it first, `close` last. */
+  /** One flush at the end of the current event-loop turn, for everything queued in it. */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Writes what is pending (one transaction, no fsync); reads call it first, `close` last. */
   flush(): void {
-    if (this.traces.length === 0 && this.discoveries.size === 0) {
-      this.perMac.clear();
-      return;
-    }
+    if (this.traces.length === 0 && this.discoveries.size === 0) return;
     const traces = this.traces;
     const discoveries = this.discoveries;
     this.traces = [];
     this.discoveries = new Map();
-    this.perMac.clear();
+    this.db.pragma("synchronous = NORMAL");
+    try {
+      this.write(traces, discoveries);
+    } finally {
+      this.db.pragma("synchronous = FULL");
+    }
+  }
+
+  private write(traces: PendingTrace[], discoveries: Map<string, PendingDiscovery>): void {
     this.db.transaction(() => {
       const ins = this.db.prepare(
         "INSERT INTO trace (mac, time, source, what, detail) VALUES (?, ?, ?, ?, ?)",
@@ -162,6 +179,7 @@ export class Observations {
       what,
       detail: detail ? JSON.stringify(detail) : null,
     });
+    this.schedule();
   }
 
   traceFor(macs: string[], limit = 200): TraceEntry[] {
@@ -205,6 +223,7 @@ export class Observations {
     }
     if (!this.room()) return;
     this.discoveries.set(m, { first: now, last: now, seen: 1, info });
+    this.schedule();
   }
 
   /** Discovered MACs, minus those that have since been given a host file. */
