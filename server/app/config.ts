@@ -4,8 +4,8 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { formatPath, GENTOO_KEYS } from "../../payload/spec/schema.ts";
-import { readTokenFile } from "./admin-token.ts";
 import { parseSize } from "../hosts/units.ts";
+import { readTokenFile } from "./admin-token.ts";
 
 const ipv4 = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, "an IPv4 address");
 
@@ -103,6 +103,12 @@ export const serveConfigSchema = z
     trustedKeys: z.array(z.string().regex(/^[0-9A-F]{40}$/)).default(GENTOO_KEYS),
     tokenTtl: duration.default(6 * 3600_000),
     stallAfter: duration.default(15 * 60_000),
+    /** A served boot script whose payload never fetches its spec ends after this (back to local). */
+    bootWindow: duration.default(30 * 60_000),
+    /** An armed action no machine boots goes back to local after this. */
+    armFor: duration.default(24 * 3600_000),
+    /** Events kept per run; past it only terminal events are stored. */
+    eventsPerRun: z.number().int().min(100).default(20_000),
     localBoot: z.enum(["exit", "sanboot"]).default("exit"),
     bootTries: z.number().int().min(1).max(100).default(10),
     extraCmdline: z.string().optional(),

@@ -24,6 +24,7 @@ import { LiveHosts } from "./hosts-watch.ts";
 import { reservationFor } from "./reservations.ts";
 import { sendWake } from "./wol.ts";
 import { neighbourMac } from "./neigh.ts";
+import type { AddressOwner } from "../policy/address.ts";
 
 export interface RunningServer {
   url: string;
@@ -65,7 +66,11 @@ function mirrorRouter(cfg: ServeConfig, log: Logger, gate: MirrorGate): Router |
 export async function startServer(cfg: ServeConfig, log: Logger): Promise<RunningServer> {
   const hosts = await LiveHosts.load(resolve(cfg.hostsDir), log);
   const stateDir = resolve(cfg.stateDir);
-  const store = new StateStore(stateDir, { tokenTtlMs: cfg.tokenTtl });
+  const store = new StateStore(stateDir, {
+    tokenTtlMs: cfg.tokenTtl,
+    windows: { armForMs: cfg.armFor, bootWindowMs: cfg.bootWindow },
+    eventsPerRun: cfg.eventsPerRun,
+  });
   const cleanups: Array<() => Promise<void> | void> = [() => store.close(), () => hosts.close()];
   const closeAll = async () => {
     for (const c of cleanups.reverse()) {
@@ -84,6 +89,15 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
     if (current?.warning) log.warn({ image: current.id }, current.warning);
     // Port 0 (tests) is only known after listen; the URL is read lazily.
     let serverUrl = serverUrlOf(cfg, cfg.http.port);
+    // Who is at an address: our DHCP lease (once DHCP runs), else the kernel's
+    // neighbour entry (server/policy/address.ts says why that is the proof).
+    let dhcp: DhcpServer | undefined;
+    const addressOwner = (ip: string): AddressOwner | undefined => {
+      const lease = dhcp?.leases().find((l) => l.ip === ip);
+      if (lease) return { mac: lease.mac, via: "lease" };
+      const mac = neighbourMac(ip);
+      return mac ? { mac, via: "neighbour" } : undefined;
+    };
     // Always a token: configured, else generated into the state folder.
     const admin = serveToken(cfg, stateDir);
     log.info({ tokenFile: admin.adminTokenFile ?? null }, "admin API: bearer token required");
@@ -124,6 +138,7 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
         log,
       }).open(),
       wake: cfg.interface ? (mac) => sendWake(cfg.interface!, mac) : undefined,
+      addressOwner,
       log,
     });
     const deadlines = {
@@ -143,8 +158,6 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
     }
     log.info({ url: serverUrl, listen: cfg.listen, port }, "http: serving");
 
-    let dhcp: DhcpServer | undefined;
-    const ipToMac = new Map<string, string>();
     if (cfg.dhcp.mode !== "off") {
       if (!cfg.interface) throw new Error("config: interface: required when dhcp.mode is not off");
       dhcp = await startDhcpServer(
@@ -170,10 +183,15 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
       const d = dhcp;
       cleanups.push(() => d.close());
     }
+    // The lease copy in the state database (for status and inventory after a
+    // restart) is rewritten by the sweep, and only when it changed.
+    let savedLeases = "";
     const syncLeases = () => {
       if (!dhcp) return;
       const leases = dhcp.leases();
-      for (const l of leases) ipToMac.set(l.ip, l.mac);
+      const key = JSON.stringify(leases);
+      if (key === savedLeases) return;
+      savedLeases = key;
       store.obs.saveLeases(leases);
     };
 
@@ -186,10 +204,7 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
         interface: cfg.interface,
         log,
         onTrace: (ev) => {
-          syncLeases();
-          const ip = ev.peer.replace(/:\d+$/, "");
-          // Proxy mode has no leases of ours: ask ARP (server/app/neigh.ts).
-          const mac = ipToMac.get(ip) ?? neighbourMac(ip);
+          const mac = addressOwner(ev.peer.replace(/:\d+$/, ""))?.mac;
           if (mac) store.obs.trace(mac, "tftp", ev.what, { peer: ev.peer, ...ev.detail });
         },
       });
@@ -203,6 +218,12 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
       () => {
         syncLeases();
         for (const h of hosts.get().hosts) {
+          const expired = store.expire(h.name);
+          if (expired) {
+            log.warn({ host: h.name, macs: h.macs }, expired.reason);
+            for (const mac of h.macs)
+              store.obs.trace(mac, "policy", "expired", { reason: expired.reason });
+          }
           const run = store.latestRun(h.name);
           if (!run || reported.has(run.id) || !isStalled(run, Date.now(), cfg.stallAfter)) continue;
           reported.add(run.id);
