@@ -1,7 +1,18 @@
 // TFTP for the netboot chain: read-only, serves the iPXE binaries folder.
 // RFC 1350 + 2347 (options) + 2348 (blksize) + 2349 (tsize, timeout) + 7440
 // (windowsize). See packet.ts (codec), options.ts (negotiation), session.ts
-// (transfer state machine), transfer.ts (runner), paths.ts (root containment).
+// (transfer state machine), transfer.ts (runner), paths.ts (root containment),
+// slots.ts (who may start a transfer).
+//
+// Bounds against clients that hold slots or are not there at all (issue #14;
+// defaults in TftpConfig, server.ts):
+//   timeout option   <= 5 s, else left out of the OACK (RFC 2349 allows only
+//                    echo or omit; the client keeps its default)
+//   transfer         ends with an ERROR after 5 min (maxTransferMs)
+//   per address      8 concurrent transfers, the 9th gets ERROR 0 "too many
+//                    transfers from your address" (512 for the whole server)
+//   unanswered RRQ   first packet sent 3 times at most (firstRetries 2), then
+//                    dropped silently: a spoofed RRQ reflects <= 3 packets
 export {
   startTftpServer,
   type TftpConfig,

@@ -67,8 +67,9 @@ describe("tftp over a lossy link", () => {
     );
   });
 
-  // curl asks for a retransmission timeout of max-time/50 s (6 s by default),
-  // which the server honours (RFC 2349); --max-time 60 makes that 1 s.
+  // curl asks for a retransmission timeout of max-time/50 s (6 s by default,
+  // above the server's 5 s cap, so left out of the OACK and curl keeps its
+  // own); --max-time 60 makes it 1 s, which the server honours (RFC 2349).
   test("curl blksize 1468", { timeout: 180_000 }, async () => {
     const url = `tftp://${fx.net.serverIp}/snponly.efi`;
     await fetchOk(
