@@ -9,9 +9,14 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { requireTool } from "../../lib/tools.ts";
 import { startFixture, startSlowClients, type Fixture } from "./harness.ts";
+import type { SlowSpec } from "./slow-client.ts";
 
 const SLOW_IP = "10.77.0.3";
 const VICTIM_IP = "10.77.0.99";
+
+/** slow-client.ts readers of undionly.kpxe in the client namespace. */
+const readers = (fx: Fixture, bind: string, count: number, spec: Partial<SlowSpec> = {}) =>
+  startSlowClients(fx.net, { host: fx.net.serverIp, bind, count, file: "undionly.kpxe", ...spec });
 
 async function addAddress(fx: Fixture, ip: string): Promise<void> {
   await fx.net.inClient("ip", ["addr", "add", `${ip}/24`, "dev", fx.net.clientIf]);
@@ -89,14 +94,7 @@ describe("tftp limits (defaults)", () => {
     },
     async () => {
       // 8 readers that ACK every packet 0.5 s late, blksize 8: alive for the whole test.
-      const slow = await startSlowClients(fx.net, {
-        host: fx.net.serverIp,
-        bind: SLOW_IP,
-        count: 8,
-        file: "undionly.kpxe",
-        options: [["blksize", "8"]],
-        ackMs: 500,
-      });
+      const slow = await readers(fx, SLOW_IP, 8, { options: [["blksize", "8"]], ackMs: 500 });
       try {
         assert.equal(slow.first.started, 8, JSON.stringify(slow.first));
         const refused = await from(fx, SLOW_IP, () => atftp(fx, "ninth", ["blksize 1432"]));
@@ -126,17 +124,8 @@ describe("tftp limits (defaults)", () => {
 `,
       });
       // One request answered with DATA 1, one (with options) with an OACK.
-      const plain = await startSlowClients(fx.net, {
-        host: fx.net.serverIp,
-        bind: VICTIM_IP,
-        count: 1,
-        file: "undionly.kpxe",
-      });
-      const withOptions = await startSlowClients(fx.net, {
-        host: fx.net.serverIp,
-        bind: VICTIM_IP,
-        count: 1,
-        file: "undionly.kpxe",
+      const plain = await readers(fx, VICTIM_IP, 1);
+      const withOptions = await readers(fx, VICTIM_IP, 1, {
         options: [
           ["timeout", "255"],
           ["blksize", "1432"],
@@ -182,14 +171,7 @@ describe("tftp limits (lifetime 3 s, one transfer per address)", () => {
     },
     async () => {
       // ACKs every 0.3 s at blksize 8: undionly.kpxe would take most of an hour.
-      const slow = await startSlowClients(fx.net, {
-        host: fx.net.serverIp,
-        bind: SLOW_IP,
-        count: 1,
-        file: "undionly.kpxe",
-        options: [["blksize", "8"]],
-        ackMs: 300,
-      });
+      const slow = await readers(fx, SLOW_IP, 1, { options: [["blksize", "8"]], ackMs: 300 });
       try {
         let s = await slow.stats();
         while (s.holding > 0) {
