@@ -42,21 +42,26 @@ function escapeValue(v: string): string {
   return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
 }
 
-export function renderReposConf(): string {
+/**
+ * The tree was installed from the verified snapshot; `emerge --sync` (phase
+ * 2 when the spec asks, and the owner later) fetches the daily snapshots
+ * through the server's verifying mirror: emerge-webrsync reads GENTOO_MIRRORS
+ * (make.conf: the server), checks the .md5sum and, with gemato, the
+ * signature against Gentoo's key. No public URL: the machine needs no route
+ * to the Internet, and a fleet fetches each day's snapshot once.
+ */
+export function renderReposConf(spec: InstallSpec): string {
   return [
-    "# Written by automagic-install. The tree was installed from the verified",
-    "# snapshot; `emerge --sync` (phase 2, when the spec asks) uses this.",
+    "# Written by automagic-install: the daily snapshots through the server (GENTOO_MIRRORS).",
     "[DEFAULT]",
     "main-repo = gentoo",
     "",
     "[gentoo]",
     "location = /var/db/repos/gentoo",
-    "sync-type = rsync",
-    "sync-uri = rsync://rsync.gentoo.org/gentoo-portage",
+    "sync-type = webrsync",
+    `sync-uri = ${spec.stage3.mirror}`,
     "auto-sync = yes",
-    "sync-rsync-verify-jobs = 1",
-    "sync-rsync-verify-metamanifest = yes",
-    "sync-rsync-verify-max-age = 3",
+    "sync-webrsync-verify-signature = yes",
     "sync-openpgp-key-path = /usr/share/openpgp-keys/gentoo-release.asc",
     "",
   ].join("\n");
@@ -93,7 +98,7 @@ export function portageFiles(spec: InstallSpec): PlannedFile[] {
   const p = spec.portage;
   return [
     { path: "/etc/portage/make.conf", content: renderMakeConf(spec), mode: 0o644 },
-    { path: "/etc/portage/repos.conf/gentoo.conf", content: renderReposConf(), mode: 0o644 },
+    { path: "/etc/portage/repos.conf/gentoo.conf", content: renderReposConf(spec), mode: 0o644 },
     ...(p.binhost
       ? [
           {

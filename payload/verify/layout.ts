@@ -5,6 +5,11 @@ export const AUTOBUILDS = "releases/amd64/autobuilds";
 export const SNAPSHOT = "snapshots/gentoo-latest.tar.xz";
 export const SNAPSHOT_SIG = `${SNAPSHOT}.gpgsig`;
 
+/** A dated snapshot as emerge-webrsync asks for it: snapshots/gentoo-YYYYMMDD.tar.xz (+ .gpgsig, .md5sum). */
+export function datedSnapshot(date: string): string {
+  return `snapshots/gentoo-${date}.tar.xz`;
+}
+
 /** Gentoo's snapshot signing key (primary), which differs from the release key. */
 export { GENTOO_SNAPSHOT_KEY } from "../spec/schema.ts";
 

@@ -9,7 +9,8 @@
 // cache under mirror.maxCacheGiB; the gate (when given) says what the host
 // files use, which is never evicted.
 import { existsSync } from "node:fs";
-import { mkdir, rename, stat } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdir, readFile, rename, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { digestMismatch, expectedDigests, parseDigests } from "../../payload/verify/digests.ts";
 import { withKeyring, type Keyring } from "../../payload/verify/gpg.ts";
@@ -161,6 +162,9 @@ export class MirrorCache {
       case "snapshot":
         await this.ensureSnapshot();
         break;
+      case "dated":
+        await this.ensureDatedSnapshot(target.tarballRel);
+        break;
       case "binindex":
         await this.binhost.ensureIndex(target.release, target.isa);
         break;
@@ -238,6 +242,28 @@ export class MirrorCache {
         if (!existsSync(cached)) throw err;
         this.log.warn({ err, rel: SNAPSHOT }, "mirror: refresh failed, serving the verified copy");
       }
+    });
+  }
+
+  /**
+   * emerge-webrsync's gentoo-YYYYMMDD.tar.xz + .gpgsig + .md5sum: the
+   * signature is checked against the snapshot key, the .md5sum must name the
+   * tarball with its MD5 (emerge-webrsync checks both again). Immutable.
+   */
+  async ensureDatedSnapshot(tarballRel: string): Promise<void> {
+    const files = [tarballRel, `${tarballRel}.gpgsig`, `${tarballRel}.md5sum`];
+    await this.#once(tarballRel, async () => {
+      if (await allExist(this.cfg.cacheDir, files)) return;
+      const name = tarballRel.slice(tarballRel.lastIndexOf("/") + 1);
+      await this.#fetchUnit(tarballRel, files, async (k, [tar, sig, md5]) => {
+        await k.verifyDetached(sig as string, tar as string);
+        const [want = "", named = ""] = (await readFile(md5 as string, "utf8")).trim().split(/\s+/);
+        const got = createHash("md5")
+          .update(await readFile(tar as string))
+          .digest("hex");
+        if (named.replace(/^\*/, "") !== name || want.toLowerCase() !== got)
+          throw new Error(`${tarballRel}.md5sum: does not say "${got}  ${name}"`);
+      });
     });
   }
 

@@ -42,8 +42,25 @@ export function demandOf(specs: Iterable<DemandSpec>): MirrorDemand {
 }
 
 /** Why `target` is not something the host files use (so fetching it needs a token), or undefined. */
-export function unusedReason(target: MirrorTarget, d: MirrorDemand): string | undefined {
+export function unusedReason(
+  target: MirrorTarget,
+  d: MirrorDemand,
+  now = Date.now(),
+): string | undefined {
   switch (target.kind) {
+    case "dated": {
+      // Installed systems sync without a token (their run ended); what they
+      // may make the mirror fetch is the last DATED_DAYS days' snapshots.
+      const t = Date.UTC(
+        +target.date.slice(0, 4),
+        +target.date.slice(4, 6) - 1,
+        +target.date.slice(6),
+      );
+      const age = (now - t) / 86400_000;
+      return age >= -1 && age <= DATED_DAYS
+        ? undefined
+        : `snapshot of ${target.date}: not within the last ${DATED_DAYS} days`;
+    }
     case "pointer":
     case "stage3":
       return d.variants.has(target.variant)
@@ -59,6 +76,9 @@ export function unusedReason(target: MirrorTarget, d: MirrorDemand): string | un
       return undefined;
   }
 }
+
+/** How far back emerge-webrsync's dated snapshots may be fetched without a token. */
+export const DATED_DAYS = 14;
 
 /** The token of `Authorization: Bearer <token>`. */
 export function bearerToken(header: string | undefined): string | undefined {

@@ -18,6 +18,14 @@ export type MirrorTarget =
       tarballRel: string;
     }
   | { kind: "snapshot"; rel: string; ext: "" | ".gpgsig" }
+  /** emerge-webrsync's dated snapshot (installed systems' `emerge --sync`). */
+  | {
+      kind: "dated";
+      rel: string;
+      date: string;
+      ext: "" | ".gpgsig" | ".md5sum";
+      tarballRel: string;
+    }
   | { kind: "binindex"; rel: string; release: string; isa: string }
   | {
       kind: "binpkg";
@@ -36,6 +44,7 @@ const POINTER = /^latest-stage3-amd64-([a-z0-9]+(?:-[a-z0-9]+)*)\.txt$/;
 const STAMP = /^\d{8}T\d{6}Z$/;
 const STAGE = /^stage3-amd64-([a-z0-9]+(?:-[a-z0-9]+)*)-(\d{8}T\d{6}Z)\.tar\.xz(\.asc|\.DIGESTS)?$/;
 const KEY = /^([0-9A-F]{40})\.asc$/;
+const DATED = /^gentoo-(\d{8})\.tar\.xz(\.gpgsig|\.md5sum)?$/;
 
 /** Gentoo's binary package host: releases/amd64/binpackages/<release>/<isa>/. */
 export const BINPACKAGES = "releases/amd64/binpackages";
@@ -93,6 +102,13 @@ export function classifyMirrorPath(urlPath: string): Classified {
   if (rel === SNAPSHOT || rel === `${SNAPSHOT}.gpgsig`) {
     return { ok: true, target: { kind: "snapshot", rel, ext: rel === SNAPSHOT ? "" : ".gpgsig" } };
   }
+  if (segs.length === 2 && segs[0] === "snapshots") {
+    const m = DATED.exec(segs[1] as string);
+    if (!m) return notFound;
+    const ext = (m[2] ?? "") as "" | ".gpgsig" | ".md5sum";
+    const tarballRel = rel.slice(0, rel.length - ext.length);
+    return { ok: true, target: { kind: "dated", rel, date: m[1] as string, ext, tarballRel } };
+  }
   if (rel.startsWith(`${BINPACKAGES}/`)) return classifyBinhost(segs, rel) ?? notFound;
   const base = AUTOBUILDS.split("/");
   if (!base.every((b, i) => segs[i] === b)) return notFound;
@@ -132,6 +148,10 @@ export function unitOf(target: MirrorTarget): { key: string; files: string[] } {
     }
     case "snapshot":
       return { key: SNAPSHOT, files: [SNAPSHOT, SNAPSHOT_SIG] };
+    case "dated": {
+      const t = target.tarballRel;
+      return { key: t, files: [t, `${t}.gpgsig`, `${t}.md5sum`] };
+    }
     default:
       return { key: target.rel, files: [target.rel] };
   }

@@ -11,9 +11,11 @@ import { readFile, readdir, readlink, mkdir, rm, writeFile } from "node:fs/promi
 import { join } from "node:path";
 import { execa } from "execa";
 import { AUTOBUILDS } from "../../../payload/verify/layout.ts";
+import { demandOf } from "../../../server/mirror/gate.ts";
 import {
   cleanup,
   cloneFixture,
+  countingUpstream,
   pinnedToFixture,
   startMirror,
   tempDir,
@@ -356,4 +358,77 @@ test("the systemd variant has sshd.service and a serial getty", async () => {
   assert.match(list, /usr\/bin\/emerge/);
   assert.doesNotMatch(list, /init\.d\/sshd/);
   await rm(join(work, "unused"), { force: true });
+});
+
+test("emerge --sync is emerge-webrsync through the server: the day's snapshot fetched once, checked, synced", async () => {
+  // Upstream: the fixture with the dated snapshot a Gentoo mirror publishes
+  // daily (same bytes and signature as gentoo-latest), one with a wrong
+  // .md5sum, and one a month old.
+  const fx = served.fx;
+  const up = await cloneFixture(fx, join(work, "webrsync-up"));
+  const latest = join(up, "snapshots/gentoo-latest.tar.xz");
+  const stamp = Number(
+    (await execa("tar", ["-xJOf", latest, "--wildcards", "*/metadata/timestamp.x"])).stdout.split(
+      " ",
+    )[0],
+  );
+  const day = (t: number) => new Date(t * 1000).toISOString().slice(0, 10).replace(/-/g, "");
+  const date = day(stamp);
+  const md5 = createHash("md5")
+    .update(await readFile(latest))
+    .digest("hex");
+  const dated = async (d: string, sum: string) => {
+    const name = `gentoo-${d}.tar.xz`;
+    await execa("ln", [latest, join(up, "snapshots", name)]);
+    await execa("cp", [`${latest}.gpgsig`, join(up, "snapshots", `${name}.gpgsig`)]);
+    await writeFile(join(up, "snapshots", `${name}.md5sum`), `${sum}  ${name}\n`);
+  };
+  await dated(date, md5);
+  const yesterday = day(stamp - 86400);
+  await dated(yesterday, "0".repeat(32));
+  await dated(day(stamp - 40 * 86400), md5);
+  const upstream = await countingUpstream(up);
+  const gate = { demand: () => demandOf([]), authorize: () => false };
+  const mirror = await startMirror(
+    pinnedToFixture(fx, upstream.url, join(work, "webrsync-cache")),
+    {
+      gate,
+    },
+  );
+  try {
+    const get = (rel: string) => fetch(`${mirror.url}snapshots/${rel}`);
+    // A wrong .md5sum: refused, nothing cached.
+    const bad = await get(`gentoo-${yesterday}.tar.xz.md5sum`);
+    assert.equal(bad.status, 502, await bad.text());
+    // Older than two weeks and no run token: not fetched at all.
+    const old = await get(`gentoo-${day(stamp - 40 * 86400)}.tar.xz`);
+    assert.equal(old.status, 404);
+    assert.match(await old.text(), /not within the last 14 days/);
+    assert.equal(
+      upstream.hits.get(`snapshots/gentoo-${day(stamp - 40 * 86400)}.tar.xz`),
+      undefined,
+    );
+
+    // The real emerge-webrsync, as `emerge --sync` runs it with the payload's
+    // repos.conf. The fixture's Portage has no gemato, so its own signature
+    // check is off here (the server checked the signature before caching;
+    // docs/INSTALLER.md lists this).
+    await writeFile(join(root, "etc/portage/make.conf"), `GENTOO_MIRRORS="${mirror.url}"\n`, {
+      flag: "a",
+    });
+    const r = await inChroot(`emerge-webrsync --no-pgp-verify --revert=${date}`);
+    assert.equal(r.exitCode, 0, r.all);
+    assert.match(r.all ?? "", new RegExp(`gentoo-${date}\\.tar\\.xz`), r.all);
+    assert.ok(existsSync(join(root, "var/db/repos/gentoo/metadata/timestamp.x")));
+    const again = await inChroot(`emerge-webrsync --no-pgp-verify --revert=${date}`);
+    assert.equal(again.exitCode, 0, again.all);
+    assert.equal(
+      upstream.hits.get(`snapshots/gentoo-${date}.tar.xz`),
+      1,
+      "fetched from upstream once",
+    );
+  } finally {
+    await mirror.close();
+    await upstream.close();
+  }
 });

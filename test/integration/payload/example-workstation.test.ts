@@ -278,9 +278,10 @@ test("phase 2 through chroot: neovim (~amd64), sudo, zsh as carol's shell, chron
     srv!.events.some((e) => e.kind === "phase-done"),
     "phase 1 passed",
   );
-  // The file asks for `emerge --sync` (repos.conf: rsync.gentoo.org); tests
-  // never leave this machine, so the stamp says the tree synced just now
-  // (phase 1 extracted today's snapshot) and the sync step skips.
+  // The file asks for `emerge --sync` (repos.conf: emerge-webrsync through the
+  // server); the fixture has no dated snapshots and no gemato (INSTALLER.md),
+  // so the stamp says the tree synced just now (phase 1 extracted today's
+  // snapshot) and the sync step skips.
   withMount(disk!.root, (m) => {
     writeFileSync(join(m, SYNC_STAMP), `${new Date().toISOString()}\n`);
   });

@@ -92,3 +92,18 @@ test("gate: the host demand is computed once per host registry; a host whose spe
   hosts = [{ v: "systemd" }]; // a reload swaps the array
   assert.deepEqual([...demand().variants], ["systemd"]);
 });
+
+test("gate: emerge-webrsync's dated snapshots of the last two weeks need no token, older ones do", () => {
+  const now = Date.UTC(2026, 11, 7, 12);
+  const d = demandOf([]);
+  assert.equal(unusedReason(target("/snapshots/gentoo-20261206.tar.xz"), d, now), undefined);
+  assert.equal(unusedReason(target("/snapshots/gentoo-20261124.tar.xz.md5sum"), d, now), undefined);
+  assert.equal(
+    unusedReason(target("/snapshots/gentoo-20261101.tar.xz"), d, now),
+    "snapshot of 20261101: not within the last 14 days",
+  );
+  assert.match(
+    unusedReason(target("/snapshots/gentoo-20270101.tar.xz"), d, now) ?? "",
+    /not within/,
+  );
+});

@@ -31,6 +31,16 @@ test("the Gentoo paths a payload asks for are recognised", () => {
   }
   assert.equal((k("/snapshots/gentoo-latest.tar.xz") as { kind: string }).kind, "snapshot");
   assert.equal((k("/snapshots/gentoo-latest.tar.xz.gpgsig") as { ext: string }).ext, ".gpgsig");
+  // emerge-webrsync's dated snapshots (installed systems' emerge --sync)
+  for (const ext of ["", ".gpgsig", ".md5sum"] as const) {
+    assert.deepEqual(k(`/snapshots/gentoo-20261206.tar.xz${ext}`), {
+      kind: "dated",
+      rel: `snapshots/gentoo-20261206.tar.xz${ext}`,
+      date: "20261206",
+      ext,
+      tarballRel: "snapshots/gentoo-20261206.tar.xz",
+    });
+  }
   assert.equal(
     (k(`/keys/${"A".repeat(40)}.asc`) as { fingerprint: string }).fingerprint,
     "A".repeat(40),
@@ -72,7 +82,9 @@ test("anything that is not one of the mirror's files is 404", () => {
     `${A}/20260101T000000Z/stage3-amd64-openrc-20260101T000000Z.tar.xz.CONTENTS.gz`,
     `${A}/current-stage3-amd64-openrc/stage3.tar.xz`,
     `${A}/%252e%252e/x`, // double-encoded: decodes once to a literal "%2e%2e" name
-    "/snapshots/gentoo-20260101.tar.xz",
+    "/snapshots/gentoo-2026010.tar.xz",
+    "/snapshots/portage-20260101.tar.bz2",
+    "/snapshots/gentoo-20260101.tar.xz.asc",
     "/keys/abc.asc",
     `/keys/${"a".repeat(40)}.asc`, // fingerprints are upper-case
     "/.staging/x",
