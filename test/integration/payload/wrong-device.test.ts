@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { requireTool } from "../../lib/tools.ts";
 import { minimalSpecInput } from "../../fakes/install-spec.ts";
+import { recordingReporter } from "../../fakes/reporter.ts";
 import { parseInstallSpec, type InstallSpec } from "../../../payload/spec/schema.ts";
 import type { RunEvent } from "../../../payload/spec/events.ts";
 import { probeSystem } from "../../../payload/probe/index.ts";
@@ -19,7 +20,6 @@ import { planInstall } from "../../../payload/plan/plan.ts";
 import { PlanRefusal } from "../../../payload/plan/types.ts";
 import { execute, StepFailed, type Handlers } from "../../../payload/run/executor.ts";
 import { execaRunner } from "../../../payload/run/runner.ts";
-import { Reporter } from "../../../payload/run/reporter.ts";
 import type { RunContext } from "../../../payload/run/context.ts";
 import { cleanupFor, handlers } from "../../../payload/steps/index.ts";
 import { attachLoop } from "./loopdisk.ts";
@@ -161,13 +161,7 @@ async function pave(o: {
     if (err instanceof PlanRefusal) return { step: "plan", message: err.message, events: [] };
     throw err;
   }
-  const events: RunEvent[] = [];
-  const reporter = new Reporter({ phase: 1, write: () => {} });
-  const emit = reporter.emit.bind(reporter);
-  reporter.emit = (e) => {
-    events.push(e as RunEvent);
-    emit(e);
-  };
+  const { reporter, events } = recordingReporter();
   const ctx = {
     spec: o.spec,
     probe,

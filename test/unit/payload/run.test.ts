@@ -6,6 +6,7 @@ import { CommandError, execaRunner } from "../../../payload/run/runner.ts";
 import type { RunContext } from "../../../payload/run/context.ts";
 import type { Step } from "../../../payload/plan/types.ts";
 import type { RunEvent } from "../../../payload/spec/events.ts";
+import { recordingReporter } from "../../fakes/reporter.ts";
 
 test("reporter batches events, retries a failed POST, keeps seq order", async () => {
   const posted: RunEvent[][] = [];
@@ -80,13 +81,7 @@ test("after the phase-2 rotation, queued and later phase-1 events go out under t
 });
 
 test("a failing step reports step, device, command, exit code and stderr tail, then cleans up", async () => {
-  const events: RunEvent[] = [];
-  const reporter = new Reporter({ phase: 1, write: () => {} });
-  const emit = reporter.emit.bind(reporter);
-  reporter.emit = (e) => {
-    events.push(e as RunEvent);
-    emit(e);
-  };
+  const { reporter, events } = recordingReporter();
   let cleaned = false;
   const steps: Step[] = [
     {
