@@ -18,7 +18,8 @@ import {
   partRefSchema,
   userSchema,
 } from "../../payload/spec/schema.ts";
-import { normaliseMac, parseSize } from "./units.ts";
+import { normalizeMac } from "../policy/mac.ts";
+import { parseSize } from "./units.ts";
 
 /** Kernel names like /dev/sda move between boots; the spec never accepts them. */
 const KERNEL_NAME = /^\/dev\/(sd[a-z]+|vd[a-z]+|hd[a-z]+|xvd[a-z]+|nvme\d+n\d+|mmcblk\d+)\d*$/;
@@ -48,7 +49,7 @@ export const macField = z
         : "write the MAC as a quoted string (YAML did not read it as text)",
   })
   .transform((v, ctx) => {
-    const mac = normaliseMac(v);
+    const mac = normalizeMac(v);
     if (mac === undefined) {
       ctx.addIssue({
         code: "custom",

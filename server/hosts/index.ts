@@ -8,4 +8,4 @@ export { resolveInstallSpec, redactSpec, REDACTED, type ResolveContext } from ".
 export type { HostEntry, HostRegistry } from "./types.ts";
 export type { HostFile } from "./file-schema.ts";
 export { hostFileJsonSchema, renderJsonSchema, SCHEMA_FILE } from "./json-schema.ts";
-export { normaliseMac, parseSize, formatSize } from "./units.ts";
+export { parseSize, formatSize } from "./units.ts";

@@ -1,6 +1,6 @@
 // The loaded host registry: what the server, DHCP reservations and the CLI use.
 import type { HostFile } from "./file-schema.ts";
-import { normaliseMac } from "./units.ts";
+import { normalizeMac } from "../policy/mac.ts";
 
 export interface HostEntry {
   name: string;
@@ -34,7 +34,7 @@ export function createRegistry(dir: string, hosts: HostEntry[]): HostRegistry {
     dir,
     hosts,
     byMac: (mac) => {
-      const m = normaliseMac(mac);
+      const m = normalizeMac(mac);
       return m === undefined ? undefined : macs.get(m);
     },
     byName: (name) => names.get(name),

@@ -1,5 +1,5 @@
-// Pure normalisers for values people write by hand in host files:
-// sizes ("512MiB", "20G", 1048576) and MAC addresses in any common notation.
+// Pure normalisers for sizes people write by hand in host files ("512MiB",
+// "20G", 1048576). MACs have one parser for everything: server/policy/mac.ts.
 
 const BINARY: Record<string, number> = { "": 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
 const DECIMAL: Record<string, number> = { k: 1e3, m: 1e6, g: 1e9, t: 1e12 };
@@ -27,25 +27,6 @@ export function parseSize(value: unknown): number | string {
   }
   const bytes = Math.round(Number(num) * factor);
   return Number.isSafeInteger(bytes) ? bytes : `"${value}" is too large`;
-}
-
-/**
- * Lower-case colon form from 52:54:00:AB:CD:EF, 52-54-00-ab-cd-ef,
- * 5254.00ab.cdef (Cisco) or 525400abcdef. Returns undefined if it is none of them.
- */
-export function normaliseMac(value: string): string | undefined {
-  const v = value.trim().toLowerCase();
-  if (v.includes(":") && v.includes("-")) return undefined; // mixed separators: a typo
-  const forms = [
-    /^([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})$/,
-    /^([0-9a-f]{2})([0-9a-f]{2})\.([0-9a-f]{2})([0-9a-f]{2})\.([0-9a-f]{2})([0-9a-f]{2})$/,
-    /^([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/,
-  ];
-  for (const re of forms) {
-    const m = re.exec(v);
-    if (m) return m.slice(1).join(":");
-  }
-  return undefined;
 }
 
 /** Human form of a byte count for listings: 536870912 -> "512MiB", 9e11 -> "900GB". */

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { formatSize, normaliseMac, parseSize } from "../../../server/hosts/units.ts";
+import { formatSize, parseSize } from "../../../server/hosts/units.ts";
+import { normalizeMac } from "../../../server/policy/mac.ts";
 
 test("sizes: binary units for K/M/G/T and KiB.., decimal for KB..", () => {
   assert.equal(parseSize("512MiB"), 512 * 2 ** 20);
@@ -21,12 +22,18 @@ test("sizes: refusals say why", () => {
   assert.match(String(parseSize(true)), /a size such as/);
 });
 
-test("MACs: every common notation becomes lower-case colon form", () => {
-  for (const v of ["52:54:00:AB:CD:EF", "52-54-00-ab-cd-ef", "5254.00ab.cdef", "525400ABCDEF"]) {
-    assert.equal(normaliseMac(v), "52:54:00:ab:cd:ef", v);
+test("MACs: one parser for host files, boot requests and the CLI; every common notation", () => {
+  for (const v of [
+    "52:54:00:AB:CD:EF",
+    "52-54-00-ab-cd-ef",
+    "5254.00ab.cdef",
+    "525400ABCDEF",
+    "01-52-54-00-ab-cd-ef", // BOOTIF
+  ]) {
+    assert.equal(normalizeMac(v), "52:54:00:ab:cd:ef", v);
   }
   for (const v of ["52:54:00:ab:cd", "52:54-00:ab:cd:ef", "zz:54:00:ab:cd:ef", "", "5254.00ab"]) {
-    assert.equal(normaliseMac(v), undefined, v);
+    assert.equal(normalizeMac(v), undefined, v);
   }
 });
 
