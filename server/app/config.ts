@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { formatPath, GENTOO_KEYS } from "../../payload/spec/schema.ts";
+import { dhcpUserSchema } from "../dhcp/config.ts";
 import { parseSize } from "../hosts/units.ts";
 import { readTokenFile } from "./admin-token.ts";
 
@@ -65,11 +66,8 @@ export const serveConfigSchema = z
       })
       .strict()
       .default({ enabled: true, port: 69 }),
-    /** Passed through to server/dhcp (mode, subnet, ports, force, probeMs); see DhcpConfig. */
-    dhcp: z
-      .object({ mode: z.enum(["full", "proxy", "off"]).default("off") })
-      .passthrough()
-      .default({ mode: "off" }),
+    /** server/dhcp settings a person writes (dhcpUserSchema: strict, every key checked). */
+    dhcp: dhcpUserSchema.default({ mode: "off" }),
     hostsDir: z.string().default("hosts"),
     stateDir: z.string().default("var/state"),
     imagesDir: z.string().default("images"),

@@ -160,20 +160,20 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
 
     if (cfg.dhcp.mode !== "off") {
       if (!cfg.interface) throw new Error("config: interface: required when dhcp.mode is not off");
+      const { bootfiles, ...settings } = cfg.dhcp;
       dhcp = await startDhcpServer(
         {
+          ...settings,
           leaseFile: join(stateDir, "dhcp-leases.jsonl"),
-          bootfiles: {
+          bootfiles: bootfiles ?? {
             bios: "undionly.kpxe",
             uefi: "snponly.efi",
             httpBoot: `${serverUrl}/ipxe/snponly.efi`,
           },
-          ...(cfg.dhcp as Record<string, unknown>),
-          mode: cfg.dhcp.mode,
           interface: cfg.interface,
           serverIp: cfg.listen,
           ipxeScriptUrl: `${serverUrl}/boot.ipxe`,
-        } as Parameters<typeof startDhcpServer>[0],
+        },
         {
           log,
           onTrace: (ev) => store.obs.trace(ev.mac, "dhcp", ev.what, ev.detail),

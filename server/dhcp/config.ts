@@ -12,15 +12,45 @@ const ipv4 = z.string().refine((s) => {
   }
 }, "not an IPv4 address");
 
-export const subnetSchema = z.object({
-  network: ipv4,
-  prefixLen: z.number().int().min(8).max(30),
-  poolStart: ipv4,
-  poolEnd: ipv4,
-  router: ipv4.optional(),
-  dns: z.array(ipv4).optional(),
-  leaseSeconds: z.number().int().min(60).max(0x7fffffff).optional(),
-});
+export const subnetSchema = z
+  .object({
+    network: ipv4,
+    prefixLen: z.number().int().min(8).max(30),
+    poolStart: ipv4,
+    poolEnd: ipv4,
+    router: ipv4.optional(),
+    dns: z.array(ipv4).optional(),
+    leaseSeconds: z.number().int().min(60).max(0x7fffffff).optional(),
+  })
+  .strict();
+
+/**
+ * What a person may write under `dhcp:` in serve.yaml: the DhcpConfig minus
+ * what `serve` fills in (interface, serverIp, ipxeScriptUrl, leaseFile).
+ * Strict all the way down: `subnet.rotuer` or `leaseSecs` is an error naming
+ * its path, not a key that silently vanishes.
+ */
+export const dhcpUserSchema = z
+  .object({
+    mode: z.enum(["full", "proxy", "off"]).default("off"),
+    port: z.number().int().min(1).max(65535).optional(),
+    proxyPort: z.number().int().min(1).max(65535).optional(),
+    subnet: subnetSchema.optional(),
+    relaySubnets: z.array(subnetSchema).optional(),
+    bootfiles: z
+      .object({
+        bios: z.string().min(1).max(127),
+        uefi: z.string().min(1).max(127),
+        httpBoot: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+    tftpServer: ipv4.optional(),
+    leaseSync: z.enum(["fsync", "write"]).optional(),
+    force: z.boolean().optional(),
+    probeMs: z.number().int().min(0).max(30_000).optional(),
+  })
+  .strict();
 
 export const dhcpConfigSchema = z
   .object({
@@ -32,11 +62,13 @@ export const dhcpConfigSchema = z
     subnet: subnetSchema.optional(),
     /** Extra subnets served only through relays (chosen by giaddr). */
     relaySubnets: z.array(subnetSchema).optional(),
-    bootfiles: z.object({
-      bios: z.string().min(1).max(127),
-      uefi: z.string().min(1).max(127),
-      httpBoot: z.string().min(1).optional(),
-    }),
+    bootfiles: z
+      .object({
+        bios: z.string().min(1).max(127),
+        uefi: z.string().min(1).max(127),
+        httpBoot: z.string().min(1).optional(),
+      })
+      .strict(),
     ipxeScriptUrl: z.string().url(),
     tftpServer: ipv4.optional(),
     leaseFile: z.string().min(1),
@@ -51,6 +83,7 @@ export const dhcpConfigSchema = z
     /** How long the start-up probe listens for another server's OFFER (ms). */
     probeMs: z.number().int().min(0).max(30_000).optional(),
   })
+  .strict()
   .superRefine((c, ctx) => {
     if (c.mode !== "full") return;
     if (!c.subnet) {

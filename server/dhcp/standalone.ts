@@ -14,9 +14,14 @@ if (!path) {
   process.stderr.write("usage: standalone.ts CONFIG.json\n");
   process.exit(2);
 }
-const raw = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
-const reservations = (raw.reservations ?? {}) as Record<string, string>;
-const quietTrace = raw.quietTrace === true;
+// reservations and quietTrace are this runner's; the rest is the DhcpConfig.
+const {
+  reservations: res,
+  quietTrace: quiet,
+  ...raw
+} = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
+const reservations = (res ?? {}) as Record<string, string>;
+const quietTrace = quiet === true;
 
 try {
   const srv = await startDhcpServer(raw as never, {

@@ -4,7 +4,13 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadServeConfig, parseDuration, serverUrlOf } from "../../../server/app/config.ts";
+import { parse as parseYaml } from "yaml";
+import {
+  loadServeConfig,
+  parseDuration,
+  parseServeConfig,
+  serverUrlOf,
+} from "../../../server/app/config.ts";
 import { broadcastOf, magicPacket } from "../../../server/app/wol.ts";
 import { formatEvent, formatStatus } from "../../../server/app/format.ts";
 import { flagsToConfig } from "../../../server/cli/commands/serve.ts";
@@ -50,6 +56,28 @@ test("wake-on-lan magic packet and broadcast address", () => {
   assert.equal(broadcastOf("10.77.0.1", "255.255.255.0"), "10.77.0.255");
   assert.equal(broadcastOf("192.168.5.9", "255.255.252.0"), "192.168.7.255");
   assert.throws(() => magicPacket("nope"), /"nope" is not a MAC/);
+});
+
+test("serve config: the dhcp block is strict all the way down; a typo names its path", () => {
+  const subnet = "{ network: 10.0.0.0, prefixLen: 24, poolStart: 10.0.0.100, poolEnd: 10.0.0.200";
+  const bad = (yaml: string) => () => parseServeConfig(parseYaml(yaml), "serve.yaml");
+  assert.throws(
+    bad(`dhcp: { mode: full, subnet: ${subnet}, rotuer: 10.0.0.1 } }`),
+    /serve\.yaml: dhcp\.subnet: Unrecognized key: "rotuer"/,
+  );
+  assert.throws(
+    bad(`dhcp: { mode: full, subnet: ${subnet} }, relaySubnet: [] }`),
+    /dhcp: Unrecognized key: "relaySubnet"/,
+  );
+  assert.throws(
+    bad(`dhcp: { mode: full, subnet: ${subnet}, leaseSecs: 600 } }`),
+    /dhcp\.subnet: Unrecognized key: "leaseSecs"/,
+  );
+  const ok = parseServeConfig(
+    parseYaml(`dhcp: { mode: full, subnet: ${subnet}, leaseSeconds: 600 } }`),
+    "serve.yaml",
+  );
+  assert.equal(ok.dhcp.subnet?.leaseSeconds, 600);
 });
 
 test("status and event text", () => {
