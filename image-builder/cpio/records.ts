@@ -18,7 +18,6 @@ export const S_IFMT = 0o170000;
 export const S_IFREG = 0o100000;
 export const S_IFDIR = 0o040000;
 export const S_IFLNK = 0o120000;
-export const S_IFCHR = 0o020000;
 
 export function bodySize(b: Body): number {
   return b.kind === "none" ? 0 : b.kind === "bytes" ? b.bytes.length : b.size;

@@ -2,18 +2,14 @@
 // the served interface only, from a socket bound to that interface's address.
 import { createSocket } from "node:dgram";
 import { networkInterfaces } from "node:os";
+import { broadcastOf } from "../dhcp/ip.ts";
+import { normalizeMac } from "../policy/mac.ts";
 
 export function magicPacket(mac: string): Buffer {
-  const hex = mac.replace(/[:-]/g, "");
-  if (!/^[0-9a-fA-F]{12}$/.test(hex)) throw new Error(`wake: "${mac}" is not a MAC`);
-  const m = Buffer.from(hex, "hex");
+  const canonical = normalizeMac(mac);
+  if (!canonical) throw new Error(`wake: "${mac}" is not a MAC`);
+  const m = Buffer.from(canonical.replace(/:/g, ""), "hex");
   return Buffer.concat([Buffer.alloc(6, 0xff), ...Array.from({ length: 16 }, () => m)]);
-}
-
-export function broadcastOf(ip: string, netmask: string): string {
-  const a = ip.split(".").map(Number);
-  const n = netmask.split(".").map(Number);
-  return a.map((x, i) => (x | (~n[i]! & 255)) & 255).join(".");
 }
 
 /** The interface's first IPv4 address and its broadcast address. */
@@ -21,7 +17,8 @@ export function interfaceIpv4(ifname: string): { address: string; broadcast: str
   const addrs = networkInterfaces()[ifname]?.filter((a) => a.family === "IPv4") ?? [];
   const a = addrs[0];
   if (!a) throw new Error(`wake: interface ${ifname} has no IPv4 address`);
-  return { address: a.address, broadcast: broadcastOf(a.address, a.netmask) };
+  const prefixLen = Number(a.cidr?.split("/")[1] ?? 32);
+  return { address: a.address, broadcast: broadcastOf(a.address, prefixLen) };
 }
 
 export async function sendWake(ifname: string, mac: string, port = 9): Promise<void> {

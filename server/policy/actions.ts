@@ -32,12 +32,3 @@ export function parseAction(text: string): Action {
     `action "${text}": expected local, install, capture, rescue or deploy:<image>`,
   );
 }
-
-export function isAction(text: string): text is Action {
-  try {
-    parseAction(text);
-    return true;
-  } catch {
-    return false;
-  }
-}

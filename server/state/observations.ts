@@ -269,10 +269,6 @@ export class Observations {
     })();
   }
 
-  leases(): Lease[] {
-    return this.db.prepare("SELECT mac, ip, expires FROM leases ORDER BY mac").all() as Lease[];
-  }
-
   /**
    * Latest IP seen for a MAC: our lease first, then the address its last
    * traced request came from (boot.ipxe, artifacts, payload events: in proxy

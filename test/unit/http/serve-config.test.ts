@@ -11,7 +11,8 @@ import {
   parseServeConfig,
   serverUrlOf,
 } from "../../../server/app/config.ts";
-import { broadcastOf, magicPacket } from "../../../server/app/wol.ts";
+import { magicPacket } from "../../../server/app/wol.ts";
+import { broadcastOf } from "../../../server/dhcp/ip.ts";
 import { formatEvent, formatStatus } from "../../../server/app/format.ts";
 import { flagsToConfig } from "../../../server/cli/commands/serve.ts";
 
@@ -53,8 +54,9 @@ test("wake-on-lan magic packet and broadcast address", () => {
   const p = magicPacket("52:54:00:a0:00:01");
   assert.equal(p.length, 102);
   assert.equal(p.toString("hex"), "ff".repeat(6) + "525400a00001".repeat(16));
-  assert.equal(broadcastOf("10.77.0.1", "255.255.255.0"), "10.77.0.255");
-  assert.equal(broadcastOf("192.168.5.9", "255.255.252.0"), "192.168.7.255");
+  // Wake-on-LAN's broadcast from an interface address and its prefix (one helper with DHCP's).
+  assert.equal(broadcastOf("10.77.0.1", 24), "10.77.0.255");
+  assert.equal(broadcastOf("192.168.5.9", 22), "192.168.7.255");
   assert.throws(() => magicPacket("nope"), /"nope" is not a MAC/);
 });
 
