@@ -251,8 +251,18 @@ export type InstallSpecInput = z.input<typeof installSpecSchema>;
 export function parseInstallSpec(data: unknown, source = "spec"): InstallSpec {
   const r = installSpecSchema.safeParse(data);
   if (r.success) return r.data;
-  const lines = r.error.issues.map((i) => `${source}: ${formatPath(i.path)}: ${i.message}`);
-  throw new Error(lines.join("\n"));
+  throw new Error(issueLines(r.error, source).join("\n"), { cause: r.error });
+}
+
+/**
+ * The one way a zod error becomes text: a line per issue, `source: path:
+ * reason`, the path as formatPath prints it (users[1].uid).
+ */
+export function issueLines(
+  error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> },
+  source: string,
+): string[] {
+  return error.issues.map((i) => `${source}: ${formatPath(i.path)}: ${i.message}`);
 }
 
 /** users[1].uid style paths, as every error message in automagic prints them. */

@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { formatPath, GENTOO_KEYS } from "../../payload/spec/schema.ts";
+import { GENTOO_KEYS, issueLines } from "../../payload/spec/schema.ts";
 import { dhcpUserSchema } from "../dhcp/config.ts";
 import { parseSize } from "../hosts/units.ts";
 import { readTokenFile } from "./admin-token.ts";
@@ -147,7 +147,7 @@ export function mergeConfig(
 export function parseServeConfig(data: unknown, source: string): ServeConfig {
   const r = serveConfigSchema.safeParse(data ?? {});
   if (r.success) return r.data;
-  const lines = r.error.issues.map((i) => `${source}: ${formatPath(i.path)}: ${i.message}`);
+  const lines = issueLines(r.error, source);
   throw new Error(lines.join("\n"), { cause: r.error });
 }
 

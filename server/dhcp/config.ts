@@ -1,6 +1,7 @@
 // DhcpConfig: the contract `automagic serve` fills in, validated with zod so
 // a typo fails at start naming the field, not when a machine boots.
 import { z } from "zod";
+import { issueLines } from "../../payload/spec/schema.ts";
 import { inSubnet, ipToInt } from "./ip.ts";
 
 const ipv4 = z.string().refine((s) => {
@@ -108,8 +109,7 @@ export type DhcpConfig = z.input<typeof dhcpConfigSchema>;
 export function parseDhcpConfig(cfg: unknown): z.output<typeof dhcpConfigSchema> {
   const r = dhcpConfigSchema.safeParse(cfg);
   if (!r.success) {
-    const msg = r.error.issues.map((i) => `dhcp config: ${i.path.join(".")}: ${i.message}`);
-    throw new Error(msg.join("; "), { cause: r.error });
+    throw new Error(issueLines(r.error, "dhcp config").join("\n"), { cause: r.error });
   }
   return r.data;
 }

@@ -4,7 +4,7 @@ import { createReadStream } from "node:fs";
 import { pipeline } from "node:stream/promises";
 import express, { Router, type Request, type RequestHandler, type Response } from "express";
 import { eventBatchSchema } from "../../payload/spec/events.ts";
-import { formatPath } from "../../payload/spec/schema.ts";
+import { issueLines } from "../../payload/spec/schema.ts";
 import type { HostEntry } from "../hosts/index.ts";
 import { proveAddress } from "../policy/address.ts";
 import type { RunFacts } from "../policy/state-machine.ts";
@@ -92,8 +92,7 @@ export function runRouter(deps: AppDeps): Router {
     const a = authed(res);
     const parsed = eventBatchSchema.safeParse(req.body);
     if (!parsed.success) {
-      const why = parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`);
-      throw new HttpError(400, `event batch: ${why.join("; ")}`);
+      throw new HttpError(400, issueLines(parsed.error, "event batch").join("; "));
     }
     const events = parsed.data.events;
     const ahead = events.find((e) => e.phase > a.phase);

@@ -1,5 +1,6 @@
 // Mirror endpoint configuration, validated once where it is built.
 import { z } from "zod";
+import { issueLines } from "../../payload/spec/schema.ts";
 
 const fingerprint = z
   .string()
@@ -35,9 +36,5 @@ export type MirrorConfigInput = z.input<typeof mirrorConfigSchema>;
 export function parseMirrorConfig(input: unknown, source = "mirror config"): MirrorConfig {
   const r = mirrorConfigSchema.safeParse(input);
   if (r.success) return r.data;
-  throw new Error(
-    r.error.issues
-      .map((i) => `${source}: ${i.path.join(".") || "(root)"}: ${i.message}`)
-      .join("\n"),
-  );
+  throw new Error(issueLines(r.error, source).join("\n"), { cause: r.error });
 }

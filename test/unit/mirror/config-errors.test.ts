@@ -35,7 +35,7 @@ test("config: fingerprints normalised, refreshSeconds defaulted, bad input named
         { upstream: "x", cacheDir: "c", keysDir: "k", trustedKeys: ["abc"] },
         "serve.yaml",
       ),
-    /serve\.yaml: trustedKeys\.0: a 40-hex-digit/,
+    /serve\.yaml: trustedKeys\[0\]: a 40-hex-digit/,
   );
   assert.throws(
     () => parseMirrorConfig({ upstream: "x", cacheDir: "c", keysDir: "k", trustedKeys: [] }),
