@@ -18,18 +18,16 @@ export function createApp(deps: AppDeps): Express {
   app.disable("x-powered-by");
   app.set("etag", false);
   app.set("query parser", "simple");
-  // Requests for artifacts carry no MAC; the boot.ipxe request from the same
-  // address a moment before does. Only used for the boot trace.
-  const ipToMac = new Map<string, string>();
-
-  app.use(bootRouter(deps, ipToMac));
+  app.use(bootRouter(deps));
   const cacheBytes = deps.config.artifactCacheBytes ?? 0;
   app.use(
     artifactsRouter(deps.images, {
       cache: cacheBytes > 0 ? new BlobCache(cacheBytes) : undefined,
+      // Artifact requests carry no MAC: the trace row goes to whoever our
+      // lease or the neighbour table says is at the address.
       onFetch(req, id, file, status) {
         const ip = clientIp(req);
-        const mac = ip ? ipToMac.get(ip) : undefined;
+        const mac = ip ? deps.addressOwner?.(ip)?.mac : undefined;
         if (mac) deps.store.obs.trace(mac, "http", `${file} fetched`, { image: id, status, ip });
       },
     }),

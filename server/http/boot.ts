@@ -19,7 +19,7 @@ export function clientIp(req: Request): string | undefined {
   return a?.startsWith("::ffff:") ? a.slice(7) : a;
 }
 
-export function bootRouter(deps: AppDeps, ipToMac: Map<string, string>): Router {
+export function bootRouter(deps: AppDeps): Router {
   const r = Router();
   const { config, store, log } = deps;
   r.get("/boot.ipxe", async (req, res) => {
@@ -36,7 +36,6 @@ export function bootRouter(deps: AppDeps, ipToMac: Map<string, string>): Router 
       res.send(renderIpxe(local(rawMac.replace(/[^0-9A-Za-z:-]/g, "?"), "malformed MAC", deps)));
       return;
     }
-    if (ip) ipToMac.set(ip, mac);
     const breq: BootRequest = { mac };
     const uuid = q(req, "uuid");
     const arch = q(req, "arch");
