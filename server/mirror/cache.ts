@@ -18,6 +18,8 @@ import { hashFile } from "../../payload/verify/hash.ts";
 import { AUTOBUILDS, SNAPSHOT, SNAPSHOT_SIG, pointerPath } from "../../payload/verify/layout.ts";
 import { parseLatestPointer, type Stage3Pointer } from "../../payload/verify/pointer.ts";
 import { Binhost } from "./binhost.ts";
+import { bucketOf, distIndexOf, LAYOUT_CONF, NotInTree, type DistEntry } from "./distfiles.ts";
+import { writeFileAtomic } from "../fs/durable.ts";
 import { CacheLedger } from "./cache-ledger.ts";
 import type { MirrorConfig } from "./config.ts";
 import type { MirrorGate } from "./gate.ts";
@@ -67,6 +69,7 @@ export class MirrorCache {
   readonly gate: MirrorGate | undefined;
   #inflight = new Map<string, Promise<unknown>>();
   #pointers = new Map<string, { mtimeMs: number; size: number; pointer: Stage3Pointer }>();
+  #dist: { mtimeMs: number; index: Map<string, DistEntry> } | undefined;
   #ledger: CacheLedger;
   #opened: Promise<void>;
 
@@ -164,6 +167,12 @@ export class MirrorCache {
         break;
       case "dated":
         await this.ensureDatedSnapshot(target.tarballRel);
+        break;
+      case "distlayout":
+        await this.#ensureLayoutConf(target.rel);
+        break;
+      case "distfile":
+        await this.ensureDistfile(target.rel, target.bucket, target.name);
         break;
       case "binindex":
         await this.binhost.ensureIndex(target.release, target.isa);
@@ -265,6 +274,52 @@ export class MirrorCache {
           throw new Error(`${tarballRel}.md5sum: does not say "${got}  ${name}"`);
       });
     });
+  }
+
+  /**
+   * A source tarball the verified tree's Manifests name (distfiles.ts): its
+   * size bounds the download, size, BLAKE2B and SHA512 must match before it
+   * is cached. Immutable once cached.
+   */
+  async ensureDistfile(rel: string, bucket: string, name: string): Promise<void> {
+    await this.#once(rel, async () => {
+      if (await allExist(this.cfg.cacheDir, [rel])) return;
+      if (bucketOf(name) !== bucket)
+        throw new NotInTree(rel, `${name} belongs under distfiles/${bucketOf(name)}/`);
+      const entry = (await this.#distIndex()).get(name);
+      if (!entry) throw new NotInTree(rel, "no Manifest in the verified tree names it");
+      await this.#stage({
+        key: rel,
+        rels: [rel],
+        upstream: this.upstream,
+        maxBytes: () => entry.size,
+        expectBytes: entry.size,
+        check: async ([file]) => {
+          const d = await hashFile(file as string);
+          if (d.bytes !== entry.size || d.blake2b !== entry.blake2b || d.sha512 !== entry.sha512)
+            throw new Error(
+              `${rel}: size or digest mismatch against the tree's Manifest (${d.bytes} bytes, want ${entry.size})`,
+            );
+        },
+        what: "checked against the tree's Manifest",
+      });
+    });
+  }
+
+  /** The DIST entries of the cached snapshot's Manifests, read again when the snapshot changes. */
+  async #distIndex(): Promise<Map<string, DistEntry>> {
+    await this.ensureSnapshot();
+    const file = join(this.cfg.cacheDir, SNAPSHOT);
+    const { mtimeMs } = await stat(file);
+    if (this.#dist?.mtimeMs !== mtimeMs) this.#dist = { mtimeMs, index: await distIndexOf(file) };
+    return this.#dist.index;
+  }
+
+  async #ensureLayoutConf(rel: string): Promise<void> {
+    const file = join(this.cfg.cacheDir, rel);
+    if (existsSync(file)) return;
+    await mkdir(dirname(file), { recursive: true });
+    await writeFileAtomic(file, LAYOUT_CONF);
   }
 
   async #readPointer(path: string, variant: string): Promise<Stage3Pointer> {

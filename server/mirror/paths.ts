@@ -18,6 +18,9 @@ export type MirrorTarget =
       tarballRel: string;
     }
   | { kind: "snapshot"; rel: string; ext: "" | ".gpgsig" }
+  /** Gentoo's distfiles layout file, and a source tarball in it (distfiles.ts). */
+  | { kind: "distlayout"; rel: string }
+  | { kind: "distfile"; rel: string; bucket: string; name: string }
   /** emerge-webrsync's dated snapshot (installed systems' `emerge --sync`). */
   | {
       kind: "dated";
@@ -101,6 +104,16 @@ export function classifyMirrorPath(urlPath: string): Classified {
   }
   if (rel === SNAPSHOT || rel === `${SNAPSHOT}.gpgsig`) {
     return { ok: true, target: { kind: "snapshot", rel, ext: rel === SNAPSHOT ? "" : ".gpgsig" } };
+  }
+  if (segs[0] === "distfiles") {
+    if (segs.length === 2 && segs[1] === "layout.conf")
+      return { ok: true, target: { kind: "distlayout", rel } };
+    if (segs.length === 3 && /^[0-9a-f]{2}$/.test(segs[1] as string))
+      return {
+        ok: true,
+        target: { kind: "distfile", rel, bucket: segs[1] as string, name: segs[2] as string },
+      };
+    return notFound;
   }
   if (segs.length === 2 && segs[0] === "snapshots") {
     const m = DATED.exec(segs[1] as string);

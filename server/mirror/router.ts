@@ -7,6 +7,7 @@
 import express, { type Request, type Response, type NextFunction } from "express";
 import { SignatureError } from "../../payload/verify/gpg.ts";
 import { NotInIndex } from "./binhost.ts";
+import { NotInTree } from "./distfiles.ts";
 import { CacheFull } from "./cache-ledger.ts";
 import { MirrorCache, type MirrorLog } from "./cache.ts";
 import { parseMirrorConfig, type MirrorConfigInput } from "./config.ts";
@@ -17,7 +18,7 @@ import { UpstreamMissing } from "./upstream.ts";
 const TYPES: Array<[RegExp, string]> = [
   [/\.tar\.xz$/, "application/x-xz"],
   [/\.(asc|gpgsig)$/, "application/pgp-signature"],
-  [/(\.txt|\.DIGESTS|\/Packages)$/, "text/plain; charset=utf-8"],
+  [/(\.txt|\.DIGESTS|\/Packages|\/layout\.conf|\.md5sum)$/, "text/plain; charset=utf-8"],
   [/\.gpkg\.tar$/, "application/x-tar"],
 ];
 
@@ -64,7 +65,7 @@ export function createMirrorRouter(
         const type = TYPES.find(([re]) => re.test(file))?.[1];
         if (type) res.type(type);
         // "latest" names and the binhost index change; dated builds and gpkgs never do.
-        const immutable = c.target.kind === "stage3" || c.target.kind === "binpkg";
+        const immutable = ["stage3", "binpkg", "dated", "distfile"].includes(c.target.kind);
         res.sendFile(
           file,
           { dotfiles: "allow", maxAge: immutable ? "7d" : 0, immutable },
@@ -100,6 +101,7 @@ function refusal(
 export function classifyError(err: unknown): [number, string] {
   if (err instanceof UpstreamMissing) return [404, "not on the upstream mirror"];
   if (err instanceof NotInIndex) return [404, "not in the binhost's Packages index"];
+  if (err instanceof NotInTree) return [404, err.message.slice(err.rel.length + 2)];
   if (err instanceof CacheFull) return [507, err.message];
   if (err instanceof SignatureError)
     return [502, `upstream file failed verification: ${err.message}`];

@@ -8,6 +8,7 @@
 //      with the fixture's key, and keeps Portage's Packages index;
 //   3. egencache writes metadata/md5-cache, as Gentoo's snapshots carry.
 // Out: the repository tree (for the snapshot) and the binhost folder.
+import { createHash } from "node:crypto";
 import { cp, mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -186,6 +187,22 @@ BINPKG_GPG_SIGNING_GPG_HOME="/root/binpkg-signing"
 BINPKG_GPG_SIGNING_KEY="${fpr}"
 `;
 
+/**
+ * The distfiles as a Gentoo mirror holds them (GLEP 75): distfiles/layout.conf
+ * and distfiles/<first byte of BLAKE2B(name)>/<name>. The server's mirror
+ * serves them checked against the snapshot's Manifests (server/mirror/distfiles.ts).
+ */
+async function publishDistfiles(distdir: string, out: string): Promise<void> {
+  await mkdir(out, { recursive: true });
+  await writeFile(join(out, "layout.conf"), "[structure]\n0=filename-hash BLAKE2B 8\n");
+  for (const name of (await readdir(distdir)).sort()) {
+    if (name.startsWith(".")) continue;
+    const bucket = createHash("blake2b512").update(name).digest("hex").slice(0, 2);
+    await mkdir(join(out, bucket), { recursive: true });
+    await rename(join(distdir, name), join(out, bucket, name));
+  }
+}
+
 export interface BinhostResult {
   /** The repository with Manifests and md5-cache, for the snapshot. */
   repo: string;
@@ -205,6 +222,8 @@ export async function buildBinhost(opts: {
   debManifest: string;
   key: TestKey;
   outBinhost: string;
+  /** Receives the distfiles in Gentoo's mirror layout (filename-hash BLAKE2B 8, layout.conf). */
+  outDistfiles: string;
 }): Promise<BinhostResult> {
   const { builder, work, aptCache, key } = opts;
   const debs = await readDebManifest(opts.debManifest);
@@ -251,6 +270,7 @@ export async function buildBinhost(opts: {
   const pkgdir = join(builder, "var/cache/binpkgs");
   await mkdir(dirname(opts.outBinhost), { recursive: true });
   await rename(pkgdir, opts.outBinhost);
+  await publishDistfiles(distdir, opts.outDistfiles);
   const index = await readFile(join(opts.outBinhost, "Packages"), "utf8");
   const out = join(work, "repo");
   await rm(out, { recursive: true, force: true });

@@ -4,6 +4,7 @@
 //   releases/amd64/autobuilds/<stamp>/stage3-amd64-<v>-<stamp>.tar.xz{,.asc,.DIGESTS}
 //   releases/amd64/autobuilds/latest-stage3-amd64-<v>.txt
 //   snapshots/gentoo-latest.tar.xz{,.gpgsig}
+//   distfiles/layout.conf, distfiles/<BLAKE2B byte>/<P>-debian.tar (GLEP 75 layout)
 //   keys/<FPR>.asc, TEST-KEY-FPR, BUILD-INFO.json, .input-hash
 // The secret key stays in <out>-secret/ (never inside the served tree).
 // Cached: nothing is rebuilt while the hash of the recipe files matches.
@@ -152,6 +153,7 @@ async function build(args: Args, hash: string): Promise<void> {
         debManifest,
         key,
         outBinhost: join(tmp, BINHOST_REL),
+        outDistfiles: join(tmp, "distfiles"),
       }),
     );
     await timed("snapshot", async () => {

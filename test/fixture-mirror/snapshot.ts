@@ -18,6 +18,11 @@ export async function buildSnapshot(
   await mkdir(work, { recursive: true });
   await cp(repo, join(work, top), { recursive: true });
   await writeFile(join(work, top, "metadata/timestamp.chk"), `${when.toUTCString()}\n`);
+  // emerge-webrsync reads the snapshot's age from timestamp.x: "<unix time> <date>".
+  await writeFile(
+    join(work, top, "metadata/timestamp.x"),
+    `${Math.floor(when.getTime() / 1000)} ${when.toUTCString()}\n`,
+  );
   await packDir(work, top, dest, "xz");
 }
 
