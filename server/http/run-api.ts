@@ -24,7 +24,7 @@ export function runRouter(deps: AppDeps): Router {
   const r = Router();
   const { store, log } = deps;
 
-  function auth(req: Request): Authed {
+  function auth(req: Request, opts: { pin?: boolean } = {}): Authed {
     const token = String(req.params.token ?? "");
     const c = store.checkToken(token);
     if (!c.ok) {
@@ -33,22 +33,28 @@ export function runRouter(deps: AppDeps): Router {
     }
     const host = deps.hosts().byName(c.run.host);
     if (!host) throw new HttpError(410, `host ${c.run.host} no longer has a host file`);
-    // Bound to the machine: the first call pins the token to its address
-    // (which must be the host's, server/policy/address.ts), later calls must
-    // come from there.
+    // Bound to the machine: every call must come from an address of the
+    // host's (server/policy/address.ts), and the first spec fetch pins the
+    // token to its address; later calls must come from there. Not earlier:
+    // the phase-1 payload reports its last events with the phase-2 token from
+    // the RAM system's address, and the installed system may get another
+    // address from a DHCP server that is not ours (proxy mode).
     const ip = clientIp(req);
     if (c.ip !== undefined) {
       if (ip !== c.ip) refuse(c.run, `bound to ${c.ip}, used from ${ip ?? "?"}`, c.ip, ip);
     } else {
+      // Phase 1 may call from where its boot script went, phase 2 from where
+      // phase 1 fetched its spec (the stragglers above).
+      const earlier = c.phase === 1 ? c.run.bootIp : c.run.specIp;
       const proof = proveAddress({
         ip,
         macs: host.macs,
         owner: ip ? deps.addressOwner?.(ip) : undefined,
         allowFrom: host.raw.netboot?.allowFrom ?? [],
-        ...(c.run.bootIp !== undefined && c.phase === 1 ? { bootIp: c.run.bootIp } : {}),
+        ...(earlier !== undefined ? { bootIp: earlier } : {}),
       });
-      if (!proof.ok) refuse(c.run, proof.reason, c.run.bootIp, ip);
-      store.pinToken(c.hash, ip!);
+      if (!proof.ok) refuse(c.run, proof.reason, earlier, ip);
+      if (opts.pin) store.pinToken(c.hash, ip!);
     }
     return { run: c.run, phase: c.phase, host };
   }
@@ -64,7 +70,7 @@ export function runRouter(deps: AppDeps): Router {
   }
 
   r.get("/api/v1/run/:token/spec", (req, res) => {
-    const a = auth(req);
+    const a = auth(req, { pin: true });
     const spec = deps.resolveSpec(a.host);
     store.markStarted(a.run.id, clientIp(req));
     for (const mac of a.host.macs) {

@@ -214,7 +214,7 @@ export class StateStore {
     return out;
   }
 
-  /** A token's first use binds it to the address it came from; later uses must match. */
+  /** A token's first spec fetch binds it to the address it came from; later uses must match. */
   pinToken(hash: string, ip: string): void {
     this.db.prepare("UPDATE tokens SET ip = ? WHERE hash = ? AND ip IS NULL").run(ip, hash);
   }
@@ -235,7 +235,7 @@ export class StateStore {
   /**
    * A rotation retried because its answer was lost (serve killed between the
    * commit and the response): the phase-1 token, revoked by that rotation,
-   * from the address it is pinned to, while no phase-2 token has been used,
+   * from the address it is pinned to, while no phase-2 token has fetched the spec,
    * gets a fresh phase-2 token (the unused one dies). Anything else: undefined.
    */
   retryPhase2(token: string, ip: string | undefined): string | undefined {

@@ -191,3 +191,32 @@ test("a phase-2 rotation whose answer was lost can be retried until the phase-2 
   assert.equal((await raw(h.url, `/api/v1/run/${token2}/spec`)).status, 200);
   assert.equal((await rotate()).status, 401);
 });
+
+test("phase 2 is pinned where the installed system fetches its spec, not where phase 1 sent its last events", async (t) => {
+  // Proxy mode: the RAM system had 127.0.0.1 from another DHCP server, the
+  // installed system gets 127.0.0.3; both are the host's MAC on the segment.
+  const h = await startHarness();
+  t.after(() => h.close());
+  h.neighbours.set("127.0.0.3", KNOWN);
+  armInstall(h);
+  const { token } = parseBootScript(await (await fetch(`${h.url}/boot.ipxe?mac=${KNOWN}`)).text());
+  assert.equal((await raw(h.url, `/api/v1/run/${token}/spec`)).status, 200);
+  const rot = await raw(h.url, `/api/v1/run/${token}/phase2`, {}, "POST");
+  const token2 = JSON.parse(rot.body.toString()).token as string;
+  const events = (seq: number, kind: string, from?: string) =>
+    raw(h.url, `/api/v1/run/${token2}/events`, { "content-type": "application/json" }, "POST", {
+      body: JSON.stringify({ events: [{ seq, time: new Date().toISOString(), phase: 1, kind }] }),
+      ...(from ? { from } : {}),
+    });
+  // Phase 1's stragglers under the phase-2 token, from the RAM system's address.
+  assert.equal((await events(90, "phase-done")).status, 200);
+  // The installed system, elsewhere: its spec fetch pins the phase-2 token.
+  assert.equal(
+    (await raw(h.url, `/api/v1/run/${token2}/spec`, {}, "GET", { from: "127.0.0.3" })).status,
+    200,
+  );
+  assert.equal((await events(91, "log")).status, 401, "the RAM system's address no longer");
+  assert.equal((await events(92, "log", "127.0.0.3")).status, 200);
+  const s = await json(fetch(`${h.url}/api/v1/admin/hosts/ws1`));
+  assert.equal(s.run.specIp, "127.0.0.3");
+});
