@@ -92,11 +92,20 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
     // Who is at an address: our DHCP lease (once DHCP runs), else the kernel's
     // neighbour entry (server/policy/address.ts says why that is the proof).
     let dhcp: DhcpServer | undefined;
+    // TFTP traces ask for every event, refused floods included, so the
+    // neighbour table (a /proc read) is looked at once per address per second.
+    const neighbours = new Map<string, { mac: string | undefined; at: number }>();
     const addressOwner = (ip: string): AddressOwner | undefined => {
-      const lease = dhcp?.leases().find((l) => l.ip === ip);
-      if (lease) return { mac: lease.mac, via: "lease" };
-      const mac = neighbourMac(ip);
-      return mac ? { mac, via: "neighbour" } : undefined;
+      const leased = dhcp?.leaseHolder(ip);
+      if (leased) return { mac: leased, via: "lease" };
+      const now = Date.now();
+      let n = neighbours.get(ip);
+      if (!n || now - n.at > 1000) {
+        if (neighbours.size > 4096) neighbours.clear();
+        n = { mac: neighbourMac(ip), at: now };
+        neighbours.set(ip, n);
+      }
+      return n.mac ? { mac: n.mac, via: "neighbour" } : undefined;
     };
     // Always a token: configured, else generated into the state folder.
     const admin = serveToken(cfg, stateDir);

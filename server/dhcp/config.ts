@@ -25,64 +25,55 @@ export const subnetSchema = z
   })
   .strict();
 
+const modeSchema = z.enum(["full", "proxy", "off"]);
+
+const bootfilesSchema = z
+  .object({
+    bios: z.string().min(1).max(127),
+    uefi: z.string().min(1).max(127),
+    httpBoot: z.string().min(1).optional(),
+  })
+  .strict();
+
+/** Settings a person may tune; `serve` passes them through from serve.yaml. */
+const tunables = {
+  port: z.number().int().min(1).max(65535).optional(),
+  proxyPort: z.number().int().min(1).max(65535).optional(),
+  subnet: subnetSchema.optional(),
+  /** Extra subnets served only through relays (chosen by giaddr). */
+  relaySubnets: z.array(subnetSchema).optional(),
+  tftpServer: ipv4.optional(),
+  /**
+   * "write" (default): an ACK waits for its lease to be written (survives a
+   * server crash, not a power cut; Kea's memfile does the same), synced
+   * within 1 s. "fsync": an ACK waits for fdatasync (group commit). See
+   * journal.ts for why "write" is the default.
+   */
+  leaseSync: z.enum(["fsync", "write"]).optional(),
+  force: z.boolean().optional(),
+  /** How long the start-up probe listens for another server's OFFER (ms). */
+  probeMs: z.number().int().min(0).max(30_000).optional(),
+};
+
 /**
- * What a person may write under `dhcp:` in serve.yaml: the DhcpConfig minus
- * what `serve` fills in (interface, serverIp, ipxeScriptUrl, leaseFile).
- * Strict all the way down: `subnet.rotuer` or `leaseSecs` is an error naming
- * its path, not a key that silently vanishes.
+ * What a person may write under `dhcp:` in serve.yaml: the tunables, the mode
+ * and the boot files; `serve` fills in the rest (interface, serverIp,
+ * ipxeScriptUrl, leaseFile). Strict all the way down: `subnet.rotuer` or
+ * `leaseSecs` is an error naming its path, not a key that silently vanishes.
  */
 export const dhcpUserSchema = z
-  .object({
-    mode: z.enum(["full", "proxy", "off"]).default("off"),
-    port: z.number().int().min(1).max(65535).optional(),
-    proxyPort: z.number().int().min(1).max(65535).optional(),
-    subnet: subnetSchema.optional(),
-    relaySubnets: z.array(subnetSchema).optional(),
-    bootfiles: z
-      .object({
-        bios: z.string().min(1).max(127),
-        uefi: z.string().min(1).max(127),
-        httpBoot: z.string().min(1).optional(),
-      })
-      .strict()
-      .optional(),
-    tftpServer: ipv4.optional(),
-    leaseSync: z.enum(["fsync", "write"]).optional(),
-    force: z.boolean().optional(),
-    probeMs: z.number().int().min(0).max(30_000).optional(),
-  })
+  .object({ mode: modeSchema.default("off"), bootfiles: bootfilesSchema.optional(), ...tunables })
   .strict();
 
 export const dhcpConfigSchema = z
   .object({
-    mode: z.enum(["full", "proxy", "off"]),
+    mode: modeSchema,
     interface: z.string().min(1).max(15),
     serverIp: ipv4,
-    port: z.number().int().min(1).max(65535).optional(),
-    proxyPort: z.number().int().min(1).max(65535).optional(),
-    subnet: subnetSchema.optional(),
-    /** Extra subnets served only through relays (chosen by giaddr). */
-    relaySubnets: z.array(subnetSchema).optional(),
-    bootfiles: z
-      .object({
-        bios: z.string().min(1).max(127),
-        uefi: z.string().min(1).max(127),
-        httpBoot: z.string().min(1).optional(),
-      })
-      .strict(),
+    bootfiles: bootfilesSchema,
     ipxeScriptUrl: z.string().url(),
-    tftpServer: ipv4.optional(),
     leaseFile: z.string().min(1),
-    /**
-     * "write" (default): an ACK waits for its lease to be written (survives a
-     * server crash, not a power cut; Kea's memfile does the same), synced
-     * within 1 s. "fsync": an ACK waits for fdatasync (group commit). See
-     * journal.ts for why "write" is the default.
-     */
-    leaseSync: z.enum(["fsync", "write"]).optional(),
-    force: z.boolean().optional(),
-    /** How long the start-up probe listens for another server's OFFER (ms). */
-    probeMs: z.number().int().min(0).max(30_000).optional(),
+    ...tunables,
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -130,6 +130,20 @@ export class LeaseTable {
     this.byIp.set(n, { mac: "declined", expires: this.now() + DECLINE_HOLD_MS, state: "bound" });
   }
 
+  /** The MAC holding a bound, unexpired lease on `ip` (one map lookup). */
+  holderOf(ip: string): string | undefined {
+    let n: number;
+    try {
+      n = ipToInt(ip);
+    } catch {
+      return undefined;
+    }
+    const s = this.byIp.get(n);
+    return s && s.state === "bound" && s.expires > this.now() && s.mac !== "declined"
+      ? s.mac
+      : undefined;
+  }
+
   /** Bound, unexpired leases. */
   bound(): Lease[] {
     const now = this.now();

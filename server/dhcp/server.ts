@@ -52,6 +52,8 @@ export interface DhcpStats {
 export interface DhcpServer {
   close(): Promise<void>;
   leases(): Array<{ mac: string; ip: string; expires: number }>;
+  /** Who holds our lease on `ip`, if anyone (full mode; a map lookup, not a scan). */
+  leaseHolder(ip: string): string | undefined;
   stats(): DhcpStats;
 }
 
@@ -100,7 +102,12 @@ export async function startDhcpServer(
     errors: 0,
   };
   if (cfg.mode === "off") {
-    return { close: async () => {}, leases: () => [], stats: () => ({ ...stats }) };
+    return {
+      close: async () => {},
+      leases: () => [],
+      leaseHolder: () => undefined,
+      stats: () => ({ ...stats }),
+    };
   }
   const boot: BootConfig = {
     bootfiles: cfg.bootfiles,
@@ -300,6 +307,13 @@ export async function startDhcpServer(
       return full.subnets.flatMap((s) =>
         s.table.bound().map(({ mac, ip, expires }) => ({ mac, ip, expires })),
       );
+    },
+    leaseHolder(ip) {
+      for (const s of full?.subnets ?? []) {
+        const mac = s.table.holderOf(ip);
+        if (mac) return mac;
+      }
+      return undefined;
     },
     stats: () => ({ ...stats }),
   };

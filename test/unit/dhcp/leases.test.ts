@@ -163,3 +163,21 @@ describe("lease journal compaction durability", () => {
     );
   });
 });
+
+describe("LeaseTable.holderOf (the run-token proof's lease lookup)", () => {
+  it("names the MAC of a bound, unexpired lease only", () => {
+    let now = 1_000_000;
+    const t = new LeaseTable("10.0.0.10", "10.0.0.20", () => now);
+    t.hold("52:54:00:00:00:01", "10.0.0.10");
+    assert.equal(t.holderOf("10.0.0.10"), undefined, "an offer is not a lease");
+    t.bind("52:54:00:00:00:01", "10.0.0.10", 60);
+    assert.equal(t.holderOf("10.0.0.10"), "52:54:00:00:00:01");
+    assert.equal(t.holderOf("10.0.0.11"), undefined);
+    assert.equal(t.holderOf("not-an-ip"), undefined);
+    now += 61_000;
+    assert.equal(t.holderOf("10.0.0.10"), undefined, "expired");
+    t.bind("52:54:00:00:00:01", "10.0.0.10", 60);
+    t.decline("10.0.0.10");
+    assert.equal(t.holderOf("10.0.0.10"), undefined, "declined");
+  });
+});
