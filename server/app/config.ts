@@ -1,12 +1,25 @@
 // `automagic serve` configuration: a YAML file and/or flags, merged (flags
 // win), then validated with zod so a typo stops the start naming the field.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { GENTOO_KEYS, issueLines } from "../../payload/spec/schema.ts";
 import { dhcpUserSchema } from "../dhcp/config.ts";
 import { parseSize } from "../hosts/units.ts";
 import { readTokenFile } from "./admin-token.ts";
+
+/**
+ * Where an installed server keeps things: its config under /etc/automagic,
+ * its state under /var/lib/automagic. AUTOMAGIC_ROOT puts both under another
+ * root (tests, a second instance); nothing else moves them by itself.
+ */
+export function installPaths(env: NodeJS.ProcessEnv = process.env) {
+  const root = env.AUTOMAGIC_ROOT || "/";
+  const etc = join(root, "etc/automagic");
+  const state = join(root, "var/lib/automagic");
+  return { etc, configFile: join(etc, "serve.yaml"), hostsDir: join(etc, "hosts"), state };
+}
 
 const ipv4 = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, "an IPv4 address");
 
@@ -68,9 +81,10 @@ export const serveConfigSchema = z
       .default({ enabled: true, port: 69 }),
     /** server/dhcp settings a person writes (dhcpUserSchema: strict, every key checked). */
     dhcp: dhcpUserSchema.default({ mode: "off" }),
-    hostsDir: z.string().default("hosts"),
-    stateDir: z.string().default("var/state"),
-    imagesDir: z.string().default("images"),
+    /** Defaults: installPaths() (/etc/automagic/hosts, /var/lib/automagic[/images]). */
+    hostsDir: z.string().default(() => installPaths().hostsDir),
+    stateDir: z.string().default(() => installPaths().state),
+    imagesDir: z.string().default(() => join(installPaths().state, "images")),
     ipxeDir: z.string().default("/usr/lib/ipxe"),
     /** The verifying Gentoo cache (server/mirror) served at /mirror/. */
     mirror: z
@@ -79,13 +93,15 @@ export const serveConfigSchema = z
         upstream: z.string().min(1).optional(),
         /** Where Gentoo's binhost (releases/amd64/binpackages/) comes from; default: upstream. */
         binhostUpstream: z.string().min(1).optional(),
-        cacheDir: z.string().default("var/mirror-cache"),
-        keysDir: z.string().default("var/mirror-keys"),
+        /** Default <stateDir>/mirror-cache. */
+        cacheDir: z.string().optional(),
+        /** Gentoo's public keys, <FPR>.asc; default /etc/automagic/mirror-keys. */
+        keysDir: z.string().default(() => join(installPaths().etc, "mirror-keys")),
         /** Cache size limit (GiB); least recently served units no host file uses make room. */
         maxCacheGiB: z.number().positive().default(50),
       })
       .strict()
-      .default({ cacheDir: "var/mirror-cache", keysDir: "var/mirror-keys", maxCacheGiB: 50 }),
+      .default(() => ({ keysDir: join(installPaths().etc, "mirror-keys"), maxCacheGiB: 50 })),
     /** Captured system images (server/sysimgs), kept in <stateDir>/sysimgs. */
     sysimgs: z
       .object({
@@ -151,6 +167,45 @@ export function parseServeConfig(data: unknown, source: string): ServeConfig {
   throw new Error(lines.join("\n"), { cause: r.error });
 }
 
+/** Config keys that name files or folders (mirror upstreams only when not a URL). */
+const PATH_KEYS = [
+  ["hostsDir"],
+  ["stateDir"],
+  ["imagesDir"],
+  ["ipxeDir"],
+  ["adminTokenFile"],
+  ["mirror", "cacheDir"],
+  ["mirror", "keysDir"],
+  ["mirror", "upstream"],
+  ["mirror", "binhostUpstream"],
+] as const;
+
+/**
+ * The same values with every relative path made absolute against `base`: a
+ * config file's folder for its values (so a service finds them from any
+ * cwd), the cwd for flags.
+ */
+export function absolutePaths(values: Record<string, unknown>, base: string) {
+  const out = structuredClone(values);
+  for (const keys of PATH_KEYS) {
+    const parent = keys.length === 1 ? out : out[keys[0]];
+    const key = keys[keys.length - 1]!;
+    if (!parent || typeof parent !== "object") continue;
+    const obj = parent as Record<string, unknown>;
+    const v = obj[key];
+    if (typeof v === "string" && v && !isAbsolute(v) && !/^[a-z][a-z0-9+.-]*:\/\//i.test(v))
+      obj[key] = resolve(base, v);
+  }
+  return out;
+}
+
+/** `--config`, else /etc/automagic/serve.yaml when it exists (installPaths). */
+export function configFileFor(given: string | undefined): string | undefined {
+  if (given) return given;
+  const file = installPaths().configFile;
+  return existsSync(file) ? file : undefined;
+}
+
 export function loadServeConfig(
   file: string | undefined,
   flags: Record<string, unknown>,
@@ -169,7 +224,11 @@ export function loadServeConfig(
       throw new Error(`${file}: not valid YAML: ${(err as Error).message}`, { cause: err });
     }
   }
-  const cfg = parseServeConfig(mergeConfig(fromFile, flags), file ?? "flags");
+  const merged = mergeConfig(
+    file ? absolutePaths(fromFile, dirname(resolve(file))) : {},
+    absolutePaths(flags, process.cwd()),
+  );
+  const cfg = parseServeConfig(merged, file ?? "flags");
   if (cfg.adminTokenFile && cfg.adminToken)
     throw new Error(`${file ?? "flags"}: adminToken, adminTokenFile: give one, not both`);
   if (cfg.adminTokenFile) cfg.adminToken = readTokenFile(cfg.adminTokenFile);

@@ -54,7 +54,7 @@ function mirrorRouter(cfg: ServeConfig, log: Logger, gate: MirrorGate): Router |
     {
       upstream: cfg.mirror.upstream,
       ...(cfg.mirror.binhostUpstream ? { binhostUpstream: cfg.mirror.binhostUpstream } : {}),
-      cacheDir: resolve(cfg.mirror.cacheDir),
+      cacheDir: resolve(cfg.mirror.cacheDir ?? join(cfg.stateDir, "mirror-cache")),
       keysDir: resolve(cfg.mirror.keysDir),
       trustedKeys: cfg.trustedKeys,
       maxCacheGiB: cfg.mirror.maxCacheGiB,

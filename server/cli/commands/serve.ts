@@ -1,9 +1,11 @@
 // automagic serve: DHCP + TFTP + HTTP from one config (YAML and/or flags).
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import { pino } from "pino";
-import { loadServeConfig } from "../../app/config.ts";
+import { configFileFor, installPaths, loadServeConfig } from "../../app/config.ts";
 import { startServer } from "../../app/serve.ts";
 import { HostFileError } from "../../hosts/index.ts";
+import { registerInit } from "./init.ts";
 
 interface ServeFlags {
   config?: string;
@@ -54,11 +56,16 @@ export function flagsToConfig(f: ServeFlags): Record<string, unknown> {
   };
 }
 
+/** `serve`, and `init`, which writes serve's starter config. */
 export function registerServe(program: Command): void {
+  registerInit(program);
   program
     .command("serve")
     .description("run DHCP, TFTP and HTTP (boot scripts, artifacts, payload API, admin API)")
-    .option("-c, --config <file>", "YAML config file (flags override it)")
+    .option(
+      "-c, --config <file>",
+      "YAML config file, flags override it (default /etc/automagic/serve.yaml if present)",
+    )
     .option("-i, --interface <name>", "served interface (DHCP, Wake-on-LAN)")
     .option("-l, --listen <ip>", "address for HTTP and TFTP (default 127.0.0.1)")
     .option("--server-url <url>", "base URL machines reach the server at")
@@ -66,9 +73,9 @@ export function registerServe(program: Command): void {
     .option("--tftp-port <n>", "TFTP port (default 69)")
     .option("--no-tftp", "do not run TFTP")
     .option("--dhcp-mode <mode>", "full | proxy | off (default off)")
-    .option("--hosts <dir>", "host folder (default hosts)")
-    .option("--state <dir>", "state folder (default var/state)")
-    .option("--images <dir>", "netboot images folder (default images)")
+    .option("--hosts <dir>", "host folder (default /etc/automagic/hosts)")
+    .option("--state <dir>", "state folder (default /var/lib/automagic)")
+    .option("--images <dir>", "netboot images folder (default <state>/images)")
     .option("--ipxe-dir <dir>", "iPXE binaries (default /usr/lib/ipxe)")
     .option(
       "--mirror-upstream <url|dir>",
@@ -83,8 +90,11 @@ export function registerServe(program: Command): void {
     .option("--local-boot <how>", "exit | sanboot (default exit)")
     .option("--log-level <level>", "debug | info | warn | error")
     .action(async (flags: ServeFlags) => {
-      const cfg = loadServeConfig(flags.config, flagsToConfig(flags));
+      const file = configFileFor(flags.config);
+      const cfg = loadServeConfig(file, flagsToConfig(flags));
       const log = pino({ level: cfg.logLevel, base: { svc: "automagic" } });
+      if (file) log.info({ config: resolve(file) }, "config: read");
+      else log.info({ looked: installPaths().configFile }, "config: no file; defaults and flags");
       let server;
       try {
         server = await startServer(cfg, log);

@@ -100,9 +100,11 @@ export async function startServe(world: World, args: string[], netns?: string): 
     world.imagesDir,
     ...args,
   ];
+  // The world is the root: no /etc/automagic/serve.yaml of this machine's creeps in.
+  const opts = { reject: false, all: true, buffer: false, env: { AUTOMAGIC_ROOT: world.dir } };
   const proc = netns
-    ? execa("ip", ["netns", "exec", netns, ...full], { reject: false, all: true, buffer: false })
-    : execa(full[0]!, full.slice(1), { reject: false, all: true, buffer: false });
+    ? execa("ip", ["netns", "exec", netns, ...full], opts)
+    : execa(full[0]!, full.slice(1), opts);
   let out = "";
   const url = await new Promise<string>((resolveUrl, reject) => {
     const timer = setTimeout(
