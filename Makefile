@@ -5,13 +5,14 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 AUTOMAGIC := ./bin/automagic
 
-.PHONY: help setup check typecheck lint format-check test unit integration e2e e2e-uefi bench chaos image fixture demo clean
+.PHONY: help setup check typecheck lint format-check test unit integration e2e e2e-uefi bench chaos image fixture demo release clean
 
 help:
 	@echo "make demo   - install everything, build the image and fixture mirror, netboot a QEMU machine that installs itself"
 	@echo "make test   - install everything, then check + unit + integration + e2e"
 	@echo "make check  - typecheck + lint + format check"
 	@echo "make unit | integration | e2e | e2e-uefi | bench | chaos | image | fixture"
+	@echo "make release - dist/automagic-<version>-linux-x64.tar.gz: the server to install as a service"
 
 setup:
 	./bin/setup-debian
@@ -59,5 +60,9 @@ fixture: setup
 demo: setup
 	MIRROR="$(MIRROR)" npx tsx test/e2e/demo.ts
 
+# The server as a tarball that runs without this checkout (contrib/release/README.md).
+release:
+	bash contrib/release/build.sh
+
 clean:
-	rm -rf build var
+	rm -rf build var dist

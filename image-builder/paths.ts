@@ -1,4 +1,5 @@
 // Where the builder keeps things. Both folders are gitignored run state.
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -12,6 +13,12 @@ export interface BuildPaths {
 }
 
 export function defaultPaths(repo = REPO_ROOT): BuildPaths {
+  // The release tarball (make release) carries the server, not the builder.
+  if (!existsSync(join(repo, "image-builder")))
+    throw new Error(
+      `image build: ${repo} is not a source checkout; build the image in one (make image) ` +
+        "and copy images/<id>/ and the current link into the server's imagesDir",
+    );
   return {
     repo,
     cache: join(repo, "var/image-cache"),
