@@ -14,8 +14,10 @@ help:
 	@echo "make unit | integration | e2e | e2e-uefi | bench | chaos | image | fixture"
 	@echo "make release - dist/automagic-<version>-linux-x64.tar.gz: the server to install as a service"
 
+# serve's run-time packages, then the test, bench, demo and image-building tools.
 setup:
 	./bin/setup-debian
+	./bin/setup-debian-test
 
 check: typecheck lint format-check
 

@@ -4,9 +4,13 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { GENTOO_RELEASE_KEY } from "../../../payload/spec/schema.ts";
 import { GENTOO_SNAPSHOT_KEY } from "../../../payload/verify/layout.ts";
+import { installPaths } from "../../app/config.ts";
 import { MirrorCache, parseMirrorConfig, syncMirror } from "../../mirror/index.ts";
 
 const collect = (v: string, prev: string[]) => [...prev, ...v.split(",").filter(Boolean)];
+// Where an installed serve looks (server/app/config.ts).
+const DEFAULT_CACHE = join(installPaths().state, "mirror-cache");
+const DEFAULT_KEYS = join(installPaths().etc, "mirror-keys");
 
 interface SyncOpts {
   variant: string[];
@@ -34,8 +38,8 @@ export function registerMirror(program: Command): void {
       [],
     )
     .option("--upstream <url|dir>", "Gentoo mirror URL or a local directory in the same layout")
-    .option("--cache-dir <dir>", "verified cache", "var/mirror-cache")
-    .option("--keys-dir <dir>", "directory of <FPR>.asc public keys", "var/mirror-keys")
+    .option("--cache-dir <dir>", "verified cache (serve's default)", DEFAULT_CACHE)
+    .option("--keys-dir <dir>", "directory of <FPR>.asc public keys", DEFAULT_KEYS)
     .option(
       "--trusted <fpr>",
       "pinned primary-key fingerprint; repeatable (default: Gentoo release + snapshot keys)",
@@ -57,8 +61,7 @@ export function registerMirror(program: Command): void {
         {
           upstream,
           cacheDir: o.cacheDir,
-          keysDir:
-            o.fixture && o.keysDir === "var/mirror-keys" ? join(o.fixture, "keys") : o.keysDir,
+          keysDir: o.fixture && o.keysDir === DEFAULT_KEYS ? join(o.fixture, "keys") : o.keysDir,
           trustedKeys: o.trusted.length
             ? o.trusted
             : fixtureFpr
