@@ -4,7 +4,6 @@ import { mkdir, readdir, readFile, rm, copyFile, stat, writeFile } from "node:fs
 import { createReadStream, createWriteStream, existsSync } from "node:fs";
 import { pipeline } from "node:stream/promises";
 import { join, relative } from "node:path";
-import { createHash } from "node:crypto";
 import { ensureBase } from "./base/layer.ts";
 import { PACKAGES } from "./base/packages.ts";
 import { walkTree } from "./cpio/tree.ts";
@@ -15,7 +14,8 @@ import {
   extensionOf,
   type Compressor,
 } from "./compress.ts";
-import { hashJson, hashSources, sha256File } from "./hash.ts";
+import { sha256, sha256File } from "../shared/hash.ts";
+import { hashJson, hashSources } from "./hash.ts";
 import { payloadLayerRecords, runtimeLayerRecords } from "./layers/overlay.ts";
 import { writeLayer, type LayerFile } from "./layers/write-layer.ts";
 import { imageId, KERNEL_ARGS, manifestSchema, type LayerInfo, type Manifest } from "./manifest.ts";
@@ -129,7 +129,7 @@ export async function buildImage(opts: BuildOptions = {}): Promise<BuildResult> 
   await mkdir(work, { recursive: true });
   try {
     const mtime = Math.floor(Date.parse(base.root.snapshot.date) / 1000) || 0;
-    const bundleSha = createHash("sha256").update(tail).digest("hex");
+    const bundleSha = sha256(tail);
     const buildInfo =
       JSON.stringify(
         {
@@ -162,7 +162,7 @@ export async function buildImage(opts: BuildOptions = {}): Promise<BuildResult> 
     await copyFile(base.vmlinuz, join(staged, "vmlinuz"));
     const initrdSha = await sha256File(initrd);
     const kernelSha = await sha256File(join(staged, "vmlinuz"));
-    const contentSha = createHash("sha256").update(kernelSha).update(initrdSha).digest("hex");
+    const contentSha = sha256(kernelSha, initrdSha);
 
     // Same content as an image already built: point `current` at it instead.
     const existing = existsSync(paths.images)

@@ -1,11 +1,10 @@
 // Content hashes for cache keys and the manifest.
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { sha256 } from "../shared/hash.ts";
 
 /** Pure: sha256 hex of a canonical JSON rendering (object keys sorted). */
 export function hashJson(value: unknown): string {
-  return createHash("sha256").update(canonicalJson(value)).digest("hex");
+  return sha256(canonicalJson(value));
 }
 
 export function canonicalJson(value: unknown): string {
@@ -19,18 +18,9 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-export async function sha256File(path: string): Promise<string> {
-  const h = createHash("sha256");
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest("hex");
-}
-
 /** sha256 of several source files' contents (the builder's own recipe as a cache input). */
 export async function hashSources(paths: readonly string[]): Promise<string> {
-  const h = createHash("sha256");
-  for (const p of [...paths].sort()) {
-    h.update(p);
-    h.update(await readFile(p));
-  }
-  return h.digest("hex");
+  const parts: Array<string | Buffer> = [];
+  for (const p of [...paths].sort()) parts.push(p, await readFile(p));
+  return sha256(...parts);
 }

@@ -13,7 +13,7 @@ import { loadSpec } from "./install.ts";
 import { findCaptureRoot } from "./plan/capture-root.ts";
 import { probeSystem } from "./probe/index.ts";
 import { Reporter } from "./run/reporter.ts";
-import { Sha256Tap } from "./verify/hash.ts";
+import { Sha256Tap } from "../shared/hash.ts";
 import { execaRunner, type CommandRunner } from "./run/runner.ts";
 
 export interface CaptureOptions {

@@ -1,7 +1,7 @@
 // Which state of the Debian mirror a base was built from: the suite's
 // InRelease Date and hash. Part of the root's cache key, so a point release
 // rebuilds the base and an unchanged mirror reuses it.
-import { createHash } from "node:crypto";
+import { sha256 } from "../../shared/hash.ts";
 
 export interface MirrorSnapshot {
   /** The InRelease "Date:" field. */
@@ -14,7 +14,7 @@ export interface MirrorSnapshot {
 export function snapshotOf(inRelease: string, url: string): MirrorSnapshot {
   const m = /^Date:\s*(.+)$/m.exec(inRelease);
   if (!m) throw new Error(`${url}: no Date: field in InRelease`);
-  return { date: m[1]!.trim(), sha256: createHash("sha256").update(inRelease).digest("hex") };
+  return { date: m[1]!.trim(), sha256: sha256(inRelease) };
 }
 
 export function inReleaseUrl(mirror: string, suite: string): string {

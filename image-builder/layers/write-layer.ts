@@ -3,7 +3,7 @@ import { rename, rm, stat } from "node:fs/promises";
 import { writeCpio } from "../cpio/write.ts";
 import type { CpioRecord } from "../cpio/records.ts";
 import { compressTo, type Compressor } from "../compress.ts";
-import { sha256File } from "../hash.ts";
+import { sha256File } from "../../shared/hash.ts";
 
 export interface LayerFile {
   file: string;

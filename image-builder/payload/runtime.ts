@@ -6,7 +6,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
-import { hashJson, sha256File } from "../hash.ts";
+import { sha256File } from "../../shared/hash.ts";
+import { hashJson } from "../hash.ts";
 import { REPO_ROOT } from "../paths.ts";
 
 export const LOADER = fileURLToPath(new URL("./loader.cjs", import.meta.url));

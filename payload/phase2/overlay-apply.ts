@@ -3,7 +3,6 @@
 // writes nothing. Never writes under /home (nor through a symlink into it),
 // never overwrites an existing protected path, never writes through a
 // symlink at the destination (it is replaced instead).
-import { createHash } from "node:crypto";
 import {
   chmod,
   chown,
@@ -19,6 +18,7 @@ import {
 } from "node:fs/promises";
 import type { Stats } from "node:fs";
 import path from "node:path";
+import { sha256 } from "../../shared/hash.ts";
 import type { TarEntry } from "./overlay-read.ts";
 import { remapPortagePath } from "./portage.ts";
 import { cleanEntryName, isProtected, parseIdFile, resolveParent } from "./target-fs.ts";
@@ -170,10 +170,6 @@ async function readText(p: string): Promise<string> {
   } catch (cause) {
     throw new Error(`overlay: cannot read ${p} (owners are mapped through it)`, { cause });
   }
-}
-
-function sha256(data: Buffer): string {
-  return createHash("sha256").update(data).digest("hex");
 }
 
 /** Pure: the manifest text, one line per path, sorted, so equal trees give equal files. */

@@ -6,7 +6,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Handler } from "../run/executor.ts";
-import { Sha256Tap } from "../verify/hash.ts";
+import { Sha256Tap } from "../../shared/hash.ts";
 import { openStaging } from "./fetch.ts";
 
 /** A GET that met a pooled connection closing under it is simply asked again. */

@@ -55,38 +55,6 @@ export class DigestTap extends Transform {
   }
 }
 
-/**
- * A pass-through stream that counts bytes and computes their SHA-256 (system
- * images: payload/capture.ts, steps/sysimg.ts, server/sysimgs/store.ts).
- * `onBytes` sees the running count, for progress.
- */
-export class Sha256Tap extends Transform {
-  #hash: Hash = createHash("sha256");
-  #bytes = 0;
-  #hex: string | undefined;
-
-  constructor(private readonly onBytes?: (bytes: number) => void) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.#hash.update(chunk);
-    this.#bytes += chunk.length;
-    this.onBytes?.(this.#bytes);
-    cb(null, chunk);
-  }
-
-  get bytes(): number {
-    return this.#bytes;
-  }
-
-  /** Hex SHA-256 of everything seen; finalises the hash (call once the stream ended). */
-  sha256(): string {
-    this.#hex ??= this.#hash.digest("hex");
-    return this.#hex;
-  }
-}
-
 /** Hashes a whole file. */
 export async function hashFile(path: string): Promise<FileDigests> {
   const tap = new DigestTap();

@@ -4,7 +4,6 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
-import type { Router } from "express";
 import type { Logger } from "pino";
 import { startDhcpServer, type DhcpServer } from "../dhcp/index.ts";
 import { resolveInstallSpec, type HostEntry } from "../hosts/index.ts";
@@ -13,11 +12,18 @@ import { httpServer } from "../http/deadlines.ts";
 import { ImageCatalog } from "../http/images.ts";
 import { packOverlay } from "../overlay/pack.ts";
 import { overlayAttrs } from "./overlay-attrs.ts";
-import { createMirrorRouter, demandFromHosts, type MirrorGate } from "../mirror/index.ts";
+import {
+  createMirrorRouter,
+  demandFromHosts,
+  MirrorCache,
+  parseMirrorConfig,
+  type MirrorGate,
+} from "../mirror/index.ts";
 import { isStalled } from "../policy/state-machine.ts";
 import { StateStore } from "../state/store.ts";
 import { SysImageStore } from "../sysimgs/store.ts";
-import { startTftpServer, type TftpServer } from "../tftp/index.ts";
+import { dhcpCheck, httpCheck, mirrorCheck, tftpCheck } from "./health-checks.ts";
+import { startTftpService, type TftpService } from "./tftp-service.ts";
 import { serveToken } from "./admin-token.ts";
 import { serverUrlOf, type ServeConfig } from "./config.ts";
 import { LiveHosts } from "./hosts-watch.ts";
@@ -44,21 +50,21 @@ async function listen(server: Server, port: number, host: string): Promise<numbe
   return (server.address() as AddressInfo).port;
 }
 
-/** /mirror/ (server/mirror): only when an upstream is configured. */
-function mirrorRouter(cfg: ServeConfig, log: Logger, gate: MirrorGate): Router | undefined {
+/** The cache behind /mirror/ (server/mirror): only when an upstream is configured. */
+function mirrorCache(cfg: ServeConfig, log: Logger, gate: MirrorGate): MirrorCache | undefined {
   if (!cfg.mirror.upstream) {
     log.warn("mirror: no upstream configured; /mirror/ answers 404");
     return undefined;
   }
-  return createMirrorRouter(
-    {
+  return new MirrorCache(
+    parseMirrorConfig({
       upstream: cfg.mirror.upstream,
       ...(cfg.mirror.binhostUpstream ? { binhostUpstream: cfg.mirror.binhostUpstream } : {}),
       cacheDir: resolve(cfg.mirror.cacheDir ?? join(cfg.stateDir, "mirror-cache")),
       keysDir: resolve(cfg.mirror.keysDir),
       trustedKeys: cfg.trustedKeys,
       maxCacheGiB: cfg.mirror.maxCacheGiB,
-    },
+    }),
     { log, gate },
   );
 }
@@ -92,6 +98,8 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
     // Who is at an address: our DHCP lease (once DHCP runs), else the kernel's
     // neighbour entry (server/policy/address.ts says why that is the proof).
     let dhcp: DhcpServer | undefined;
+    let tftp: TftpService | undefined;
+    const listeners: Server[] = [];
     // TFTP traces ask for every event, refused floods included, so the
     // neighbour table (a /proc read) is looked at once per address per second.
     const neighbours = new Map<string, { mac: string | undefined; at: number }>();
@@ -125,6 +133,16 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
       ipxeDir: cfg.ipxeDir,
       artifactCacheBytes: cfg.http.artifactCacheMiB * 1024 * 1024,
     };
+    // Without a valid run token, the mirror fetches only what host files use.
+    const mirror = mirrorCache(cfg, log, {
+      demand: demandFromHosts(
+        () => hosts.get().hosts,
+        resolveSpec,
+        (h, err) => log.warn({ err, host: h.name }, "mirror: host spec does not resolve"),
+      ),
+      authorize: (token) => store.checkToken(token).ok,
+    });
+    mirror?.upstreamHealth.current(); // the first probe now, so /healthz has an answer early
     const app = createApp({
       config,
       hosts: () => hosts.get(),
@@ -133,21 +151,24 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
       resolveSpec,
       packOverlay: (h) =>
         h.overlayDir ? packOverlay(h.overlayDir, { attrs: overlayAttrs(h) }) : undefined,
-      // Without a valid run token, the mirror fetches only what host files use.
-      mirror: mirrorRouter(cfg, log, {
-        demand: demandFromHosts(
-          () => hosts.get().hosts,
-          resolveSpec,
-          (h, err) => log.warn({ err, host: h.name }, "mirror: host spec does not resolve"),
-        ),
-        authorize: (token) => store.checkToken(token).ok,
-      }),
+      mirror: mirror && createMirrorRouter(mirror.cfg, { cache: mirror, log }),
       sysimgs: await new SysImageStore(join(stateDir, "sysimgs"), undefined, {
         limits: { maxBytes: cfg.sysimgs.maxBytes, keepFreeBytes: cfg.sysimgs.keepFree },
         log,
       }).open(),
       wake: cfg.interface ? (mac) => sendWake(cfg.interface!, mac) : undefined,
       addressOwner,
+      ops: {
+        checks: () => [
+          dhcpCheck(cfg.dhcp.mode, dhcp !== undefined),
+          tftpCheck(tftp),
+          httpCheck(listeners),
+          mirrorCheck(mirror),
+        ],
+        dhcp: () => dhcp?.stats(),
+        tftp: () => tftp?.stats(),
+        mirror: () => mirror?.stats(),
+      },
       log,
     });
     const deadlines = {
@@ -155,6 +176,7 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
       uploadIdleMs: cfg.sysimgs.idleTimeout,
     };
     const primary = httpServer(app, deadlines, log);
+    listeners.push(primary);
     cleanups.push(() => closeHttp(primary));
     const port = await listen(primary, cfg.http.port, cfg.listen);
     serverUrl = serverUrlOf(cfg, port);
@@ -162,6 +184,7 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
     // the main one is on a LAN address.
     if (!cfg.listen.startsWith("127.") && cfg.listen !== "0.0.0.0") {
       const lo = httpServer(app, deadlines, log);
+      listeners.push(lo);
       cleanups.push(() => closeHttp(lo));
       await listen(lo, port, "127.0.0.1");
     }
@@ -204,19 +227,21 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
       store.obs.saveLeases(leases);
     };
 
-    let tftp: TftpServer | undefined;
     if (cfg.tftp.enabled) {
-      tftp = await startTftpServer({
-        root: cfg.ipxeDir,
-        address: cfg.listen,
-        port: cfg.tftp.port,
-        interface: cfg.interface,
-        log,
-        onTrace: (ev) => {
-          const mac = addressOwner(ev.peer.replace(/:\d+$/, ""))?.mac;
-          if (mac) store.obs.trace(mac, "tftp", ev.what, { peer: ev.peer, ...ev.detail });
+      tftp = await startTftpService(
+        {
+          root: cfg.ipxeDir,
+          address: cfg.listen,
+          port: cfg.tftp.port,
+          interface: cfg.interface,
+          log,
+          onTrace: (ev) => {
+            const mac = addressOwner(ev.peer.replace(/:\d+$/, ""))?.mac;
+            if (mac) store.obs.trace(mac, "tftp", ev.what, { peer: ev.peer, ...ev.detail });
+          },
         },
-      });
+        log,
+      );
       const t = tftp;
       cleanups.push(() => t.close());
     }

@@ -8,6 +8,7 @@ import { artifactsRouter } from "./artifacts.ts";
 import { BlobCache } from "./blob-cache.ts";
 import { bootRouter, clientIp } from "./boot.ts";
 import { errorHandler, HttpError } from "./errors.ts";
+import { opsRouter } from "./ops.ts";
 import { runRouter } from "./run-api.ts";
 
 /** iPXE binaries UEFI HTTP boot may fetch (arch 16); nothing else from that dir. */
@@ -18,6 +19,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable("x-powered-by");
   app.set("etag", false);
   app.set("query parser", "simple");
+  app.use(opsRouter(deps)); // first: its request counters see every request
   app.use(bootRouter(deps));
   const cacheBytes = deps.config.artifactCacheBytes ?? 0;
   app.use(

@@ -1,10 +1,9 @@
 // The netboot images on disk (images/<id>/{vmlinuz,initrd.img}, images/current
 // -> <id>) and their content addresses. URLs carry a SHA-256 prefix, so a
 // rebuilt image gets new URLs and no cache can hand out the old bytes.
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { readFile, readlink, realpath, stat } from "node:fs/promises";
 import { basename, join, sep } from "node:path";
+import { sha256File } from "../../shared/hash.ts";
 
 export const IMAGE_FILES = ["vmlinuz", "initrd.img"] as const;
 export type ImageFileName = (typeof IMAGE_FILES)[number];
@@ -125,16 +124,4 @@ export class ImageCatalog {
     }
     return { path, size: st.size, mtimeMs: st.mtimeMs, sha256: await hash };
   }
-}
-
-function sha256File(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash("sha256");
-    createReadStream(path, { highWaterMark: 1 << 20 })
-      .on("data", (c) => h.update(c))
-      .on("error", (err) =>
-        reject(new Error(`${path}: cannot hash: ${err.message}`, { cause: err })),
-      )
-      .on("end", () => resolve(h.digest("hex")));
-  });
 }

@@ -10,8 +10,9 @@ import { createWriteStream } from "node:fs";
 import { chmod, mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { finished, pipeline } from "node:stream/promises";
-import { Sha256Tap } from "../../payload/verify/hash.ts";
+import { Sha256Tap } from "../../shared/hash.ts";
 import { isAtomicTemp, syncFile, writeFileAtomic } from "../fs/durable.ts";
+import { pruneChoice } from "../../shared/sysimgs.ts";
 import {
   freeBytes,
   NO_LIMITS,
@@ -147,8 +148,12 @@ export class SysImageStore {
     run: number,
     body: NodeJS.ReadableStream,
     declared?: number,
+    /** The run's image name (the same in every store); a fresh one when absent. */
+    named?: string,
   ): Promise<Pending> {
-    const name = imageName(host, this.now());
+    if (named !== undefined && !NAME.test(named))
+      throw new Error(`sysimg: image name ${JSON.stringify(named)} is not usable in a file name`);
+    const name = named ?? imageName(host, this.now());
     const free = await this.admit(declared);
     const partial = join(this.dir, `${name}.tar.zst.partial`);
     const meter = new UploadMeter(`sysimg ${name}`, this.dir, this.limits, free);
@@ -270,8 +275,28 @@ export class SysImageStore {
     return image.name === name ? { image, file } : undefined;
   }
 
+  /**
+   * Retention: removes `host`'s images beyond the `keep` newest, except
+   * those in `protect` (the one just written, images an active deploy
+   * names). The JSON goes first: without it the archive is not an image,
+   * and a crash in between leaves what open() removes. Returns the names removed.
+   */
+  async prune(host: string, keep: number, protect: Set<string>): Promise<string[]> {
+    const doomed = pruneChoice(
+      (await this.list()).filter((i) => i.host === host),
+      keep,
+      protect,
+    );
+    for (const name of doomed) {
+      await rm(join(this.dir, `${name}.json`), { force: true });
+      await rm(join(this.dir, `${name}.tar.zst`), { force: true });
+    }
+    return doomed;
+  }
+
   /** Path of a committed image's archive; undefined for any name that is not one. */
   async path(name: string): Promise<string | undefined> {
     return (await this.find(name))?.file;
   }
 }
+

@@ -11,7 +11,6 @@ import { execa } from "execa";
 import { createHash } from "node:crypto";
 import {
   cpSync,
-  createReadStream,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -27,6 +26,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { artifactPath } from "../../server/http/images.ts";
 import { requireTool } from "../lib/tools.ts";
+import { sha256File } from "../../shared/hash.ts";
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 200);
 const MIB = Number(process.env.BENCH_MIB ?? 200);
@@ -118,9 +118,7 @@ async function main() {
     closeSync(fd);
     writeFileSync(join(dir, "images/b1/vmlinuz"), "k");
     symlinkSync("b1", join(dir, "images/current"));
-    const h = createHash("sha256");
-    for await (const c of createReadStream(initrd)) h.update(c as Buffer);
-    const path = artifactPath("b1", "initrd.img", h.digest("hex"));
+    const path = artifactPath("b1", "initrd.img", await sha256File(initrd));
 
     // automagic serve (HTTP only)
     cpSync(join(REPO, "hosts"), join(dir, "hosts"), { recursive: true });

@@ -14,7 +14,6 @@
 // fetch's time, result and sha256 against the served file.
 // Verdict ok: every real fetch intact, the slow source refused per address.
 //   npx tsx test/chaos/tftp-slow.chaos.ts    (or: bash test/chaos/run.sh tftp-slow)
-import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,6 +23,7 @@ import { requireTool } from "../lib/tools.ts";
 import { makeWorld, startServe, type Served } from "../integration/control/serve-process.ts";
 import { startSlowClients, type SlowClients } from "../integration/tftp/harness.ts";
 import type { SlowStats } from "../integration/tftp/slow-client.ts";
+import { sha256 } from "../../shared/hash.ts";
 
 const IPXE_DIR = "/usr/lib/ipxe";
 const FIRMWARE_IP = "10.77.0.2";
@@ -32,7 +32,6 @@ const SLOW = 512;
 const FETCHES = 5;
 const SETTLE_MS = 10_000;
 
-const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sum = (a: Record<string, number>, b: Record<string, number>) => {
   const out = { ...a };

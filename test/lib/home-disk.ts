@@ -1,7 +1,6 @@
 // Disks for install tests: a /home filesystem full of several users' files
 // (known UIDs, modes, symlinks, a few thousand files) and a manifest that
 // proves, after an install, that nothing in it changed.
-import { createHash } from "node:crypto";
 import {
   chmod,
   chown,
@@ -16,6 +15,7 @@ import {
 import { join, relative } from "node:path";
 import { execa } from "execa";
 import { requireTool } from "./tools.ts";
+import { sha256 } from "../../shared/hash.ts";
 
 export interface HomeUser {
   name: string;
@@ -109,10 +109,7 @@ export async function manifest(root: string): Promise<ManifestEntry[]> {
         out.push({ ...base, type: "dir" });
         await walk(p);
       } else {
-        const sha256 = createHash("sha256")
-          .update(await readFile(p))
-          .digest("hex");
-        out.push({ ...base, type: "file", sha256 });
+        out.push({ ...base, type: "file", sha256: sha256(await readFile(p)) });
       }
     }
   }

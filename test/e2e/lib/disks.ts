@@ -122,7 +122,4 @@ export async function makeHomeDisk(
 }
 
 /** sha256 of a whole disk image (the "untouched" proof for unarmed machines). */
-export async function sha256File(file: string): Promise<string> {
-  const r = await execa("sha256sum", [file]);
-  return r.stdout.split(/\s+/)[0] ?? "";
-}
+export { sha256File } from "../../../shared/hash.ts";

@@ -4,7 +4,7 @@
 // qemu-bios's MAC, so the server's neighbour table proves who asks for the
 // boot script. Uploads are made with curl from the machine's namespace, the
 // body fed from here so a test can trickle it or pause it.
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createTestNet, type TestNet } from "../../lib/netns.ts";
@@ -191,5 +191,5 @@ export function loggedAt(log: string, msg: RegExp): number | undefined {
   return undefined;
 }
 
-export const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+export { sha256 } from "../../../shared/hash.ts";
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

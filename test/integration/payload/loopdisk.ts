@@ -2,7 +2,6 @@
 // old root (accounts, SSH host keys, a marker file) and a /home full of files
 // owned by UIDs 1000 and 1001. Only image files and the loop device we attach.
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import {
   chmodSync,
   chownSync,
@@ -17,6 +16,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { sha256 } from "../../../shared/hash.ts";
 
 const sh = (cmd: string, args: string[]) =>
   execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
@@ -162,7 +162,7 @@ export function manifest(dir: string): string {
       const what = st.isSymbolicLink()
         ? `-> ${readlinkSync(p)}`
         : st.isFile()
-          ? createHash("sha256").update(readFileSync(p)).digest("hex")
+          ? sha256(readFileSync(p))
           : "dir";
       out.push(`${r} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} ${what}`);
       if (st.isDirectory() && !st.isSymbolicLink()) walk(r);

@@ -1,10 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { parseRange } from "../../../server/http/range.ts";
 import { closeSync, openSync, utimesSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { raw, startHarness, type Harness } from "./harness.ts";
+import { sha256 } from "../../../shared/hash.ts";
 
 test("parseRange", () => {
   assert.deepEqual(parseRange(undefined, 10), { kind: "none" });
@@ -27,7 +27,7 @@ for (const [how, artifactCacheBytes] of [
   test(`artifacts ${how}: content address, Range, ETag, conditional requests, HEAD`, async (t) => {
     const h = await startHarness({ config: { artifactCacheBytes } });
     t.after(() => h.close());
-    const sha = createHash("sha256").update(h.initrd).digest("hex");
+    const sha = sha256(h.initrd);
     const path = `/images/img-1/${sha.slice(0, 16)}/initrd.img`;
     const full = await raw(h.url, path);
     assert.equal(full.status, 200);
@@ -67,7 +67,7 @@ test("artifacts: with the cache on, later requests are served from the one in-me
     const h = await startHarness({ config: { artifactCacheBytes } });
     t.after(() => h.close());
     utimesSync(file(h), pinned, pinned);
-    const sha = createHash("sha256").update(h.initrd).digest("hex");
+    const sha = sha256(h.initrd);
     const path = `/images/img-1/${sha.slice(0, 16)}/initrd.img`;
     assert.ok((await raw(h.url, path)).body.equals(h.initrd));
     const changed = Buffer.from(h.initrd).fill(0x5a, 0, 1000);
@@ -87,7 +87,7 @@ test("artifacts: with the cache on, later requests are served from the one in-me
 test("artifacts: stale content addresses and traversal attempts are 404 and leak nothing", async (t) => {
   const h = await startHarness();
   t.after(() => h.close());
-  const sha = createHash("sha256").update("kernel-bytes").digest("hex").slice(0, 16);
+  const sha = sha256("kernel-bytes").slice(0, 16);
   assert.equal((await raw(h.url, `/images/img-1/${sha}/vmlinuz`)).status, 200);
   const attempts = [
     `/images/img-1/0000000000000000/vmlinuz`,
@@ -98,7 +98,7 @@ test("artifacts: stale content addresses and traversal attempts are 404 and leak
     `/images/..%2f/${sha}/vmlinuz`,
     `/images/img-1%2F..%2F..%2F/${sha}/vmlinuz`,
     `/images/%2e%2e/${sha}/vmlinuz`,
-    `/images/evil/${createHash("sha256").update("outside").digest("hex").slice(0, 16)}/vmlinuz`,
+    `/images/evil/${sha256("outside").slice(0, 16)}/vmlinuz`,
     `/images/img-1/${sha}/vmlinuz%00`,
     `/ipxe/..%2F..%2Fetc%2Fpasswd`,
     `/mirror/../../etc/passwd`,

@@ -3,13 +3,13 @@
 // run's token may upload; names never leave the store's folder.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { KNOWN, json, parseBootScript, startHarness, type Harness } from "./harness.ts";
 import { Readable } from "node:stream";
 import { imageName } from "../../../server/sysimgs/store.ts";
 import { putStream } from "../../../payload/capture.ts";
+import { sha256 as sha } from "../../../shared/hash.ts";
 
 async function armAndBoot(h: Harness, action: string): Promise<string> {
   const r = await fetch(`${h.url}/api/v1/admin/hosts/ws1/next`, {
@@ -28,7 +28,6 @@ const commit = (h: Harness, token: string, sha256: string) =>
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ sha256, source: { device: "/dev/vda2", fstype: "ext4" } }),
   });
-const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 test("imageName: host and UTC stamp; a host name unfit for a file name is refused", () => {
   assert.equal(imageName("ws1", new Date("2026-11-27T17:05:09.123Z")), "ws1-20261127T170509Z");

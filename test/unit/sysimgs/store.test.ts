@@ -5,7 +5,6 @@
 // listing that skips a torn JSON and names it, stale staging removed at start.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -14,9 +13,9 @@ import { Readable } from "node:stream";
 import { execa } from "execa";
 import { SysImageStore, UploadRefused } from "../../../server/sysimgs/store.ts";
 import { mountTmpfs } from "../../lib/tmpfs.ts";
+import { sha256 as sha } from "../../../shared/hash.ts";
 
 const MiB = 1 << 20;
-const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 /** `n` bytes in 64 KiB chunks, as a socket delivers them. */
 const chunks = (n: number, fill = 7) =>
   Readable.from(

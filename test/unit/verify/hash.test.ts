@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { DigestTap, Sha256Tap } from "../../../payload/verify/hash.ts";
+import { DigestTap } from "../../../payload/verify/hash.ts";
 
 // Known answers: sha512sum / b2sum of "abc".
 const ABC_SHA512 =
@@ -36,16 +36,4 @@ test("DigestTap.seed counts bytes already on disk (a resumed download)", async (
     new Writable({ write: (_c, _e, cb) => cb() }),
   );
   assert.equal(tap.digests().sha512, ABC_SHA512);
-});
-
-test("Sha256Tap passes bytes through, counts them as they go and hashes them", async () => {
-  const counts: number[] = [];
-  const tap = new Sha256Tap((n) => counts.push(n));
-  assert.equal(await throughTap(tap), "abc");
-  assert.deepEqual(counts, [1, 3]);
-  assert.equal(tap.bytes, 3);
-  // sha256sum of "abc"; a second call gives the same (the hash is final once).
-  const abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-  assert.equal(tap.sha256(), abc);
-  assert.equal(tap.sha256(), abc);
 });
