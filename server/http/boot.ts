@@ -8,6 +8,7 @@ import { renderIpxe, type Script } from "../policy/ipxe.ts";
 import { normalizeMac } from "../policy/mac.ts";
 import type { AppDeps } from "./deps.ts";
 import { artifactPath } from "./images.ts";
+import { noteBootDecision } from "./request-metrics.ts";
 
 function q(req: Request, key: string): string | undefined {
   const v = req.query[key];
@@ -114,6 +115,7 @@ export function bootRouter(deps: AppDeps): Router {
       { mac, host: host?.name ?? null, decision: served, reason: decision.reason, run: runId },
       "boot decision",
     );
+    noteBootDecision(res, served);
     res.send(renderIpxe(script));
   });
   return r;

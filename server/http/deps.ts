@@ -9,6 +9,7 @@ import type { LocalBoot } from "../policy/ipxe.ts";
 import type { StateStore } from "../state/store.ts";
 import type { SysImageStore } from "../sysimgs/store.ts";
 import type { ImageCatalog } from "./images.ts";
+import type { OpsSources } from "./ops.ts";
 
 export type HostLookup = Pick<HostRegistry, "hosts" | "byMac" | "byName">;
 
@@ -51,5 +52,7 @@ export interface AppDeps {
   addressOwner?: (ip: string) => AddressOwner | undefined;
   /** Sends a Wake-on-LAN packet on the served interface. */
   wake?: (mac: string) => Promise<void>;
+  /** What /healthz and /metrics read besides the store (ops.ts). */
+  ops?: OpsSources;
   log: Logger;
 }

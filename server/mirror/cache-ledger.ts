@@ -64,6 +64,11 @@ export class CacheLedger {
     return n;
   }
 
+  /** Whether unit `key` is in the cache now. */
+  has(key: string): boolean {
+    return this.#units.has(key);
+  }
+
   /** A client is being served unit `key` until `release()`: it counts as just served and is not evicted meanwhile. */
   hold(key: string): () => void {
     this.#serving.set(key, (this.#serving.get(key) ?? 0) + 1);

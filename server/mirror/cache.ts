@@ -25,7 +25,8 @@ import type { MirrorConfig } from "./config.ts";
 import type { MirrorGate } from "./gate.ts";
 import { BINPACKAGES, safeResolve, unitOf, type MirrorTarget } from "./paths.ts";
 import { cleanStaleStaging, withStaging } from "./staging.ts";
-import { createUpstream, type Upstream } from "./upstream.ts";
+import { createUpstream, UpstreamMissing, type Upstream } from "./upstream.ts";
+import { UpstreamHealth } from "./upstream-health.ts";
 
 export interface MirrorLog {
   info(obj: object, msg?: string): void;
@@ -57,6 +58,17 @@ export interface StageRequest {
   what: string;
 }
 
+/** Counted as requests come and downloads end; read by /metrics. */
+export interface MirrorStats {
+  /** Requests whose unit was in the cache when they came. */
+  hits: number;
+  misses: number;
+  /** Downloads from the main upstream (each unit once): all, not there, failed otherwise. */
+  upstreamFetches: number;
+  upstreamMissing: number;
+  upstreamFailures: number;
+}
+
 const silent: MirrorLog = { info() {}, warn() {} };
 const SMALL = 1 << 20; // pointer, signatures, DIGESTS
 const GiB = 1 << 30;
@@ -67,6 +79,15 @@ export class MirrorCache {
   readonly log: MirrorLog;
   readonly binhost: Binhost;
   readonly gate: MirrorGate | undefined;
+  /** Reachability of the main upstream, learned from downloads (upstream-health.ts). */
+  readonly upstreamHealth: UpstreamHealth;
+  #stats: MirrorStats = {
+    hits: 0,
+    misses: 0,
+    upstreamFetches: 0,
+    upstreamMissing: 0,
+    upstreamFailures: 0,
+  };
   #inflight = new Map<string, Promise<unknown>>();
   #pointers = new Map<string, { mtimeMs: number; size: number; pointer: Stage3Pointer }>();
   #dist: { mtimeMs: number; index: Map<string, DistEntry> } | undefined;
@@ -78,6 +99,8 @@ export class MirrorCache {
     this.log = opts.log ?? silent;
     this.gate = opts.gate;
     this.upstream = opts.upstream ?? createUpstream(cfg.upstream);
+    const up = this.upstream;
+    this.upstreamHealth = new UpstreamHealth({ probe: up.probe && (() => up.probe!()) });
     this.#ledger = new CacheLedger({
       cacheDir: cfg.cacheDir,
       limitBytes: cfg.maxCacheGiB === undefined ? undefined : Math.floor(cfg.maxCacheGiB * GiB),
@@ -117,9 +140,16 @@ export class MirrorCache {
    * Marks `target`'s unit as being served until the returned function runs:
    * it counts as just served and is not evicted meanwhile. Call before
    * resolve(), so nothing can evict it between resolving and sending.
+   * The request is counted as a cache hit or miss here (keys are not cached).
    */
   hold(target: MirrorTarget): () => void {
-    return this.#ledger.hold(unitOf(target).key);
+    const key = unitOf(target).key;
+    if (target.kind !== "key") this.#stats[this.#ledger.has(key) ? "hits" : "misses"] += 1;
+    return this.#ledger.hold(key);
+  }
+
+  stats(): MirrorStats {
+    return { ...this.#stats };
   }
 
   /**
@@ -382,8 +412,7 @@ export class MirrorCache {
     await withStaging(this.cfg.cacheDir, async (dir) => {
       const staged = r.rels.map((rel) => join(dir, rel.replaceAll("/", "__")));
       const t0 = Date.now();
-      for (const [i, rel] of r.rels.entries())
-        await r.upstream.fetch(rel, staged[i] as string, r.maxBytes?.(rel));
+      await this.#download(r, staged);
       await r.check(staged);
       const files = r.rels.map((rel, i) => ({ rel, staged: staged[i] as string }));
       await this.#ledger.admit(r.key, files, async () => {
@@ -399,6 +428,27 @@ export class MirrorCache {
         `mirror: ${r.what} and cached`,
       );
     });
+  }
+
+  /** The upstream part of #stage, its outcome counted and noted for /healthz. */
+  async #download(r: StageRequest, staged: string[]): Promise<void> {
+    const main = r.upstream === this.upstream;
+    if (main) this.#stats.upstreamFetches += 1;
+    try {
+      for (const [i, rel] of r.rels.entries())
+        await r.upstream.fetch(rel, staged[i] as string, r.maxBytes?.(rel));
+      if (main) this.upstreamHealth.note(true, "last download from upstream ok");
+    } catch (err) {
+      // "Not on upstream" is an answer: the upstream is there.
+      const reached = err instanceof UpstreamMissing;
+      if (main) this.#stats[reached ? "upstreamMissing" : "upstreamFailures"] += 1;
+      if (main)
+        this.upstreamHealth.note(
+          reached,
+          reached ? "upstream answered" : `last download failed: ${(err as Error).message}`,
+        );
+      throw err;
+    }
   }
 
   /** The tarball size a verified pointer announced for `tarballRel`, if one was read. */

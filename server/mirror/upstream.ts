@@ -1,7 +1,7 @@
 // Where the cache gets files from: an http(s) Gentoo mirror, or a local
 // directory in the same shape (the fixture mirror). Both write into a path
 // the cache chose; neither decides anything about trust.
-import { copyFile } from "node:fs/promises";
+import { copyFile, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { downloadFile, HttpError } from "../../payload/verify/download.ts";
@@ -23,7 +23,11 @@ export interface Upstream {
   readonly describe: string;
   /** Copies `rel` to `dest`; throws UpstreamMissing when the upstream does not have it. */
   fetch(rel: string, dest: string, maxBytes?: number): Promise<void>;
+  /** Throws when the upstream cannot be reached at all (upstream-health.ts); cheap. */
+  probe?(): Promise<void>;
 }
+
+const PROBE_TIMEOUT_MS = 5000;
 
 export function createUpstream(spec: string): Upstream {
   if (/^https?:\/\//.test(spec)) return httpUpstream(spec);
@@ -45,6 +49,15 @@ function httpUpstream(base: string): Upstream {
         throw err;
       }
     },
+    async probe() {
+      // Any HTTP answer means the mirror is there; only no answer is "down".
+      const res = await fetch(base, {
+        method: "HEAD",
+        redirect: "manual",
+        signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+      });
+      await res.body?.cancel();
+    },
   };
 }
 
@@ -56,6 +69,9 @@ function dirUpstream(root: string): Upstream {
       const src = await safeResolve(root, rel);
       if (!src) throw new UpstreamMissing(rel, root);
       await copyFile(src, dest);
+    },
+    async probe() {
+      if (!(await stat(root)).isDirectory()) throw new Error(`${root} is not a directory`);
     },
   };
 }

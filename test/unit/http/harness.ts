@@ -10,6 +10,7 @@ import { Readable } from "node:stream";
 import { pino } from "pino";
 import { createApp } from "../../../server/http/app.ts";
 import type { AppConfig } from "../../../server/http/deps.ts";
+import type { OpsSources } from "../../../server/http/ops.ts";
 import { SysImageStore } from "../../../server/sysimgs/store.ts";
 import { ImageCatalog } from "../../../server/http/images.ts";
 import { StateStore, type StoreOptions } from "../../../server/state/store.ts";
@@ -43,6 +44,7 @@ export async function startHarness(
     manifest?: string;
     hosts?: HostEntry[];
     store?: StoreOptions;
+    ops?: OpsSources;
   } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "am-ctl-http-"));
@@ -95,6 +97,7 @@ export async function startHarness(
       const mac = neighbours.get(ip);
       return mac ? { mac, via: "neighbour" } : undefined;
     },
+    ...(opts.ops ? { ops: opts.ops } : {}),
     log: pino({ level: "silent" }),
   });
   const server = app.listen(0, "127.0.0.1");
