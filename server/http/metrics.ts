@@ -7,7 +7,9 @@
 // Labels come from closed sets (statuses, actions, step names capped in
 // step-timer.ts): no host name, MAC or address appears here.
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { DhcpStats } from "../dhcp/index.ts";
 import { isStalled } from "../policy/state-machine.ts";
+import type { TftpStats } from "../tftp/index.ts";
 import type { StateStore } from "../state/store.ts";
 import { activeRuns, lastEventId, runsByStatus, stepEventsAfter } from "../state/tallies.ts";
 import type { ComponentCheck } from "./health.ts";
@@ -28,6 +30,18 @@ type Samples = Array<[Labels, number]>;
 
 const FINAL = ["done", "failed", "cancelled", "expired"] as const;
 const ACTIVE = ["booting", "running"] as const;
+/** The servers' own counters (server/dhcp, server/tftp stats()) as Prometheus counters. */
+const DHCP_COUNTERS: Array<[string, string, keyof DhcpStats]> = [
+  ["automagic_dhcp_received_total", "DHCP datagrams received", "received"],
+  ["automagic_dhcp_replied_total", "DHCP replies sent", "replied"],
+  ["automagic_dhcp_errors_total", "DHCP handler or send failures", "errors"],
+];
+const DHCP_DROPS = ["oversized", "malformed", "ignored"] as const;
+const TFTP_COUNTERS: Array<[string, string, keyof TftpStats]> = [
+  ["automagic_tftp_transfers_total", "TFTP transfers started", "transfers"],
+  ["automagic_tftp_errors_total", "TFTP requests refused and transfers failed", "errors"],
+  ["automagic_tftp_malformed_total", "TFTP datagrams dropped undecoded", "malformed"],
+];
 /** Step events read per scrape; the rest wait for the next one. */
 const STEP_BATCH = 20_000;
 
@@ -68,41 +82,19 @@ export class ServerMetrics {
   #protocolCounters(): void {
     const dhcp = () => this.#src.ops?.dhcp?.();
     const tftp = () => this.#src.ops?.tftp?.();
-    this.#counter("automagic_dhcp_received_total", "DHCP datagrams received", [], () =>
-      one(dhcp()?.received),
-    );
-    this.#counter("automagic_dhcp_replied_total", "DHCP replies sent", [], () =>
-      one(dhcp()?.replied),
-    );
+    for (const [name, help, field] of DHCP_COUNTERS)
+      this.#counter(name, help, [], () => one(dhcp()?.[field]));
     this.#counter(
       "automagic_dhcp_dropped_total",
       "DHCP datagrams not answered, by why",
       ["reason"],
       () => {
         const s = dhcp();
-        if (!s) return [];
-        return [
-          [{ reason: "oversized" }, s.oversized],
-          [{ reason: "malformed" }, s.malformed],
-          [{ reason: "ignored" }, s.ignored],
-        ];
+        return s ? DHCP_DROPS.map((reason) => [{ reason }, s[reason]]) : [];
       },
     );
-    this.#counter("automagic_dhcp_errors_total", "DHCP handler or send failures", [], () =>
-      one(dhcp()?.errors),
-    );
-    this.#counter("automagic_tftp_transfers_total", "TFTP transfers started", [], () =>
-      one(tftp()?.transfers),
-    );
-    this.#counter(
-      "automagic_tftp_errors_total",
-      "TFTP requests refused and transfers failed",
-      [],
-      () => one(tftp()?.errors),
-    );
-    this.#counter("automagic_tftp_malformed_total", "TFTP datagrams dropped undecoded", [], () =>
-      one(tftp()?.malformed),
-    );
+    for (const [name, help, field] of TFTP_COUNTERS)
+      this.#counter(name, help, [], () => one(tftp()?.[field]));
     this.#gauge("automagic_tftp_active_transfers", "TFTP transfers in flight", [], () =>
       one(tftp()?.active),
     );
