@@ -10,6 +10,8 @@ import { bootRouter, clientIp } from "./boot.ts";
 import { errorHandler, HttpError } from "./errors.ts";
 import { opsRouter } from "./ops.ts";
 import { runRouter } from "./run-api.ts";
+import { consoleRouter } from "../ui/router.ts";
+import { sessionAuth } from "../ui/session.ts";
 
 /** iPXE binaries UEFI HTTP boot may fetch (arch 16); nothing else from that dir. */
 const IPXE_FILES = new Set(["snponly.efi", "ipxe.efi", "undionly.kpxe", "ipxe.pxe"]);
@@ -43,7 +45,10 @@ export function createApp(deps: AppDeps): Express {
     res.sendFile(file, { root: dir, dotfiles: "deny" }, (err) => (err ? next(err) : undefined));
   });
   app.use(runRouter(deps));
+  // The web console's session cookie stands for the admin token (server/ui/session.ts).
+  app.use("/api/v1/admin", sessionAuth(deps.config));
   app.use(adminRouter(deps));
+  app.use("/ui", consoleRouter(deps));
   if (deps.mirror) app.use("/mirror", deps.mirror);
   app.use((req) => {
     throw new HttpError(404, `no route ${req.method} ${req.path}`);

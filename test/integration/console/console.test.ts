@@ -1,0 +1,147 @@
+// The web console in a real browser: log in with the admin token, arm a host
+// from its page (the confirmation names the disk it will pave), watch the run
+// move as a fake machine posts events, and see the failure with its reason.
+// Screenshots go to docs/console/ (docs/CONSOLE.md shows them).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { Page } from "playwright-core";
+import { KNOWN, UNKNOWN } from "../../unit/http/harness.ts";
+import { DISK, FakeMachine, launch, startBed, TOKEN } from "./bed.ts";
+
+const SHOTS = resolve(import.meta.dirname, "../../../docs/console");
+
+async function shot(page: Page, name: string): Promise<void> {
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Waits until `expr` (run in the page) is true; says which when it is not. */
+async function until(page: Page, expr: string, what: string): Promise<void> {
+  await page.waitForFunction(expr, undefined, { timeout: 10_000 }).catch((err: Error) => {
+    throw new Error(`console: ${what}: ${expr} never held`, { cause: err });
+  });
+}
+
+test("console: login, arm with the disk named, live progress, the failure and its reason", async (t) => {
+  const h = await startBed();
+  t.after(() => h.close());
+  const browser = await launch();
+  t.after(() => browser.close());
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (err) => errors.push(err.message));
+
+  // Boot activity to show: a traced DHCP exchange and an unknown machine.
+  h.store.obs.trace(KNOWN, "dhcp", "DISCOVER", { arch: "x86-64 UEFI", xid: "0x1234" });
+  h.store.obs.trace(KNOWN, "dhcp", "OFFER", { ip: "10.77.0.50", file: "snponly.efi" });
+  h.store.obs.trace(KNOWN, "tftp", "snponly.efi sent", { bytes: 212_992 });
+  await fetch(`${h.url}/boot.ipxe?mac=${UNKNOWN}&arch=x86_64`);
+
+  // Not logged in: every page sends the browser to the login.
+  await page.goto(`${h.url}/ui/hosts/ws1`);
+  assert.match(page.url(), /\/ui\/login\?next=%2Fui%2Fhosts%2Fws1$/);
+  await page.fill("input[name=token]", "not-the-token-at-all");
+  await page.click("form.login button");
+  await page.locator("p.failure", { hasText: "That is not the admin token." }).waitFor();
+  await shot(page, "login");
+  await page.fill("input[name=token]", TOKEN);
+  await page.click("form.login button");
+  await page.waitForURL(`${h.url}/ui/hosts/ws1`);
+  const cookie = (await context.cookies()).find((c) => c.name === "automagic_session");
+  assert.ok(cookie, "a session cookie");
+  assert.equal(cookie.httpOnly, true);
+  assert.equal(cookie.sameSite, "Strict");
+  assert.ok(!cookie.value.includes(TOKEN), "the cookie is not the token");
+
+  // Arming: the confirmation names the disk the install will pave.
+  await until(page, `document.querySelector("h1 .live").textContent === "live"`, "SSE open");
+  await page.selectOption("#arm-action", "install");
+  await page.click("#arm");
+  const dialog = page.locator("dialog#confirm");
+  await dialog.waitFor({ state: "visible" });
+  const text = await page.locator("#confirm-text").textContent();
+  assert.match(text ?? "", new RegExp(`Arm install on ws1: .*PAVE disk serial=${DISK}`));
+  assert.match(text ?? "", /everything on that disk is erased/);
+  await shot(page, "arm-confirm");
+  await page.click("#confirm-ok");
+  await page.locator("#arm-result", { hasText: "ws1: armed:install" }).waitFor();
+  assert.equal(h.store.hostFacts("ws1").armed, "install");
+  await page.locator("h1 [data-state]", { hasText: "armed:install" }).waitFor();
+
+  // The machine boots and reports; the page follows over SSE.
+  const m = new FakeMachine(h);
+  await m.boot();
+  await m.send(
+    { kind: "run-start", message: "AUTOMAGIC-PAYLOAD-START" },
+    { kind: "step-start", step: "partition" },
+    { kind: "step-end", step: "partition" },
+    { kind: "step-start", step: "fetch-verify" },
+    { kind: "progress", step: "fetch-verify", progress: { done: 25, total: 100, unit: "bytes" } },
+  );
+  await until(page, `document.getElementById("run-bar").value === 25`, "progress at 25%");
+  assert.equal(await page.locator("#steps li[data-step=partition]").getAttribute("class"), "done");
+  assert.equal(await page.locator("#run-step").textContent(), "fetch-verify");
+  await m.send({
+    kind: "progress",
+    step: "fetch-verify",
+    progress: { done: 70, total: 100, unit: "bytes" },
+  });
+  await until(page, `document.getElementById("run-bar").value === 70`, "progress moved to 70%");
+  assert.equal(await page.locator("#run-pct").textContent(), "70%");
+  await page.locator("h1 [data-state]", { hasText: "running:install" }).waitFor();
+  await m.send(
+    { kind: "step-end", step: "fetch-verify" },
+    { kind: "step-start", step: "extract-stage3" },
+    {
+      kind: "progress",
+      step: "extract-stage3",
+      progress: { done: 1_200_000_000, total: 2_000_000_000 },
+    },
+    { kind: "log", step: "extract-stage3", message: "tar: extracting into /mnt/gentoo" },
+  );
+  await until(page, `document.getElementById("run-pct").textContent === "60%"`, "extract at 60%");
+  await shot(page, "host-running");
+
+  // A failed step: the reason, the device, the command, its exit code and stderr.
+  await m.send({
+    kind: "step-fail",
+    step: "extract-stage3",
+    device: "/dev/sda3",
+    command: "tar -xpf stage3.tar.xz -C /mnt/gentoo",
+    exitCode: 2,
+    message: "extracting the stage3 failed",
+    stderrTail: "tar: write error: No space left on device",
+  });
+  await page.locator("#failure:not([hidden])").waitFor();
+  await page.locator("h1 [data-state]", { hasText: "failed:install" }).waitFor();
+  const failure = (await page.locator("#failure-text").textContent()) ?? "";
+  assert.match(failure, /step extract-stage3, device \/dev\/sda3, command "tar -xpf/);
+  assert.match(failure, /exit code 2: extracting the stage3 failed/);
+  assert.match(failure, /No space left on device/);
+  assert.equal(
+    await page.locator("#steps li[data-step=extract-stage3]").getAttribute("class"),
+    "failed",
+  );
+  await shot(page, "host-failed");
+
+  // The other pages.
+  await page.goto(`${h.url}/ui/`);
+  await page.locator("tr[data-host=ws1] [data-state]", { hasText: "failed:install" }).waitFor();
+  assert.match(
+    (await page.locator("tr[data-host=ws1]").textContent()) ?? "",
+    /ws1-20261201T090000Z/,
+  );
+  await shot(page, "hosts");
+  await page.goto(`${h.url}/ui/discovered`);
+  await page.click("summary");
+  const yaml = (await page.locator("pre.copy").textContent()) ?? "";
+  assert.match(yaml, new RegExp(`macs: \\["${UNKNOWN}"\\]`));
+  await shot(page, "discovered");
+  await page.goto(`${h.url}/ui/images`);
+  await page.locator("td", { hasText: "ws1-20261201T090000Z" }).waitFor();
+  await shot(page, "images");
+  assert.deepEqual(errors, [], "no script errors on any page");
+});
