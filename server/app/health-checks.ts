@@ -16,14 +16,11 @@ export function dhcpCheck(mode: string, running: boolean): ComponentCheck {
 }
 
 /** TFTP: its service's own check (down with the bind error while it retries), or off. */
-export function tftpCheck(service: TftpService | undefined): ComponentCheck {
+export function tftpCheck(enabled: boolean, service: TftpService | undefined): ComponentCheck {
+  if (!enabled)
+    return { name: "tftp", state: "off", needed: false, detail: "tftp.enabled is false" };
   return (
-    service?.check() ?? {
-      name: "tftp",
-      state: "off",
-      needed: false,
-      detail: "tftp.enabled is false",
-    }
+    service?.check() ?? { name: "tftp", state: "down", needed: true, detail: "not started yet" }
   );
 }
 

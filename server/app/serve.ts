@@ -161,7 +161,7 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
       ops: {
         checks: () => [
           dhcpCheck(cfg.dhcp.mode, dhcp !== undefined),
-          tftpCheck(tftp),
+          tftpCheck(cfg.tftp.enabled, tftp),
           httpCheck(listeners),
           mirrorCheck(mirror),
         ],

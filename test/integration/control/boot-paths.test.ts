@@ -5,12 +5,12 @@
 // MAC is the positive control. Also: Wake-on-LAN goes out on the served link.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestNet, type TestNet } from "../../lib/netns.ts";
 import { requireTool } from "../../lib/tools.ts";
-import { udhcpc } from "../dhcp/clients.ts";
+import { BIOS_PXE, curlIn, netboot, SERVER, setMac, type BootPath } from "./netboot-client.ts";
 import {
   cli,
   fullDhcpConfig,
@@ -22,23 +22,8 @@ import {
 
 const KNOWN = "52:54:00:a0:00:01"; // hosts/qemu-bios.yaml
 const UNKNOWN = "52:54:00:77:77:01";
-const SERVER = "http://10.77.0.1:8080";
-
-interface Path {
-  name: string;
-  dhcp: string[];
-  /** What the firmware fetches before iPXE runs. */
-  firstStage?: { bootfile: string; via: "tftp" | "http" };
-  buildarch: string;
-}
-
-const PATHS: Path[] = [
-  {
-    name: "BIOS PXE",
-    dhcp: ["-V", "PXEClient:Arch:00000:UNDI:002001", "-x", "0x5d:0000"],
-    firstStage: { bootfile: "undionly.kpxe", via: "tftp" },
-    buildarch: "i386",
-  },
+const PATHS: BootPath[] = [
+  BIOS_PXE,
   {
     name: "UEFI PXE",
     dhcp: ["-V", "PXEClient:Arch:00007:UNDI:003016", "-x", "0x5d:0007"],
@@ -52,15 +37,6 @@ const PATHS: Path[] = [
     buildarch: "x86_64",
   },
   { name: "iPXE direct", dhcp: [], buildarch: "x86_64" },
-];
-
-const IPXE_DHCP = [
-  "-V",
-  "PXEClient:Arch:00007:UNDI:003016",
-  "-x",
-  "0x4d:69505845",
-  "-O",
-  "bootfile",
 ];
 
 describe("boot paths end in one decision", () => {
@@ -89,68 +65,11 @@ describe("boot paths end in one decision", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function setMac(mac: string) {
-    await net.inClient("ip", ["link", "set", net.clientIf, "down"]);
-    await net.inClient("ip", ["link", "set", net.clientIf, "address", mac]);
-    await net.inClient("ip", ["link", "set", net.clientIf, "up"]);
-  }
-
-  async function curl(url: string): Promise<string> {
-    const r = await net.inClient("curl", ["-sS", "--fail", "--max-time", "10", url], {
-      stripFinalNewline: false,
-    });
-    return String(r.stdout);
-  }
-
-  /** Takes the lease like the firmware would (udhcpc's hook only reports it). */
-  async function lease(args: string[]) {
-    const env = await udhcpc(net, dir, args);
-    await net.inClient("ip", ["addr", "flush", "dev", net.clientIf]);
-    await net.inClient("ip", ["addr", "add", `${env.ip}/24`, "dev", net.clientIf]);
-    return env;
-  }
-
-  /** Walks one boot path as the firmware and iPXE would; returns the final script. */
-  async function boot(p: Path, mac: string): Promise<string> {
-    if (p.firstStage) {
-      const env = await lease(p.dhcp);
-      assert.equal(env.boot_file, p.firstStage.bootfile, `${p.name}: DHCP boot file`);
-      const out = join(dir, `fetched-${Date.now()}`);
-      if (p.firstStage.via === "tftp") {
-        assert.equal(env.siaddr, "10.77.0.1");
-        await net.inClient("tftp", [
-          "-m",
-          "binary",
-          "10.77.0.1",
-          "-c",
-          "get",
-          p.firstStage.bootfile,
-          out,
-        ]);
-      } else {
-        await net.inClient("curl", ["-sS", "--fail", "-o", out, p.firstStage.bootfile]);
-      }
-      const want = readFileSync(`/usr/lib/ipxe/${p.firstStage.bootfile.replace(/^.*\//, "")}`);
-      assert.ok(readFileSync(out).equals(want), `${p.name}: first stage is the iPXE binary`);
-    }
-    // iPXE now asks DHCP itself (user class iPXE) and gets the script URL
-    const ipxe = await lease(IPXE_DHCP);
-    assert.equal(ipxe.boot_file, `${SERVER}/boot.ipxe`);
-    const chain = await curl(ipxe.boot_file!);
-    const next = /^chain (\S+) \|\|$/m.exec(chain)?.[1];
-    assert.ok(next, chain);
-    const url = next
-      .replace("${netX/mac}", mac)
-      .replace("${uuid}", "00000000-0000-0000-0000-000000000001")
-      .replace("${buildarch}", p.buildarch);
-    return curl(url);
-  }
-
   for (const p of PATHS) {
     it(`${p.name}: known-but-unarmed and unknown MACs get only local`, async () => {
       for (const mac of [KNOWN, UNKNOWN]) {
-        await setMac(mac);
-        const script = await boot(p, mac);
+        await setMac(net, mac);
+        const script = await netboot(net, dir, p, mac);
         assert.match(
           script,
           /^#!ipxe\n# automagic: \S+ -> local \(.*\)\niseq \$\{platform\} efi && exit 1 \|\|\nexit\n$/,
@@ -165,11 +84,11 @@ describe("boot paths end in one decision", () => {
     const env = { AUTOMAGIC_SERVER: "http://127.0.0.1:8080" };
     const armed = await cli(["next", "qemu-bios", "install"], env, net.server);
     assert.equal(armed.exitCode, 0, armed.stderr);
-    await setMac(KNOWN);
-    const script = await boot(PATHS[1]!, KNOWN);
+    await setMac(net, KNOWN);
+    const script = await netboot(net, dir, PATHS[1]!, KNOWN);
     assert.match(script, /automagic\.action=install BOOTIF=01-52-54-00-a0-00-01/);
     const kernel = /^kernel (\S+)/m.exec(script)![1]!;
-    assert.equal(await curl(kernel), "test-kernel");
+    assert.equal(await curlIn(net, kernel), "test-kernel");
     const trace = await cli(["trace", "qemu-bios"], env, net.server);
     const text = String(trace.stdout);
     for (const what of [
