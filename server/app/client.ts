@@ -109,56 +109,137 @@ export class AdminClient {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (err) {
-      const why = (err as { cause?: Error }).cause?.message ?? (err as Error).message;
-      throw new Error(
-        `${method} ${url}: ${why} (is \`automagic serve\` running? --server sets the URL)`,
-        {
-          cause: err,
-        },
-      );
+      throw unreachable(method, url, err);
     }
-    if (!res.ok) {
-      const text = await res.text();
-      let msg = text;
-      try {
-        msg = (JSON.parse(text) as { error?: string }).error ?? text;
-      } catch {
-        // not JSON: keep the text
-      }
-      const extra = res.status === 401 ? this.hintProblem : "";
-      throw new Error(`${method} ${url}: HTTP ${res.status}: ${msg}${extra}`);
-    }
+    if (!res.ok) throw await this.httpError(method, url, res);
     return res;
+  }
+
+  private async httpError(method: string, url: string, res: Response): Promise<AdminApiError> {
+    const text = await res.text();
+    let msg = text;
+    try {
+      msg = (JSON.parse(text) as { error?: string }).error ?? text;
+    } catch {
+      // not JSON: keep the text
+    }
+    const extra = res.status === 401 ? this.hintProblem : "";
+    return new AdminApiError(res.status, `${method} ${url}: HTTP ${res.status}: ${msg}${extra}`);
   }
 
   async json<T>(method: string, path: string, body?: unknown): Promise<T> {
     return (await (await this.request(method, path, body)).json()) as T;
   }
 
-  /** Streams SSE `data:` payloads until the server closes or `signal` aborts. */
-  async *follow(path: string, signal?: AbortSignal): AsyncGenerator<unknown> {
-    const res = await this.send(this.url(path), {
-      method: "GET",
-      extra: { accept: "text/event-stream" },
-      signal,
-    });
-    if (!res.ok || !res.body)
-      throw new Error(`GET ${path}: HTTP ${res.status}: ${await res.text()}`);
-    const decoder = new TextDecoder();
-    let buf = "";
-    for await (const chunk of res.body) {
-      buf += decoder.decode(chunk as Uint8Array, { stream: true });
-      let i: number;
-      while ((i = buf.indexOf("\n\n")) >= 0) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const data = block
-          .split("\n")
-          .filter((l) => l.startsWith("data: "))
-          .map((l) => l.slice(6))
-          .join("\n");
-        if (data) yield JSON.parse(data);
+  /**
+   * Streams SSE `data:` payloads until `signal` aborts. A stream that ends or
+   * breaks is reopened with Last-Event-ID (the server replays what came
+   * after it), backing off up to `retry.maxMs`; the first connection failing,
+   * an HTTP error, or `retry.giveUpMs` without a stream ends it with an error.
+   */
+  async *follow(path: string, opts: FollowOptions = {}): AsyncGenerator<unknown> {
+    const retry = { ...DEFAULT_RETRY, ...opts.retry };
+    const url = this.url(path);
+    let lastId: string | undefined;
+    let droppedAt: number | undefined;
+    let wait = retry.firstMs;
+    for (;;) {
+      let res: Response;
+      try {
+        res = await this.send(url, {
+          method: "GET",
+          extra: { accept: "text/event-stream", ...(lastId ? { "last-event-id": lastId } : {}) },
+          signal: opts.signal,
+        });
+      } catch (err) {
+        if (opts.signal?.aborted) return;
+        if (droppedAt === undefined || Date.now() - droppedAt > retry.giveUpMs)
+          throw unreachable("GET", url, err);
+        await sleep(wait);
+        wait = Math.min(wait * 2, retry.maxMs);
+        continue;
       }
+      if (!res.ok || !res.body) throw await this.httpError("GET", url, res);
+      droppedAt = undefined;
+      wait = retry.firstMs;
+      let why = "the server closed the stream";
+      try {
+        for await (const ev of sseEvents(res.body)) {
+          if (ev.id !== undefined) lastId = ev.id;
+          if (ev.data) yield JSON.parse(ev.data);
+        }
+      } catch (err) {
+        if (opts.signal?.aborted) return;
+        why = (err as { cause?: Error }).cause?.message ?? (err as Error).message;
+      }
+      droppedAt = Date.now();
+      opts.onDrop?.(why, lastId);
+    }
+  }
+}
+
+export interface FollowOptions {
+  signal?: AbortSignal;
+  retry?: Partial<typeof DEFAULT_RETRY>;
+  /** Told each time the stream is lost, with the id it will resume after. */
+  onDrop?: (why: string, lastId: string | undefined) => void;
+}
+
+const DEFAULT_RETRY = { firstMs: 250, maxMs: 5000, giveUpMs: 60_000 };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A failed admin request: the HTTP status, or "unreachable" when no answer came. */
+export class AdminApiError extends Error {
+  constructor(
+    readonly status: number | "unreachable",
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "AdminApiError";
+  }
+}
+
+function unreachable(method: string, url: string, err: unknown): AdminApiError {
+  const why = (err as { cause?: Error }).cause?.message ?? (err as Error).message;
+  return new AdminApiError(
+    "unreachable",
+    `${method} ${url}: ${why} (is \`automagic serve\` running? --server sets the URL)`,
+    { cause: err },
+  );
+}
+
+export interface SseEvent {
+  id?: string;
+  data: string;
+}
+
+/** One SSE block (the lines between blank lines) as its id and joined data. */
+export function parseSseBlock(block: string): SseEvent {
+  let id: string | undefined;
+  const data: string[] = [];
+  for (const line of block.split(/\r?\n/)) {
+    const m = /^([^:]*)(?::( ?)(.*))?$/.exec(line);
+    if (!m || m[1] === "") continue; // a ":" comment (keep-alive)
+    const value = m[3] ?? "";
+    if (m[1] === "data") data.push(value);
+    else if (m[1] === "id" && !value.includes("\0")) id = value;
+  }
+  return { ...(id === undefined ? {} : { id }), data: data.join("\n") };
+}
+
+/** The events of an SSE body, in order; ends when the body ends. */
+export async function* sseEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseEvent> {
+  const decoder = new TextDecoder();
+  let buf = "";
+  for await (const chunk of body) {
+    buf = (buf + decoder.decode(chunk, { stream: true })).replace(/\r\n/g, "\n");
+    let i: number;
+    while ((i = buf.indexOf("\n\n")) >= 0) {
+      const block = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      yield parseSseBlock(block);
     }
   }
 }

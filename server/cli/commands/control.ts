@@ -44,14 +44,17 @@ export function registerControl(program: Command): void {
     .description("arm the next-boot action: local | install | capture | rescue | deploy:<image>")
     .argument("<host>")
     .argument("<action>")
-    .action(async (host: string, action: string, _o, cmd: Command) => {
+    .option("--json", "the host's status after arming")
+    .action(async (host: string, action: string, o: { json?: boolean }, cmd: Command) => {
       const a = parseAction(action);
       const s = await client(cmd).json<HostStatus & { cancelledRun?: number }>(
         "POST",
         `/api/v1/admin/hosts/${encodeURIComponent(host)}/next`,
         { action: a },
       );
-      out(`${s.host}: ${s.state}${s.cancelledRun ? ` (run ${s.cancelledRun} cancelled)` : ""}\n`);
+      if (o.json) out(`${JSON.stringify(s, null, 2)}\n`);
+      else
+        out(`${s.host}: ${s.state}${s.cancelledRun ? ` (run ${s.cancelledRun} cancelled)` : ""}\n`);
     });
 
   withServer(program.command("status"))
@@ -67,7 +70,9 @@ export function registerControl(program: Command): void {
     });
 
   withServer(program.command("events"))
-    .description("a host's run events; --follow streams new ones")
+    .description(
+      "a host's run events; --follow streams new ones (and resumes after a dropped connection)",
+    )
     .argument("<host>")
     .option("-f, --follow", "keep streaming (SSE)")
     .option("--json", "one JSON object per line")
@@ -79,7 +84,11 @@ export function registerControl(program: Command): void {
         for (const e of await c.json<StoredEvent[]>("GET", path)) print(e);
         return;
       }
-      for await (const e of c.follow(`${path}?follow=1`)) print(e as StoredEvent);
+      const onDrop = (why: string, lastId: string | undefined) =>
+        process.stderr.write(
+          `events: stream lost (${why}); reconnecting${lastId ? ` after event ${lastId}` : ""}\n`,
+        );
+      for await (const e of c.follow(`${path}?follow=1`, { onDrop })) print(e as StoredEvent);
     });
 
   withServer(program.command("trace"))
@@ -107,6 +116,7 @@ export function registerControl(program: Command): void {
     .description("Ansible inventory JSON (usable as an `ansible-inventory -i` script)")
     .option("--list", "all hosts (the default)")
     .option("--host <name>", "one host's variables (ansible script protocol)")
+    .option("--json", "accepted like every command's; the output is always JSON")
     .action(async (o: { host?: string }, cmd: Command) => {
       const inv = await client(cmd).json<{ _meta: { hostvars: Record<string, unknown> } }>(
         "GET",
@@ -127,12 +137,17 @@ export function registerControl(program: Command): void {
   withServer(program.command("wake"))
     .description("send a Wake-on-LAN magic packet to a host (on the served interface only)")
     .argument("<host>")
-    .action(async (host: string, _o, cmd: Command) => {
-      const r = await client(cmd).json<{ woke: string[] }>(
+    .option("--json", "machine-readable")
+    .action(async (host: string, o: { json?: boolean }, cmd: Command) => {
+      const r = await client(cmd).json<{ host: string; woke: string[] }>(
         "POST",
         `/api/v1/admin/hosts/${encodeURIComponent(host)}/wake`,
       );
-      out(`${host}: magic packet sent to ${r.woke.join(", ")}\n`);
+      out(
+        o.json
+          ? `${JSON.stringify(r, null, 2)}\n`
+          : `${host}: magic packet sent to ${r.woke.join(", ")}\n`,
+      );
     });
 
   // `hosts discovered` lives under the hosts command (registered by hosts.ts).

@@ -13,6 +13,7 @@ import {
   type HostRegistry,
 } from "../../hosts/index.ts";
 import { formatHostTable } from "../../hosts/listing.ts";
+import { CliError, EXIT } from "../exit-codes.ts";
 
 const DEFAULT_DIR = process.env.AUTOMAGIC_HOSTS ?? "hosts";
 const DEFAULT_MIRROR = "http://automagic/mirror/";
@@ -26,9 +27,15 @@ export function registerHosts(program: Command): Command {
     .command("validate")
     .description("check every host file; print all problems as `file: path: reason`, exit 1 on any")
     .argument("[dir]", "host folder", DEFAULT_DIR)
-    .action(async (dir: string) => {
-      const reg = await load(dir);
+    .option("--json", "{dir, ok, hosts} or {dir, ok, problems} on stdout")
+    .action(async (dir: string, opts: { json?: boolean }) => {
+      const reg = await load(dir, opts.json);
       if (!reg) return;
+      if (opts.json) {
+        const hosts = reg.hosts.map((h) => h.name);
+        process.stdout.write(`${JSON.stringify({ dir, ok: true, hosts }, null, 2)}\n`);
+        return;
+      }
       const n = reg.hosts.length;
       const names = n === 0 ? "" : ` (${reg.hosts.map((h) => h.name).join(", ")})`;
       process.stdout.write(`${dir}: ${n} host${n === 1 ? "" : "s"} OK${names}\n`);
@@ -59,6 +66,7 @@ export function registerHosts(program: Command): Command {
     .option("--mirror <url>", "the server's mirror URL as the payload reaches it", DEFAULT_MIRROR)
     .option("--trusted-key <fpr...>", "accepted signing key fingerprints", [GENTOO_RELEASE_KEY])
     .option("--with-secrets", "print password hashes instead of <redacted>")
+    .option("--json", "accepted like every command's; the output is always JSON")
     .action(
       async (
         name: string,
@@ -69,7 +77,10 @@ export function registerHosts(program: Command): Command {
         const host = reg.byName(name);
         if (!host) {
           const known = reg.hosts.map((h) => h.name).join(", ");
-          throw new Error(`hosts render: no host "${name}" in ${opts.dir} (known: ${known})`);
+          throw new CliError(
+            "notFound",
+            `hosts render: no host "${name}" in ${opts.dir} (known: ${known})`,
+          );
         }
         const spec = resolveInstallSpec(host, {
           mirrorUrl: opts.mirror,
@@ -84,6 +95,7 @@ export function registerHosts(program: Command): Command {
     .command("schema")
     .description("print the JSON Schema of host files (for editors)")
     .option("-o, --out <file>", "write it to a file instead of stdout")
+    .option("--json", "accepted like every command's; the output is always JSON")
     .action(async (opts: { out?: string }) => {
       const text = renderJsonSchema();
       if (opts.out) await writeFile(opts.out, text);
@@ -93,16 +105,24 @@ export function registerHosts(program: Command): Command {
   return hosts;
 }
 
-/** The registry, or undefined after printing every problem (exit code 1). */
-async function load(dir: string): Promise<HostRegistry | undefined> {
+/**
+ * The registry, or undefined after printing every problem (exit code 1):
+ * to stderr, or with `json` as {dir, ok: false, problems} to stdout.
+ */
+async function load(dir: string, json = false): Promise<HostRegistry | undefined> {
   try {
     return await loadHostRegistry(dir);
   } catch (err) {
     if (!(err instanceof HostFileError)) throw err;
+    process.exitCode = EXIT.failed;
+    if (json) {
+      const doc = { dir, ok: false, problems: err.messages };
+      process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+      return undefined;
+    }
     for (const m of err.messages) process.stderr.write(`${m}\n`);
     const n = err.messages.length;
     process.stderr.write(`${n} problem${n === 1 ? "" : "s"} in ${dir}\n`);
-    process.exitCode = 1;
     return undefined;
   }
 }

@@ -5,6 +5,7 @@ import { buildImage } from "../../../image-builder/build.ts";
 import { parseCompressor } from "../../../image-builder/compress.ts";
 import { defaultPaths } from "../../../image-builder/paths.ts";
 import { pruneImages } from "../../../image-builder/publish.ts";
+import { CliError } from "../exit-codes.ts";
 import {
   formatBytes,
   renderProgress,
@@ -42,6 +43,9 @@ export function registerImage(program: Command): void {
     .option("--no-current", "leave images/current where it is")
     .option("--keep <n>", "keep the n newest images (and current), delete older ones", "5")
     .action(async (flags: BuildFlags) => {
+      const keep = Number(flags.keep ?? "5");
+      if (!Number.isInteger(keep) || keep < 1)
+        throw new CliError("usage", `--keep ${flags.keep}: expected a whole number >= 1`);
       // a closed stdout (`| head`) must not kill a build half-way
       process.stdout.on("error", () => {});
       const out = (s: string) => process.stdout.write(s + "\n");
@@ -55,10 +59,6 @@ export function registerImage(program: Command): void {
         makeCurrent: flags.current !== false,
         onProgress,
       });
-      const keep = Number(flags.keep ?? "5");
-      if (!Number.isInteger(keep) || keep < 1) {
-        throw new Error(`--keep ${flags.keep}: expected a whole number >= 1`);
-      }
       const pruned = await pruneImages(defaultPaths().images, keep);
       if (flags.json) {
         out(

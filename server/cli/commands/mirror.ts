@@ -6,6 +6,7 @@ import { GENTOO_RELEASE_KEY } from "../../../payload/spec/schema.ts";
 import { GENTOO_SNAPSHOT_KEY } from "../../../payload/verify/layout.ts";
 import { installPaths } from "../../app/config.ts";
 import { MirrorCache, parseMirrorConfig, syncMirror } from "../../mirror/index.ts";
+import { CliError, EXIT } from "../exit-codes.ts";
 
 const collect = (v: string, prev: string[]) => [...prev, ...v.split(",").filter(Boolean)];
 // Where an installed serve looks (server/app/config.ts).
@@ -20,6 +21,7 @@ interface SyncOpts {
   trusted: string[];
   fixture?: string;
   snapshot: boolean;
+  json?: boolean;
 }
 
 export function registerMirror(program: Command): void {
@@ -51,12 +53,14 @@ export function registerMirror(program: Command): void {
       "use a fixture mirror built by test/fixture-mirror/build.ts (upstream, keys and fingerprint from it)",
     )
     .option("--no-snapshot", "skip snapshots/gentoo-latest.tar.xz")
+    .option("--json", "{ok, verified, total, seconds, cacheDir, results} on stdout")
     .action(async (o: SyncOpts) => {
       const fixtureFpr = o.fixture
         ? readFileSync(join(o.fixture, "TEST-KEY-FPR"), "utf8").trim()
         : undefined;
       const upstream = o.upstream ?? o.fixture;
-      if (!upstream) throw new Error("mirror sync: give --upstream <url|dir> or --fixture <dir>");
+      if (!upstream)
+        throw new CliError("usage", "mirror sync: give --upstream <url|dir> or --fixture <dir>");
       const cfg = parseMirrorConfig(
         {
           upstream,
@@ -73,12 +77,20 @@ export function registerMirror(program: Command): void {
       const variants = o.variant.length ? o.variant : ["openrc", "systemd"];
       const t0 = Date.now();
       const results = await syncMirror(new MirrorCache(cfg), variants, o.snapshot);
+      const verified = results.filter((r) => r.ok).length;
+      const seconds = (Date.now() - t0) / 1000;
+      if (results.some((r) => !r.ok)) process.exitCode = EXIT.failed;
+      if (o.json) {
+        const doc = { ok: verified === results.length, verified, total: results.length };
+        const all = { ...doc, seconds, cacheDir: cfg.cacheDir, results };
+        process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
+        return;
+      }
       for (const r of results) {
         process.stdout.write(r.ok ? `ok      ${r.rel}\n` : `FAILED  ${r.rel}: ${r.error}\n`);
       }
       process.stdout.write(
-        `mirror sync: ${results.filter((r) => r.ok).length}/${results.length} verified in ${((Date.now() - t0) / 1000).toFixed(1)} s -> ${cfg.cacheDir}\n`,
+        `mirror sync: ${verified}/${results.length} verified in ${seconds.toFixed(1)} s -> ${cfg.cacheDir}\n`,
       );
-      if (results.some((r) => !r.ok)) process.exitCode = 1;
     });
 }
