@@ -9,6 +9,7 @@
 
 const CSRF_HEADER = "x-automagic-csrf";
 const MAX_EVENT_ROWS = 500;
+const EVENTS_PAGE = 1000; // server/state/store.ts hostEvents' limit
 
 function api(path, init) {
   const headers = { accept: "application/json", [CSRF_HEADER]: document.body.dataset.csrf || "" };
@@ -209,12 +210,27 @@ function followHost(root) {
   }
   setInterval(refresh, 5000);
 
+  // What is stored first, in pages (the API answers at most EVENTS_PAGE a
+  // call, and the stream replays one page per wake), then the stream from
+  // the last one seen; EventSource resumes from Last-Event-ID by itself.
   const live = el("span", "live", "connecting…");
   root.querySelector("h1").append(live);
-  const es = new EventSource(`${base}/events?follow=1`);
-  es.addEventListener("open", () => (live.textContent = "live"));
-  es.addEventListener("error", () => (live.textContent = "reconnecting…"));
-  es.addEventListener("run-event", (m) => onEvent(JSON.parse(m.data)));
+  async function backlog() {
+    let after = 0;
+    for (;;) {
+      const page = await api(`${base}/events?after=${after}`);
+      for (const stored of page) onEvent(stored);
+      if (page.length) after = page[page.length - 1].id;
+      if (page.length < EVENTS_PAGE) return after;
+    }
+  }
+  function follow(after) {
+    const es = new EventSource(`${base}/events?follow=1&after=${after}`);
+    es.addEventListener("open", () => (live.textContent = "live"));
+    es.addEventListener("error", () => (live.textContent = "reconnecting…"));
+    es.addEventListener("run-event", (m) => onEvent(JSON.parse(m.data)));
+  }
+  backlog().then(follow, (err) => (live.textContent = `events: ${err.message}`));
 
   // Arming: the dialog names what the next netboot does to which disk.
   const dialog = $("confirm");

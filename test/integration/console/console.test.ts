@@ -145,3 +145,45 @@ test("console: login, arm with the disk named, live progress, the failure and it
   await shot(page, "images");
   assert.deepEqual(errors, [], "no script errors on any page");
 });
+
+test("console: a host with more stored events than one page shows its latest run whole", async (t) => {
+  const h = await startBed();
+  t.after(() => h.close());
+  // Run 1: 1,200 events (more than one page of the API and of the stream's replay), done.
+  h.store.arm("ws1", "install");
+  const first = new FakeMachine(h);
+  await first.boot();
+  await first.send({ kind: "run-start" }, { kind: "step-start", step: "emerge" });
+  for (let batch = 0; batch < 2; batch++)
+    await first.send(
+      ...Array.from({ length: 600 }, (_, i) => ({
+        kind: "log",
+        step: "emerge",
+        message: `>>> Emerging (${batch * 600 + i + 1} of 1200)`,
+      })),
+    );
+  await first.send({ kind: "step-end", step: "emerge" }, { kind: "run-done" });
+  // Run 2: a few events, then a failure.
+  h.store.arm("ws1", "install");
+  const second = new FakeMachine(h);
+  await second.boot();
+  await second.send(
+    { kind: "run-start" },
+    { kind: "step-start", step: "probe" },
+    { kind: "step-fail", step: "probe", message: "no disk with serial WS1-SYSTEM-DISK" },
+  );
+
+  const browser = await launch();
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  await page.goto(`${h.url}/ui/login?next=/ui/hosts/ws1`);
+  await page.fill("input[name=token]", TOKEN);
+  await page.click("form.login button");
+  await until(page, `document.querySelector("h1 .live").textContent === "live"`, "SSE open");
+  assert.equal(await page.locator("#run-title").textContent(), "#2 install, phase 1");
+  assert.equal(await page.locator("#steps li").count(), 1);
+  assert.equal(await page.locator("#steps li[data-step=probe]").getAttribute("class"), "failed");
+  assert.equal(await page.locator("#events tr").count(), 3, "only run 2's events");
+  await page.locator("#failure-text", { hasText: "no disk with serial WS1-SYSTEM-DISK" }).waitFor();
+  assert.equal(await page.locator("#runs tr").count(), 2);
+});
