@@ -227,7 +227,11 @@ function followHost(root) {
   function follow(after) {
     const es = new EventSource(`${base}/events?follow=1&after=${after}`);
     es.addEventListener("open", () => (live.textContent = "live"));
-    es.addEventListener("error", () => (live.textContent = "reconnecting…"));
+    // A refusal (a 401 once the session is over) ends the stream for good.
+    es.addEventListener("error", () => {
+      live.textContent =
+        es.readyState === EventSource.CLOSED ? "stopped: reload the page" : "reconnecting…";
+    });
     es.addEventListener("run-event", (m) => onEvent(JSON.parse(m.data)));
   }
   backlog().then(follow, (err) => (live.textContent = `events: ${err.message}`));
