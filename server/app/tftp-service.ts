@@ -45,9 +45,9 @@ export async function startTftpService(
       down = undefined;
     } catch (err) {
       if (!isBindError(err)) throw err;
-      const why = (err as Error).message;
+      const why = (err as Error).message.replace(/^tftp: /, "");
       if (why !== down)
-        log.error({ err }, `${why}; TFTP is down, trying again every ${retryMs / 1000} s`);
+        log.error({ err }, `tftp: ${why}; TFTP is down, trying again every ${retryMs / 1000} s`);
       down = why;
       if (!closed) {
         timer = setTimeout(() => {

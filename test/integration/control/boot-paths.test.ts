@@ -5,20 +5,18 @@
 // MAC is the positive control. Also: Wake-on-LAN goes out on the served link.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createTestNet, type TestNet } from "../../lib/netns.ts";
-import { requireTool } from "../../lib/tools.ts";
-import { BIOS_PXE, curlIn, netboot, SERVER, setMac, type BootPath } from "./netboot-client.ts";
+import type { TestNet } from "../../lib/netns.ts";
 import {
-  cli,
-  fullDhcpConfig,
-  makeWorld,
-  startServe,
-  type Served,
-  type World,
-} from "./serve-process.ts";
+  BIOS_PXE,
+  curlIn,
+  netboot,
+  SERVER,
+  setMac,
+  startNetbootBed,
+  type BootPath,
+  type NetbootBed,
+} from "./netboot-client.ts";
+import { cli } from "./serve-process.ts";
 
 const KNOWN = "52:54:00:a0:00:01"; // hosts/qemu-bios.yaml
 const UNKNOWN = "52:54:00:77:77:01";
@@ -40,30 +38,16 @@ const PATHS: BootPath[] = [
 ];
 
 describe("boot paths end in one decision", () => {
+  let bed: NetbootBed;
   let net: TestNet;
-  let world: World;
-  let srv: Served;
   let dir: string;
 
   before(async () => {
-    for (const t of ["udhcpc", "tftp", "curl"]) requireTool(t);
-    dir = mkdtempSync(join(tmpdir(), "am-ctl-paths-"));
-    world = makeWorld();
-    net = await createTestNet("am-ctl");
-    const cfg = fullDhcpConfig(world, [
-      "force: true",
-      "probeMs: 0",
-      "subnet: { network: 10.77.0.0, prefixLen: 24, poolStart: 10.77.0.100, poolEnd: 10.77.0.150 }",
-    ]);
-    srv = await startServe(world, ["--config", cfg], net.server);
+    bed = await startNetbootBed("am-ctl");
+    ({ net, dir } = bed);
   });
 
-  after(async () => {
-    await srv?.stop();
-    await net?.close();
-    world?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => bed?.close());
 
   for (const p of PATHS) {
     it(`${p.name}: known-but-unarmed and unknown MACs get only local`, async () => {

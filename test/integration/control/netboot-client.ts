@@ -2,10 +2,13 @@
 // by real clients in the client namespace: udhcpc as the firmware's and
 // iPXE's DHCP, tftp for the first stage, curl for boot.ipxe.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { TestNet } from "../../lib/netns.ts";
+import { createTestNet, type TestNet } from "../../lib/netns.ts";
+import { requireTool } from "../../lib/tools.ts";
 import { udhcpc } from "../dhcp/clients.ts";
+import { fullDhcpConfig, makeWorld, startServe, type Served, type World } from "./serve-process.ts";
 
 export const SERVER = "http://10.77.0.1:8080";
 
@@ -23,6 +26,42 @@ export const BIOS_PXE: BootPath = {
   firstStage: { bootfile: "undionly.kpxe", via: "tftp" },
   buildarch: "i386",
 };
+
+export interface NetbootBed {
+  net: TestNet;
+  world: World;
+  srv: Served;
+  /** Scratch folder for what the clients fetch. */
+  dir: string;
+  close(): Promise<void>;
+}
+
+/** `serve` in full DHCP mode (pool .100-.150) on a fresh test net, ready for clients. */
+export async function startNetbootBed(prefix: string): Promise<NetbootBed> {
+  for (const t of ["udhcpc", "tftp", "curl"]) requireTool(t);
+  const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
+  const world = makeWorld();
+  const bed: Partial<NetbootBed> = { dir, world };
+  const close = async () => {
+    await bed.srv?.stop();
+    await bed.net?.close();
+    world.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    bed.net = await createTestNet(prefix);
+    const cfg = fullDhcpConfig(world, [
+      "force: true",
+      "probeMs: 0",
+      "subnet: { network: 10.77.0.0, prefixLen: 24, poolStart: 10.77.0.100, poolEnd: 10.77.0.150 }",
+    ]);
+    bed.srv = await startServe(world, ["--config", cfg], bed.net.server);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { ...(bed as NetbootBed), close };
+}
 
 /** iPXE asking DHCP itself (user class iPXE): it gets the script URL. */
 const IPXE_DHCP = [

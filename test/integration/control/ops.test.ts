@@ -4,21 +4,21 @@
 // on /healthz (503, with the bind error) until the port is free again.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createTestNet, type TestNet } from "../../lib/netns.ts";
 import { sample } from "../../lib/prom.ts";
 import { requireTool } from "../../lib/tools.ts";
-import { BIOS_PXE, curlIn, netboot, SERVER, setMac } from "./netboot-client.ts";
 import {
-  cli,
-  fullDhcpConfig,
-  makeWorld,
-  startServe,
-  type Served,
-  type World,
-} from "./serve-process.ts";
+  BIOS_PXE,
+  curlIn,
+  netboot,
+  SERVER,
+  setMac,
+  startNetbootBed,
+  type NetbootBed,
+} from "./netboot-client.ts";
+import { cli, makeWorld, startServe, type Served, type World } from "./serve-process.ts";
 
 const KNOWN = "52:54:00:a0:00:01"; // hosts/qemu-bios.yaml
 const UNKNOWN = "52:54:00:77:77:02";
@@ -50,30 +50,16 @@ async function get(net: TestNet, path: string): Promise<{ status: number; body: 
 }
 
 describe("metrics move with a real netboot", () => {
+  let bed: NetbootBed;
   let net: TestNet;
-  let world: World;
-  let srv: Served;
   let dir: string;
 
   before(async () => {
-    for (const t of ["udhcpc", "tftp", "curl"]) requireTool(t);
-    dir = mkdtempSync(join(tmpdir(), "am-ctl-ops-"));
-    world = makeWorld();
-    net = await createTestNet("am-ops");
-    const cfg = fullDhcpConfig(world, [
-      "force: true",
-      "probeMs: 0",
-      "subnet: { network: 10.77.0.0, prefixLen: 24, poolStart: 10.77.0.100, poolEnd: 10.77.0.150 }",
-    ]);
-    srv = await startServe(world, ["--config", cfg], net.server);
+    bed = await startNetbootBed("am-ops");
+    ({ net, dir } = bed);
   });
 
-  after(async () => {
-    await srv?.stop();
-    await net?.close();
-    world?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => bed?.close());
 
   it("DHCP, TFTP, HTTP, decision, artifact and run counters before and after", async () => {
     const health = await healthy(net);
@@ -162,7 +148,7 @@ describe("healthz: a TFTP port held by another process", () => {
     const body = JSON.parse(r.body);
     assert.equal(body.status, "down");
     assert.equal(body.components.tftp.state, "down");
-    assert.match(body.down[0], /^tftp: tftp: cannot bind 10\.77\.0\.1:69: .*EADDRINUSE/);
+    assert.match(body.down[0], /^tftp: cannot bind 10\.77\.0\.1:69: .*EADDRINUSE/);
     assert.equal(body.components.dhcp.state, "off");
     assert.equal(body.components.http.state, "up");
     const m = (await get(net, "/metrics")).body;
