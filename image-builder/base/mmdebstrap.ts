@@ -1,6 +1,7 @@
 // The raw root: one mmdebstrap run into a directory. The argv is built by a
 // pure function so tests can check it; the run is a thin execa call.
 import { execa } from "execa";
+import { commandErrorFrom } from "../../shared/command-error.ts";
 
 export interface RootInputs {
   suite: string;
@@ -69,13 +70,7 @@ export async function runMmdebstrap(
   });
   for await (const line of proc.iterable({ from: "all" })) onLine(String(line));
   const r = await proc;
-  if (r.exitCode !== 0) {
-    const tail = (Array.isArray(r.all) ? r.all : []).slice(-20).join("\n");
-    throw new Error(
-      `mmdebstrap ${inputs.suite} -> ${dir}: failed with exit code ${r.exitCode}\n${tail}`,
-      {
-        cause: r,
-      },
-    );
-  }
+  const failed = commandErrorFrom(["mmdebstrap", ...args], r);
+  if (failed)
+    throw new Error(`mmdebstrap ${inputs.suite} -> ${dir}: ${failed.message}`, { cause: failed });
 }

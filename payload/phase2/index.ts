@@ -15,9 +15,9 @@ import { initialProgress, type EmergeProgress } from "./emerge-progress.ts";
 import { planServices, sshdRestartArgv, unitName } from "./services.ts";
 import { readServiceState, serviceExists } from "./services-state.ts";
 import { planShells } from "./shells.ts";
-import { runStep } from "./steps.ts";
 import { emergeWorldArgv } from "../render/emerge.ts";
 import { EmergeError, runEmerge } from "../run/emerge.ts";
+import { runStep } from "../run/step.ts";
 import type { Phase2Context, Phase2Summary, StepTiming } from "./types.ts";
 
 export type { Phase2Context, Phase2Summary, CommandRunner, Reporter } from "./types.ts";
@@ -41,15 +41,20 @@ export async function runPhase2(ctx: Phase2Context): Promise<Phase2Summary> {
   const { spec, root, report } = ctx;
   const at = (p: string) => path.join(root, p);
   const protect = spec.overlay.protect;
+  const step = <T>(id: string, fn: () => Promise<{ value: T; message: string }>) =>
+    runStep({ id }, report, fn, {
+      clock: () => now().getTime(),
+      onDone: (ms) => steps.push({ step: id, ms }),
+    });
 
   const overlay: TarEntry[] = spec.overlay.present
-    ? await runStep("overlay-fetch", report, now, steps, async () => {
+    ? await step("overlay-fetch", async () => {
         const entries = await fetchOverlay(ctx.server, ctx.token, ctx.fetch);
         return { value: entries, message: `${entries.length} entries` };
       })
     : [];
 
-  const portage = await runStep("portage", report, now, steps, async () => {
+  const portage = await step("portage", async () => {
     await ensurePortageDirs(root);
     const fromOverlay = await applyOverlay(overlay, { root, protect, filter: isPortage });
     const written = [...fromOverlay.written];
@@ -66,7 +71,7 @@ export async function runPhase2(ctx: Phase2Context): Promise<Phase2Summary> {
 
   let sync: Phase2Summary["sync"] = "not-requested";
   if (spec.portage.sync) {
-    sync = await runStep("sync", report, now, steps, async () => {
+    sync = await step("sync", async () => {
       const stamp = await readOptional(at(SYNC_STAMP));
       if (!syncDue(stamp, now()))
         return { value: "skipped-recent" as const, message: `last sync ${stamp?.trim()}` };
@@ -84,7 +89,7 @@ export async function runPhase2(ctx: Phase2Context): Promise<Phase2Summary> {
   const emergeArgv = emergeWorldArgv(spec);
   let progress = initialProgress();
   try {
-    progress = await runStep("packages", report, now, steps, async () => {
+    progress = await step("packages", async () => {
       const p = await emerge(ctx, inRoot(root, emergeArgv));
       return { value: p, message: `${p.merged.length} merged (${p.binaries} binary)` };
     });
@@ -95,7 +100,7 @@ export async function runPhase2(ctx: Phase2Context): Promise<Phase2Summary> {
 
   const shells = planShells(spec, (await readOptional(at("etc/passwd"))) ?? "");
   if (shells.length) {
-    await runStep("shells", report, now, steps, async () => {
+    await step("shells", async () => {
       const set: string[] = [];
       const missing: string[] = [];
       for (const c of shells) {
@@ -114,7 +119,7 @@ export async function runPhase2(ctx: Phase2Context): Promise<Phase2Summary> {
     });
   }
 
-  const rest = await runStep("overlay", report, now, steps, async () => {
+  const rest = await step("overlay", async () => {
     const r = await applyOverlay(overlay, { root, protect, filter: (rel) => !isPortage(rel) });
     const manifest = renderManifest([...portage.fromOverlay.records, ...r.records]);
     if (spec.overlay.present) await writeIfChanged(at(MANIFEST), manifest, 0o644);
@@ -124,7 +129,7 @@ export async function runPhase2(ctx: Phase2Context): Promise<Phase2Summary> {
     };
   });
 
-  const services = await runStep("services", report, now, steps, async () => {
+  const services = await step("services", async () => {
     const actions = planServices(spec, await readServiceState(root, spec.init));
     const waiting: string[] = [];
     for (const a of actions) {
@@ -156,7 +161,7 @@ export async function runPhase2(ctx: Phase2Context): Promise<Phase2Summary> {
     };
   });
 
-  const sshdRestarted = await runStep("sshd", report, now, steps, async () => {
+  const sshdRestarted = await step("sshd", async () => {
     const sshdName = unitName(spec.init, "sshd");
     const touched =
       allWritten(portage.fromOverlay, rest).some((p) => p.startsWith("/etc/ssh/")) ||
@@ -189,6 +194,16 @@ export async function runPhase2(ctx: Phase2Context): Promise<Phase2Summary> {
     totalMs: now().getTime() - t0,
   };
   if (packagesError) throw packagesError;
+  if (spec.postInstall.capture) {
+    // The run goes on: the server waits for this system's reboot into the
+    // RAM system, which captures it (the first-boot wrapper reboots).
+    await report.emit({
+      kind: "phase-done",
+      message: `phase 2 done; capture to ${spec.postInstall.capture.to.join(" and ")} follows after a reboot`,
+      summary: { ...summary, next: "capture" },
+    });
+    return summary;
+  }
   await report.emit({ kind: "phase-done", message: "phase 2 done", summary: { ...summary } });
   await report.emit({ kind: "run-done", message: "install finished", summary: { ...summary } });
   return summary;

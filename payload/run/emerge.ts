@@ -10,7 +10,8 @@ import {
   type EmergeProgress,
 } from "../phase2/emerge-progress.ts";
 import { emergeTargets } from "../render/emerge.ts";
-import { CommandError, tail, type CommandRunner } from "./runner.ts";
+import { CommandError, tail, type CommandErrorOptions } from "../../shared/command-error.ts";
+import type { CommandRunner } from "./runner.ts";
 
 /** Output lines kept for the reasons and the tail (a failed build log can be long). */
 const KEEP_LINES = 2000;
@@ -24,15 +25,18 @@ export class EmergeError extends CommandError {
     readonly progress: EmergeProgress,
     readonly reasons: string[],
     targets: string[],
-    options: { cause: unknown },
+    options: CommandErrorOptions,
   ) {
     super(command, exitCode, outputTail, options);
+    const how =
+      exitCode !== undefined
+        ? `exited with ${exitCode}`
+        : this.signal
+          ? `was killed with ${this.signal}`
+          : "failed";
     const failed = progress.failed.length ? ` (failed: ${progress.failed.join(", ")})` : "";
     const asked = targets.length > 12 ? [...targets.slice(0, 12), "..."] : targets;
-    this.message = [
-      `emerge exited with ${exitCode ?? "a signal"}${failed}; asked for ${asked.join(" ")}`,
-      ...reasons,
-    ].join("\n");
+    this.message = [`emerge ${how}${failed}; asked for ${asked.join(" ")}`, ...reasons].join("\n");
   }
 }
 
@@ -64,7 +68,7 @@ export async function runEmerge(
     });
   } catch (err) {
     if (!(err instanceof CommandError)) throw err;
-    const output = lines.length ? lines : err.stderrTail.split("\n");
+    const output = lines.length ? lines : err.output.split("\n");
     throw new EmergeError(
       err.command,
       err.exitCode,
@@ -72,7 +76,7 @@ export async function runEmerge(
       p,
       emergeReasons(output),
       emergeTargets(argv),
-      { cause: err },
+      { cause: err, signal: err.signal, timedOut: err.timedOut },
     );
   }
   return p;

@@ -12,7 +12,8 @@ import {
   type PartIdentity,
   type PartitionNow,
 } from "../plan/identity.ts";
-import { CommandError, type CommandRunner } from "./runner.ts";
+import { CommandError } from "../../shared/command-error.ts";
+import type { CommandRunner } from "./runner.ts";
 
 /** Undefined when lsblk exits 32: the name is no block device (gone, or a detached loop). */
 async function unlessGone<T>(p: Promise<T>): Promise<T | undefined> {

@@ -1,8 +1,10 @@
 // The command runner every step uses: real subprocesses through execa, or a
-// recording fake in unit tests (test/fakes/). A failure is a CommandError that
-// carries what a report needs: the command, exit code and the stderr tail.
+// recording fake in unit tests (test/fakes/). A failure is a CommandError
+// (shared/command-error.ts) that carries what a report needs: the command, how
+// it ended (exit code, signal, timeout) and the tail of stderr and stdout.
 import type { Readable } from "node:stream";
 import { execa } from "execa";
+import { commandErrorFrom } from "../../shared/command-error.ts";
 
 export interface RunOptions {
   input?: string;
@@ -12,6 +14,8 @@ export interface RunOptions {
   cwd?: string;
   /** Each stdout/stderr line as it arrives (console + log events). */
   onLine?: (line: string) => void;
+  /** Killed (SIGTERM) after this long; the error says it timed out. */
+  timeoutMs?: number;
 }
 
 export interface RunResult {
@@ -22,28 +26,6 @@ export interface RunResult {
 export interface CommandRunner {
   run(cmd: readonly string[], opts?: RunOptions): Promise<RunResult>;
 }
-
-export class CommandError extends Error {
-  constructor(
-    readonly command: string,
-    readonly exitCode: number | undefined,
-    readonly stderrTail: string,
-    options?: { cause?: unknown },
-  ) {
-    super(
-      `Command failed${exitCode === undefined ? "" : ` with exit code ${exitCode}`}: ${command}${stderrTail ? `\n${stderrTail}` : ""}`,
-      options,
-    );
-    this.name = "CommandError";
-  }
-}
-
-export const tail = (s: string, max = 4096): string =>
-  (s.length > max ? s.slice(-max) : s).trimEnd();
-
-/** Quoted for humans (reports, logs); never passed to a shell. */
-export const showCommand = (cmd: readonly string[]): string =>
-  cmd.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" ");
 
 /** The stage3's PATH and a clean locale, so chroot commands see a Gentoo environment. */
 const CHROOT_ENV = {
@@ -68,6 +50,7 @@ export function execaRunner(): CommandRunner {
             ? { input: opts.input }
             : { stdin: "ignore" as const }),
         ...(opts.cwd ? { cwd: opts.cwd } : {}),
+        ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
         env: { ...(file === "chroot" ? CHROOT_ENV : {}), ...opts.env },
         extendEnv: file !== "chroot",
         ...(opts.onLine
@@ -78,12 +61,9 @@ export function execaRunner(): CommandRunner {
           : {}),
       });
       const r = await sub;
-      const stdout = String(r.stdout ?? "");
-      const stderr = String(r.stderr ?? "");
-      if (r.exitCode !== 0 || r.failed) {
-        throw new CommandError(showCommand(cmd), r.exitCode, tail(stderr || stdout), { cause: r });
-      }
-      return { stdout, stderr };
+      const failed = commandErrorFrom(cmd, r, opts.timeoutMs);
+      if (failed) throw failed;
+      return { stdout: String(r.stdout ?? ""), stderr: String(r.stderr ?? "") };
     },
   };
 }

@@ -3,7 +3,8 @@ import { lstat, readFile, rm, rmdir, mkdir, symlink } from "node:fs/promises";
 import path from "node:path";
 import type { Handler } from "../run/executor.ts";
 import type { RunContext } from "../run/context.ts";
-import { inChroot, showCommand } from "../run/runner.ts";
+import { showCommand } from "../../shared/command-error.ts";
+import { inChroot } from "../run/runner.ts";
 import { writeTargetFile } from "./target-fs.ts";
 
 export const chrootMounts: Handler<"chroot-mounts"> = async (a, ctx) => {

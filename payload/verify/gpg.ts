@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
 import { execa } from "execa";
+import { commandErrorFrom } from "../../shared/command-error.ts";
 import { acceptSignature, parseGpgStatus, type GpgStatus } from "./gpg-status.ts";
 
 /** A verification that did not pass; names the file and keeps gpg's status text. */
@@ -66,14 +67,12 @@ export async function openKeyring(
   await chmod(home, 0o700);
   try {
     for (const f of keyFiles) {
-      const r = await execa("gpg", ["--homedir", home, ...BASE_ARGS, "--import", f], {
-        reject: false,
-      });
-      if (r.exitCode !== 0) {
-        throw new Error(
-          `gpg --import ${f}: exit code ${r.exitCode}: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`,
-        );
-      }
+      const argv = ["gpg", "--homedir", home, ...BASE_ARGS, "--import", f];
+      const failed = commandErrorFrom(
+        argv,
+        await execa(argv[0]!, argv.slice(1), { reject: false }),
+      );
+      if (failed) throw failed;
     }
   } catch (err) {
     await rm(home, { recursive: true, force: true });

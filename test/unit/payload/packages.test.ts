@@ -13,7 +13,8 @@ import {
 } from "../../../payload/spec/needs.ts";
 import { stage3Lacks } from "../../../payload/plan/packages.ts";
 import { EmergeError, runEmerge } from "../../../payload/run/emerge.ts";
-import { CommandError, type CommandRunner } from "../../../payload/run/runner.ts";
+import { CommandError } from "../../../shared/command-error.ts";
+import { type CommandRunner } from "../../../payload/run/runner.ts";
 import { minimalSpecInput } from "../../fakes/install-spec.ts";
 
 function spec(over: Partial<Record<string, unknown>> = {}): InstallSpec {

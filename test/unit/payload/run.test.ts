@@ -2,7 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Reporter } from "../../../payload/run/reporter.ts";
 import { execute } from "../../../payload/run/executor.ts";
-import { CommandError, execaRunner } from "../../../payload/run/runner.ts";
+import { runStep } from "../../../payload/run/step.ts";
+import { CommandError } from "../../../shared/command-error.ts";
+import { execaRunner } from "../../../payload/run/runner.ts";
 import type { RunContext } from "../../../payload/run/context.ts";
 import type { Step } from "../../../payload/plan/types.ts";
 import type { RunEvent } from "../../../payload/spec/events.ts";
@@ -116,7 +118,44 @@ test("a failing step reports step, device, command, exit code and stderr tail, t
   assert.ok(cleaned);
 });
 
-test("CommandError message follows execa's shape", () => {
-  const e = new CommandError("mkfs.ext4 /dev/x", 1, "no such device");
-  assert.equal(e.message, "Command failed with exit code 1: mkfs.ext4 /dev/x\nno such device");
+test("the real runner: exit code, signal, timeout and a missing program, execa's words", async () => {
+  const runner = execaRunner();
+  const failure = async (cmd: string[], opts = {}) => {
+    const err = await runner.run(cmd, opts).then(
+      () => assert.fail("it succeeded"),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof CommandError, String(err));
+    return err;
+  };
+  const exit = await failure(["sh", "-c", "echo out; echo err >&2; exit 3"]);
+  assert.equal(
+    exit.message,
+    "Command failed with exit code 3: sh -c 'echo out; echo err >&2; exit 3'\n\nerr\n\nout",
+  );
+  assert.equal(exit.output, "err\nout");
+  const killed = await failure(["sh", "-c", "kill -KILL $$"]);
+  assert.equal(killed.message, "Command was killed with SIGKILL: sh -c 'kill -KILL $$'");
+  assert.equal(killed.exitCode, undefined);
+  const slow = await failure(["sleep", "5"], { timeoutMs: 100 });
+  assert.equal(slow.message, "Command timed out after 100 milliseconds: sleep 5");
+  assert.ok(slow.timedOut);
+  const missing = await failure(["automagic-no-such-program", "x"]);
+  assert.match(missing.message, /^Command failed: automagic-no-such-program x\n\n.*ENOENT/);
+});
+
+test("a step's failure found through cause: a phase-2 step reports the command too", async () => {
+  const { reporter, events } = recordingReporter();
+  const inner = new CommandError("rc-update add nginx default", 1, "no such service");
+  await assert.rejects(
+    runStep({ id: "services" }, reporter, async () => {
+      throw new Error("services: nginx", { cause: inner });
+    }),
+    /services: nginx/,
+  );
+  const fail = events.find((e) => e.kind === "step-fail")!;
+  assert.deepEqual(
+    [fail.step, fail.command, fail.exitCode, fail.stderrTail],
+    ["services", "rc-update add nginx default", 1, "no such service"],
+  );
 });

@@ -18,7 +18,8 @@ import {
 } from "../../../payload/plan/identity.ts";
 import { runPhase1 } from "../../../payload/install.ts";
 import { format, partition } from "../../../payload/steps/disk.ts";
-import { CommandError, type CommandRunner } from "../../../payload/run/runner.ts";
+import { CommandError } from "../../../shared/command-error.ts";
+import { type CommandRunner } from "../../../payload/run/runner.ts";
 import type { RunContext } from "../../../payload/run/context.ts";
 import type { RunEvent } from "../../../payload/spec/events.ts";
 import { minimalSpecInput } from "../../fakes/install-spec.ts";

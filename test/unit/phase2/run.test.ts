@@ -6,7 +6,8 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { runPhase2 } from "../../../payload/phase2/index.ts";
-import { CommandError, type CommandRunner } from "../../../payload/run/runner.ts";
+import { CommandError } from "../../../shared/command-error.ts";
+import { type CommandRunner } from "../../../payload/run/runner.ts";
 import type { Phase2Event } from "../../../payload/phase2/types.ts";
 import { phase2Spec } from "./spec.ts";
 
@@ -208,7 +209,7 @@ test("a masked atom fails the packages step with emerge's own reasons in the mes
     assert.equal(
       fail.message,
       [
-        "packages: emerge exited with 1; asked for @world app-editors/neovim",
+        "emerge exited with 1; asked for @world app-editors/neovim",
         '!!! All ebuilds that could satisfy "app-editors/neovim" have been masked.',
         "!!! One of the following masked packages is required to complete your request:",
         "- app-editors/neovim-0.10.4::gentoo (masked by: ~amd64 keyword)",
