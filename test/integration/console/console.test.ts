@@ -1,7 +1,7 @@
 // The web console in a real browser: log in with the admin token, arm a host
 // from its page (the confirmation names the disk it will pave), watch the run
 // move as a fake machine posts events, and see the failure with its reason.
-// Screenshots go to docs/console/ (docs/CONSOLE.md shows them).
+// It takes the screenshots docs/CONSOLE.md shows (see SHOTS).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
@@ -10,18 +10,28 @@ import type { Page } from "playwright-core";
 import { KNOWN, UNKNOWN } from "../../unit/http/harness.ts";
 import { DISK, FakeMachine, launch, startBed, TOKEN } from "./bed.ts";
 
-const SHOTS = resolve(import.meta.dirname, "../../../docs/console");
+// Into var/ (ignored by git) on every run, so a test run leaves no changed
+// files; CONSOLE_SHOTS=docs/console refreshes the ones docs/CONSOLE.md shows.
+const REPO = resolve(import.meta.dirname, "../../..");
+const SHOTS = resolve(REPO, process.env.CONSOLE_SHOTS ?? "var/console-shots");
 
 async function shot(page: Page, name: string): Promise<void> {
   mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
 
-/** Waits until `expr` (run in the page) is true; says which when it is not. */
-async function until(page: Page, expr: string, what: string): Promise<void> {
-  await page.waitForFunction(expr, undefined, { timeout: 10_000 }).catch((err: Error) => {
-    throw new Error(`console: ${what}: ${expr} never held`, { cause: err });
-  });
+/**
+ * Waits for `selector` to match a visible element. Selectors, not functions
+ * run in the page: the console's CSP forbids eval, which Playwright's string
+ * predicates need.
+ */
+async function until(page: Page, selector: string, what: string): Promise<void> {
+  await page
+    .locator(selector)
+    .waitFor({ timeout: 10_000 })
+    .catch((err: Error) => {
+      throw new Error(`console: ${what}: nothing matched ${selector}`, { cause: err });
+    });
 }
 
 test("console: login, arm with the disk named, live progress, the failure and its reason", async (t) => {
@@ -57,7 +67,7 @@ test("console: login, arm with the disk named, live progress, the failure and it
   assert.ok(!cookie.value.includes(TOKEN), "the cookie is not the token");
 
   // Arming: the confirmation names the disk the install will pave.
-  await until(page, `document.querySelector("h1 .live").textContent === "live"`, "SSE open");
+  await until(page, "h1 .live:text-is('live')", "SSE open");
   await page.selectOption("#arm-action", "install");
   await page.click("#arm");
   const dialog = page.locator("dialog#confirm");
@@ -81,7 +91,7 @@ test("console: login, arm with the disk named, live progress, the failure and it
     { kind: "step-start", step: "fetch-verify" },
     { kind: "progress", step: "fetch-verify", progress: { done: 25, total: 100, unit: "bytes" } },
   );
-  await until(page, `document.getElementById("run-bar").value === 25`, "progress at 25%");
+  await until(page, '#run-bar[value="25"]', "progress at 25%");
   assert.equal(await page.locator("#steps li[data-step=partition]").getAttribute("class"), "done");
   assert.equal(await page.locator("#run-step").textContent(), "fetch-verify");
   await m.send({
@@ -89,7 +99,7 @@ test("console: login, arm with the disk named, live progress, the failure and it
     step: "fetch-verify",
     progress: { done: 70, total: 100, unit: "bytes" },
   });
-  await until(page, `document.getElementById("run-bar").value === 70`, "progress moved to 70%");
+  await until(page, '#run-bar[value="70"]', "progress moved to 70%");
   assert.equal(await page.locator("#run-pct").textContent(), "70%");
   await page.locator("h1 [data-state]", { hasText: "running:install" }).waitFor();
   await m.send(
@@ -102,7 +112,7 @@ test("console: login, arm with the disk named, live progress, the failure and it
     },
     { kind: "log", step: "extract-stage3", message: "tar: extracting into /mnt/gentoo" },
   );
-  await until(page, `document.getElementById("run-pct").textContent === "60%"`, "extract at 60%");
+  await until(page, "#run-pct:text-is('60%')", "extract at 60%");
   await shot(page, "host-running");
 
   // A failed step: the reason, the device, the command, its exit code and stderr.
@@ -179,7 +189,7 @@ test("console: a host with more stored events than one page shows its latest run
   await page.goto(`${h.url}/ui/login?next=/ui/hosts/ws1`);
   await page.fill("input[name=token]", TOKEN);
   await page.click("form.login button");
-  await until(page, `document.querySelector("h1 .live").textContent === "live"`, "SSE open");
+  await until(page, "h1 .live:text-is('live')", "SSE open");
   assert.equal(await page.locator("#run-title").textContent(), "#2 install, phase 1");
   assert.equal(await page.locator("#steps li").count(), 1);
   assert.equal(await page.locator("#steps li[data-step=probe]").getAttribute("class"), "failed");
