@@ -139,7 +139,8 @@ async function main() {
         "--log-level",
         "warn",
       ],
-      { reject: false },
+      // dir as the root: no /etc/automagic/serve.yaml of this machine's is read
+      { reject: false, env: { AUTOMAGIC_ROOT: dir } },
     );
     // nginx with its own config on a loopback port, never the system service
     const ngPorts = [amPort + 1, amPort + 2];
