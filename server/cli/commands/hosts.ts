@@ -4,6 +4,7 @@
 import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { GENTOO_RELEASE_KEY } from "../../../payload/spec/schema.ts";
+import { installPaths } from "../../app/config.ts";
 import {
   HostFileError,
   loadHostRegistry,
@@ -15,7 +16,8 @@ import {
 import { formatHostTable } from "../../hosts/listing.ts";
 import { CliError, EXIT } from "../exit-codes.ts";
 
-const DEFAULT_DIR = process.env.AUTOMAGIC_HOSTS ?? "hosts";
+// serve's default (/etc/automagic/hosts); in a checkout: AUTOMAGIC_HOSTS=hosts
+const DEFAULT_DIR = process.env.AUTOMAGIC_HOSTS ?? installPaths().hostsDir;
 const DEFAULT_MIRROR = "http://automagic/mirror/";
 
 export function registerHosts(program: Command): Command {

@@ -7,8 +7,13 @@ import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
+// The checkout's hosts/ as the default folder (installed: /etc/automagic/hosts).
 const cli = (...args: string[]) =>
-  execa(join(root, "bin/automagic"), args, { cwd: root, reject: false });
+  execa(join(root, "bin/automagic"), args, {
+    cwd: root,
+    reject: false,
+    env: { AUTOMAGIC_HOSTS: "hosts" },
+  });
 
 test("hosts validate hosts/ exits 0", async () => {
   const r = await cli("hosts", "validate", "hosts");
