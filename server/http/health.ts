@@ -58,11 +58,11 @@ export function storeCheck(store: StateStore): ComponentCheck {
   }
 }
 
-/** A check that throws is a bug, shown as that component down rather than a 500. */
+/** A check that throws is a bug, shown as that part down rather than a 500. */
 export function runChecks(
-  probes: ReadonlyArray<readonly [string, () => ComponentCheck]>,
+  probes: ReadonlyArray<readonly [string, () => ComponentCheck | ComponentCheck[]]>,
 ): ComponentCheck[] {
-  return probes.map(([name, probe]) => {
+  return probes.flatMap(([name, probe]) => {
     try {
       return probe();
     } catch (err) {

@@ -21,10 +21,11 @@ export interface OpsSources {
 }
 
 export function opsRouter(deps: AppDeps): Router {
-  const checks = () => [
-    ...runChecks([["store", () => storeCheck(deps.store)]]),
-    ...(deps.ops?.checks?.() ?? []),
-  ];
+  const checks = () =>
+    runChecks([
+      ["store", () => storeCheck(deps.store)],
+      ["serve", () => deps.ops?.checks?.() ?? []],
+    ]);
   const metrics = new ServerMetrics({
     store: deps.store,
     stallMs: deps.config.stallMs,

@@ -82,7 +82,14 @@ test("step timer pairs start with end or fail of the same run, phase and step", 
 
 test("/healthz: the store and what serve reports; 503 when a needed part is down", async (t) => {
   let tftp: ComponentCheck = { name: "tftp", state: "up", needed: true };
-  const h = await startHarness({ ops: { checks: () => [tftp] } });
+  const h = await startHarness({
+    ops: {
+      checks: () => {
+        if (!tftp) throw new TypeError("no tftp");
+        return [tftp];
+      },
+    },
+  });
   t.after(() => h.close());
   const ok = await fetch(`${h.url}/healthz`);
   assert.equal(ok.status, 200);
@@ -94,6 +101,10 @@ test("/healthz: the store and what serve reports; 503 when a needed part is down
   const bad = await fetch(`${h.url}/healthz`);
   assert.equal(bad.status, 503);
   assert.deepEqual((await json(bad)).down, ["tftp: cannot bind 10.0.0.1:69"]);
+  tftp = undefined as unknown as ComponentCheck; // a check that throws: down, not a 500
+  const broken = await fetch(`${h.url}/healthz`);
+  assert.equal(broken.status, 503);
+  assert.match((await json(broken)).down[0], /^serve: check failed: TypeError/);
 });
 
 test("/healthz: a closed state database is down", async (t) => {
