@@ -114,6 +114,12 @@ export class ServerMetrics {
       const now = Date.now(); // as status and the sweep judge it
       return one(activeRuns(db).filter((r) => isStalled(r, now, this.#src.stallMs)).length);
     });
+    this.#counter(
+      "automagic_trace_rows_dropped_total",
+      "Boot trace and discovered rows refused by their rate limits and caps (server/state/observations.ts)",
+      [],
+      () => one(this.#src.store.obs.dropped),
+    );
     const steps = this.#steps;
     const read = () => this.#readSteps();
     new Histogram({

@@ -148,6 +148,7 @@ test("/metrics: protocol counters read from the servers, requests, decisions, ru
   assert.equal(sample(before, "automagic_mirror_upstream_fetches_total", { result: "ok" }), 1);
   assert.equal(sample(before, "automagic_component_up", { component: "store" }), 1);
   assert.equal(sample(before, "automagic_runs_total", { outcome: "done" }), 0);
+  assert.equal(sample(before, "automagic_trace_rows_dropped_total"), 0);
   dhcp.received = 9;
 
   // An unknown MAC boots local; an armed one gets the image and fetches the kernel.
