@@ -15,6 +15,7 @@ export function hostFileYaml(d: Discovered): string {
     "layout:",
     "  mode: keep # reformat only root; mode: create wipes the disk (see example-workstation.yaml)",
     "  root: { partlabel: gentoo-root }",
+    "  esp: { partlabel: esp } # the EFI system partition (uefi)",
     "home:",
     "  ref: { label: home }",
     "  fs: ext4",

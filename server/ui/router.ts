@@ -9,6 +9,7 @@
 // is at most 2 KB, and nothing reads the store before the guard has passed.
 import { readFileSync } from "node:fs";
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from "express";
+import type { HostEntry } from "../hosts/index.ts";
 import type { AppDeps } from "../http/deps.ts";
 import { HttpError } from "../http/errors.ts";
 import { hostStatus, inventory } from "../http/views.ts";
@@ -74,13 +75,16 @@ export function consoleRouter(deps: AppDeps): Router {
     const s = sessionOf(config, req);
     return s ? { csrf: csrfFor(config.adminToken!, s), loggedIn: true } : {};
   };
-  const status = (name: string) => {
+  const hostNamed = (name: string): HostEntry => {
     const h = deps.hosts().byName(name);
     if (!h)
       throw new HttpError(404, `no host "${name}" in ${deps.hosts().hosts.length} host files`);
-    return { h, s: hostStatus(h, store.hostFacts(h.name), Date.now(), config.stallMs) };
+    return h;
   };
-  const addresses = (hosts: ReturnType<AppDeps["hosts"]>["hosts"]) =>
+  // As admin.ts computes a host's status row.
+  const statusOf = (h: HostEntry) =>
+    hostStatus(h, store.hostFacts(h.name), Date.now(), config.stallMs);
+  const addresses = (hosts: HostEntry[]) =>
     inventory(hosts, (mac) => store.obs.ipFor(mac), new Map())._meta.hostvars;
   const sysimgs = async () => (deps.sysimgs ? await deps.sysimgs.list() : []);
 
@@ -144,18 +148,18 @@ export function consoleRouter(deps: AppDeps): Router {
     const addr = addresses(hosts);
     const imgs = await sysimgs();
     const rows = hosts.map((h) => ({
-      status: status(h.name).s,
+      status: statusOf(h),
       address: addr[h.name]?.ansible_host as string | undefined,
       image: imgs.find((i) => i.host === h.name)?.name,
     }));
     res.type("html").send(hostsPage(rows, pageOpts(req)));
   });
   r.get("/hosts/:name", async (req, res) => {
-    const { h, s } = status(String(req.params.name));
+    const h = hostNamed(String(req.params.name));
     const all = await sysimgs();
     const view = {
       host: h,
-      status: s,
+      status: statusOf(h),
       runs: store.runs(h.name),
       trace: store.obs.traceFor(h.macs),
       images: all.filter((i) => i.host === h.name),
