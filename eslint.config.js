@@ -1,6 +1,21 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
+/** No relative import of `dir` (from any depth below the repository root). */
+const notFolder = (dir) => ({
+  regex: `^(\\.\\./)+${dir}/`,
+  message: `${dir}/ is not importable from here; move what both sides need to shared/.`,
+});
+/** No relative import of `dir` other than its spec/ (the install spec and run events). */
+const notInternals = (dir) => ({
+  regex: `^(\\.\\./)+${dir}/(?!spec/)`,
+  message: `only ${dir}/spec/ (the contract) is importable from here; move what both sides need to shared/.`,
+});
+const boundary = (folder, patterns) => ({
+  files: [`${folder}/**/*.ts`],
+  rules: { "no-restricted-imports": ["error", { patterns }] },
+});
+
 export default tseslint.config(
   { ignores: ["node_modules/", "build/", "images/", "var/", "test/golden/", "test/fixtures/"] },
   js.configs.recommended,
@@ -15,4 +30,11 @@ export default tseslint.config(
       "no-constant-condition": ["error", { checkLoops: false }],
     },
   },
+  // Import boundaries (docs/ARCHITECTURE.md, "Module map"): what two sides
+  // need lives in shared/; payload/spec/ is the contract anyone may read. The
+  // server may use image-builder (the CLI's `image build`).
+  boundary("server", [notInternals("payload")]),
+  boundary("payload", [notFolder("server"), notFolder("image-builder")]),
+  boundary("image-builder", [notFolder("server"), notInternals("payload")]),
+  boundary("shared", [notFolder("server"), notFolder("image-builder"), notInternals("payload")]),
 );

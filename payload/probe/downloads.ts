@@ -14,7 +14,7 @@ import {
   parseLatestPointer,
   pointerPath,
   withKeyring,
-} from "../verify/index.ts";
+} from "../../shared/verify/index.ts";
 import type { DownloadSizes } from "./types.ts";
 
 export interface DownloadProbeOptions {

@@ -3,7 +3,7 @@
 // (staging on /home writes only inside /home/.automagic-staging).
 import { mkdir, readFile, readdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
-import { fetchSnapshot, fetchStage3 } from "../verify/index.ts";
+import { fetchSnapshot, fetchStage3 } from "../../shared/verify/index.ts";
 import { parseShadow, usableHash } from "../keep/accounts.ts";
 import type { Handler } from "../run/executor.ts";
 import type { RunContext } from "../run/context.ts";

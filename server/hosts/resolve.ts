@@ -8,7 +8,7 @@ import {
   type InstallSpec,
   type InstallSpecInput,
 } from "../../payload/spec/schema.ts";
-import { mirrorUrl } from "../../payload/verify/layout.ts";
+import { mirrorUrl } from "../../shared/verify/layout.ts";
 import { binhostDir } from "../mirror/paths.ts";
 import type { HostDiskSelector } from "./file-schema.ts";
 import type { HostEntry } from "./types.ts";

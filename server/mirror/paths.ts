@@ -4,7 +4,7 @@
 // before a file system call is made. Symlinks are handled by safeResolve().
 import { realpath, stat } from "node:fs/promises";
 import { isAbsolute, relative, resolve, sep } from "node:path";
-import { AUTOBUILDS, SNAPSHOT, SNAPSHOT_SIG } from "../../payload/verify/layout.ts";
+import { AUTOBUILDS, SNAPSHOT, SNAPSHOT_SIG } from "../../shared/verify/layout.ts";
 
 export type MirrorTarget =
   | { kind: "key"; rel: string; fingerprint: string }

@@ -5,7 +5,7 @@
 // a valid run token (gate.ts); what is cached is served to anyone.
 // Errors map to status codes here and only here.
 import express, { type Request, type Response, type NextFunction } from "express";
-import { SignatureError } from "../../payload/verify/gpg.ts";
+import { SignatureError } from "../../shared/verify/gpg.ts";
 import { NotInIndex } from "./binhost.ts";
 import { NotInTree } from "./distfiles.ts";
 import { CacheFull } from "./cache-ledger.ts";

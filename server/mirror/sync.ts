@@ -1,5 +1,5 @@
 // `automagic mirror sync`: warms the cache with what an install needs.
-import { AUTOBUILDS } from "../../payload/verify/layout.ts";
+import { AUTOBUILDS } from "../../shared/verify/layout.ts";
 import type { MirrorCache } from "./cache.ts";
 
 export interface SyncResult {

@@ -4,8 +4,8 @@
 import { copyFile, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { downloadFile, HttpError } from "../../payload/verify/download.ts";
-import { mirrorUrl } from "../../payload/verify/layout.ts";
+import { downloadFile, HttpError } from "../../shared/verify/download.ts";
+import { mirrorUrl } from "../../shared/verify/layout.ts";
 import { safeResolve } from "./paths.ts";
 
 export class UpstreamMissing extends Error {

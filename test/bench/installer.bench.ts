@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 import express from "express";
 import type { AddressInfo } from "node:net";
 import { createMirrorRouter } from "../../server/mirror/index.ts";
-import { fetchStage3 } from "../../payload/verify/index.ts";
+import { fetchStage3 } from "../../shared/verify/index.ts";
 import { extractWithProgress } from "../../payload/steps/extract.ts";
 import { Reporter } from "../../payload/run/reporter.ts";
 import { execaRunner } from "../../payload/run/runner.ts";

@@ -1,7 +1,7 @@
 // mirror-drop: `automagic serve` from a config file inside a namespace pair
 // made here; its mirror's upstream is a small HTTP server over the fixture
 // mirror (var/fixture-mirror, read only) in the server's namespace, the
-// "target" is the payload's own fetch-and-verify (payload/verify, run
+// "target" is the payload's own fetch-and-verify (shared/verify, run
 // standalone by mirror-drop/client.ts) in the other namespace, behind a
 // 100 Mbit/s veth (tc tbf) so a 60 MB stage3 takes a few seconds.
 //   0. a variant no host file uses, asked for without a token;

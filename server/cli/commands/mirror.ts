@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { GENTOO_RELEASE_KEY } from "../../../payload/spec/schema.ts";
-import { GENTOO_SNAPSHOT_KEY } from "../../../payload/verify/layout.ts";
+import { GENTOO_SNAPSHOT_KEY } from "../../../shared/verify/layout.ts";
 import { installPaths } from "../../app/config.ts";
 import { MirrorCache, parseMirrorConfig, syncMirror } from "../../mirror/index.ts";
 import { CliError, EXIT } from "../exit-codes.ts";

@@ -3,7 +3,7 @@
 // Prints "P <percent> <bytes>" as the tarball arrives and one final
 // "R <json>" line ({ ok, sha512, bytes, ms } or { ok: false, error, ms }).
 //   node --import tsx client.ts <mirror url> <variant> <fingerprint> <dest dir>
-import { fetchStage3 } from "../../../payload/verify/index.ts";
+import { fetchStage3 } from "../../../shared/verify/index.ts";
 
 const [mirror = "", variant = "", fpr = "", destDir = ""] = process.argv.slice(2);
 const t0 = performance.now();

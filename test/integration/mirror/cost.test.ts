@@ -14,8 +14,8 @@ import { MirrorCache } from "../../../server/mirror/cache.ts";
 import { parseMirrorConfig } from "../../../server/mirror/config.ts";
 import type { MirrorGate } from "../../../server/mirror/gate.ts";
 import { mirrorAuth } from "../../../payload/steps/fetch.ts";
-import { fetchStage3, HttpError } from "../../../payload/verify/index.ts";
-import { AUTOBUILDS } from "../../../payload/verify/layout.ts";
+import { fetchStage3, HttpError } from "../../../shared/verify/index.ts";
+import { AUTOBUILDS } from "../../../shared/verify/layout.ts";
 import {
   cleanup,
   countingUpstream,

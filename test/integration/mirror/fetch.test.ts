@@ -15,8 +15,8 @@ import {
   fetchSnapshot,
   fetchStage3,
   SignatureError,
-} from "../../../payload/verify/index.ts";
-import { AUTOBUILDS } from "../../../payload/verify/layout.ts";
+} from "../../../shared/verify/index.ts";
+import { AUTOBUILDS } from "../../../shared/verify/layout.ts";
 import {
   cleanup,
   cloneFixture,

@@ -13,7 +13,7 @@ import { execa } from "execa";
 import { createMirrorRouter } from "../../../server/mirror/router.ts";
 import { parseMirrorConfig, type MirrorConfigInput } from "../../../server/mirror/config.ts";
 import { MirrorCache, type MirrorCacheOptions } from "../../../server/mirror/cache.ts";
-import { AUTOBUILDS } from "../../../payload/verify/layout.ts";
+import { AUTOBUILDS } from "../../../shared/verify/layout.ts";
 
 export const REPO = resolve(import.meta.dirname, "../../..");
 export const FIXTURE = join(REPO, "var/fixture-mirror");

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { readFile, symlink } from "node:fs/promises";
 import { request } from "node:http";
 import { join } from "node:path";
-import { AUTOBUILDS } from "../../../payload/verify/layout.ts";
+import { AUTOBUILDS } from "../../../shared/verify/layout.ts";
 import {
   cleanup,
   cloneFixture,

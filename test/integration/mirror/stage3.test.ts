@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { readFile, readdir, readlink, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
-import { AUTOBUILDS } from "../../../payload/verify/layout.ts";
+import { AUTOBUILDS } from "../../../shared/verify/layout.ts";
 import { demandOf } from "../../../server/mirror/gate.ts";
 import {
   cleanup,

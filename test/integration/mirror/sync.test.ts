@@ -3,7 +3,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { execa } from "execa";
-import { AUTOBUILDS } from "../../../payload/verify/layout.ts";
+import { AUTOBUILDS } from "../../../shared/verify/layout.ts";
 import { cleanup, ensureFixture, listFiles, REPO, tempDir, type Fixture } from "./helpers.ts";
 
 let fx: Fixture;

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import express from "express";
 import { parseInstallSpec, type InstallSpec } from "../../../payload/spec/schema.ts";
 import { probeDownloads } from "../../../payload/probe/downloads.ts";
-import { AUTOBUILDS, SNAPSHOT } from "../../../payload/verify/layout.ts";
+import { AUTOBUILDS, SNAPSHOT } from "../../../shared/verify/layout.ts";
 import {
   REPO,
   serveFixture,

@@ -44,7 +44,7 @@ import { eventBatchSchema, type RunEvent } from "../../../payload/spec/events.ts
 import type { InstallSpec } from "../../../payload/spec/schema.ts";
 import { cleanupFor, handlers } from "../../../payload/steps/index.ts";
 import { unmountAll, mountsUnder } from "../../../payload/steps/chroot.ts";
-import { AUTOBUILDS } from "../../../payload/verify/layout.ts";
+import { AUTOBUILDS } from "../../../shared/verify/layout.ts";
 import { packOverlay } from "../../../server/overlay/pack.ts";
 import { requireTool } from "../../lib/tools.ts";
 import { phase2Spec } from "../../unit/phase2/spec.ts";

@@ -5,8 +5,8 @@ import { parseMirrorConfig } from "../../../server/mirror/config.ts";
 import { parseServeConfig } from "../../../server/app/config.ts";
 import { classifyError } from "../../../server/mirror/router.ts";
 import { UpstreamMissing } from "../../../server/mirror/upstream.ts";
-import { SignatureError } from "../../../payload/verify/gpg.ts";
-import { HttpError } from "../../../payload/verify/download.ts";
+import { SignatureError } from "../../../shared/verify/gpg.ts";
+import { HttpError } from "../../../shared/verify/download.ts";
 
 test("config: fingerprints normalised, refreshSeconds defaulted, bad input named by field", () => {
   const c = parseMirrorConfig({

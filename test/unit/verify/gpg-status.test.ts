@@ -7,7 +7,7 @@ import {
   acceptSignature,
   normalizeFingerprint,
   parseGpgStatus,
-} from "../../../payload/verify/gpg-status.ts";
+} from "../../../shared/verify/gpg-status.ts";
 
 const dir = join(import.meta.dirname, "../../fixtures/gpg");
 const status = (name: string) => parseGpgStatus(readFileSync(join(dir, `${name}.status`), "utf8"));

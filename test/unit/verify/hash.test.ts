@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { DigestTap } from "../../../payload/verify/hash.ts";
+import { DigestTap } from "../../../shared/verify/hash.ts";
 
 // Known answers: sha512sum / b2sum of "abc".
 const ABC_SHA512 =

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseLatestPointer, unsafeStagePath } from "../../../payload/verify/pointer.ts";
-import { digestMismatch, expectedDigests, parseDigests } from "../../../payload/verify/digests.ts";
+import { parseLatestPointer, unsafeStagePath } from "../../../shared/verify/pointer.ts";
+import { digestMismatch, expectedDigests, parseDigests } from "../../../shared/verify/digests.ts";
 
 // The signed body of a real Gentoo pointer (format of releng copy_buildsync.sh).
 const POINTER = `# Latest as of Sun, 10 Nov 2024 17:01:46 +0000

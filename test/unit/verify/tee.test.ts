@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { PassThrough } from "node:stream";
-import { ByteTee } from "../../../payload/verify/tee.ts";
+import { ByteTee } from "../../../shared/verify/tee.ts";
 
 const collect = (s: PassThrough) => {
   const got: Buffer[] = [];

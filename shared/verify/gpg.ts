@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
 import { execa } from "execa";
-import { commandErrorFrom } from "../../shared/command-error.ts";
+import { commandErrorFrom } from "../command-error.ts";
 import { acceptSignature, parseGpgStatus, type GpgStatus } from "./gpg-status.ts";
 
 /** A verification that did not pass; names the file and keeps gpg's status text. */

@@ -1,5 +1,5 @@
-// payload/verify — fetch and verify Gentoo artifacts. The public API; import
-// from here only ("../verify/index.ts").
+// shared/verify — fetch and verify Gentoo artifacts (the payload installs from
+// them, the server's mirror caches with them). The public API.
 //
 // High level (what the installer calls; all of it before anything is formatted):
 //   fetchStage3(variant, { mirror, trustedKeys, destDir, onProgress? })
