@@ -7,7 +7,7 @@ import { html, page, row, table, when, type PageOptions } from "./html.ts";
 export function hostFileYaml(d: Discovered): string {
   const seen = [`seen ${d.seen}×`, d.ip ? `last from ${d.ip}` : "", d.arch ? `arch ${d.arch}` : ""];
   return [
-    `# hosts/NAME.yaml: ${seen.filter(Boolean).join(", ")}`,
+    `# NAME.yaml in the host folder: ${seen.filter(Boolean).join(", ")}`,
     `macs: ["${d.mac}"]`,
     "firmware: uefi # or bios: how this machine netboots",
     "disk:",
@@ -28,7 +28,8 @@ export function discoveredPage(list: Discovered[], o: Omit<PageOptions, "title" 
   const body = list.length
     ? html`<p>
           Machines that asked for a boot script but have no host file. To manage one, save the YAML
-          as <code>hosts/NAME.yaml</code>, fill in the disk, check it with
+          as <code>NAME.yaml</code> in the host folder (<code>/etc/automagic/hosts</code>, or
+          <code>hosts/</code> in a checkout), fill in the disk, check it with
           <code>automagic hosts validate</code>; the server reloads host files by itself.
         </p>
         ${table(

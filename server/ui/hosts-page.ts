@@ -42,7 +42,7 @@ export function hostsPage(rows: HostRow[], o: Omit<PageOptions, "title" | "nav">
         rows.map(hostRow),
         { cls: "hosts", live: "hosts" },
       )
-    : html`<p>No host files. Add one to the hosts folder (see Discovered for the MACs seen).</p>`;
+    : html`<p>No host files. Add one to the host folder (see Discovered for the MACs seen).</p>`;
   return page(
     { ...o, title: "Hosts", nav: "hosts" },
     html`<h1>Hosts</h1>
