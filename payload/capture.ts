@@ -5,12 +5,30 @@
 // only when its sha256 equals ours (server/sysimgs/store.ts). A filesystem
 // archive, not a partition image: only used blocks travel, and it restores
 // onto any partition large enough.
-import { mkdir } from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import { mkdir, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { PassThrough, type Writable } from "node:stream";
+import { finished } from "node:stream/promises";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { execa } from "execa";
 import { loadSpec } from "./install.ts";
 import { findCaptureRoot } from "./plan/capture-root.ts";
+import { findPartition } from "./plan/select.ts";
+import {
+  commitHome,
+  freeBytes,
+  HOME_SYSIMGS,
+  homeRoomRefusal,
+  listHome,
+  partialOf,
+  pruneHome,
+  removeLeftovers,
+  reportHomeSysimgs,
+} from "./sysimg/home.ts";
+import type { SysimgMeta } from "./spec/schema.ts";
+import { INSTALL_SPEC_SHA256_FILE, INSTALLED_STATE } from "./steps/finish.ts";
 import { probeSystem } from "./probe/index.ts";
 import { Reporter } from "./run/reporter.ts";
 import { Sha256Tap } from "../shared/hash.ts";
@@ -70,7 +88,7 @@ export const TAR_CREATE = [
   "--sparse",
 ];
 
-/** Exit code: 0 stored, 1 a step failed, 2 refused (no root to capture, bad spec). */
+/** Exit code: 0 stored, 1 a step failed, 2 refused (no root to capture, no room, bad spec). */
 export async function runCapture(o: CaptureOptions): Promise<number> {
   const f = o.fetch ?? fetch;
   const runner = o.runner ?? execaRunner();
@@ -88,49 +106,101 @@ export async function runCapture(o: CaptureOptions): Promise<number> {
     return code;
   };
   reporter.emit({ kind: "run-start", message: "AUTOMAGIC-PAYLOAD-START" });
-  let root;
-  let spec;
+  let found;
   try {
-    spec = await loadSpec({ server: o.server, token: o.token }, f);
-    const probe = await probeSystem(spec, {
-      runner,
-      downloads: "skip",
-      ...(o.devices ? { devices: o.devices } : {}),
-    });
-    root = findCaptureRoot(spec, probe);
+    found = await findParts(o, f, runner);
   } catch (err) {
     return fail("find-root", `refused: ${(err as Error).message}`, 2);
   }
+  const { spec, root, home, to, name } = found;
   const dir = o.mountDir ?? "/run/automagic/capture-root";
+  const homeDir = `${dir}-home`;
   const source = { device: root.path, fstype: root.fstype, host: spec.host, init: spec.init };
-  let mounted = false;
+  const mounts: string[] = [];
+  const mount = async (args: string[], at: string) => {
+    await mkdir(at, { recursive: true });
+    await runner.run(["mount", ...args, at]);
+    mounts.unshift(at);
+  };
+  const unmountAll = async () => {
+    for (const m of mounts.splice(0)) await runner.run(["umount", m]).catch(() => undefined);
+  };
+  let sysimgs: string | undefined;
   try {
     reporter.emit({
       kind: "step-start",
       step: "mount",
       message: `${root.path} read-only at ${dir}`,
     });
-    await mkdir(dir, { recursive: true });
     // Plain ro, not ro,noload as for the keep-list (fetch.ts): an ext4 left
     // unclean by a crash gets its journal replayed, so the archive is a
     // consistent filesystem. A cleanly shut down root is not written at all
     // (the e2e compares the disk's sha256 before and after).
-    await runner.run(["mount", "-o", "ro", root.path, dir]);
-    mounted = true;
+    await mount(["-o", "ro", root.path], dir);
+    const used = await usedBytes(runner, dir);
+    if (home) {
+      await mount(["-t", spec.home.fs, home], homeDir);
+      sysimgs = join(homeDir, HOME_SYSIMGS);
+      await mkdir(sysimgs, { recursive: true, mode: 0o700 });
+      const left = await removeLeftovers(sysimgs);
+      if (left.length)
+        reporter.emit({
+          kind: "log",
+          step: "mount",
+          message: `removed leftovers of an interrupted capture: ${left.join(", ")}`,
+        });
+      const refused = homeRoomRefusal(home, await freeBytes(sysimgs), used);
+      if (refused) {
+        await unmountAll();
+        return fail("room", refused, 2);
+      }
+    }
     reporter.emit({ kind: "step-end", step: "mount" });
 
-    reporter.emit({ kind: "step-start", step: "archive", message: `tar + zstd of ${root.path}` });
-    const used = await usedBytes(runner, dir);
+    const where = to
+      .map((t) => (t === "home" ? `${home}:/${HOME_SYSIMGS}` : "the server"))
+      .join(" and ");
+    reporter.emit({
+      kind: "step-start",
+      step: "archive",
+      message: `tar + zstd of ${root.path} to ${where}`,
+    });
     const tar = execa(TAR_CREATE[0]!, [...TAR_CREATE.slice(1), "-f", "-", "-C", dir, "."], {
       buffer: false,
       stderr: "pipe",
     });
     // Compressed bytes sent so far (the total is only known at the end); the
-    // reporter keeps it to one event every 2 s.
+    // reporter keeps it to one event every 2 s. One stream, hashed once, to
+    // every store asked for.
     const tap = new Sha256Tap((n) => reporter.progress("archive", n, undefined));
-    const [put] = await Promise.all([putStream(`${base}/sysimg`, tar.stdout!.pipe(tap)), tar]);
-    if (put.status !== 200) throw new Error(`PUT ${base}/sysimg: HTTP ${put.status} ${put.body}`);
-    const uploaded = JSON.parse(put.body) as { name: string; bytes: number; sha256: string };
+    const outs: Writable[] = [];
+    const jobs: Array<Promise<unknown>> = [tar];
+    const stop = (err: Error) => {
+      tar.kill();
+      for (const w of outs) w.destroy(err);
+    };
+    if (sysimgs) {
+      const file = createWriteStream(partialOf(sysimgs, name!), { flags: "wx", mode: 0o600 });
+      file.on("error", stop);
+      outs.push(file);
+      jobs.push(finished(file));
+    }
+    let put: Promise<{ status: number; body: string }> | undefined;
+    if (to.includes("server")) {
+      const body = new PassThrough();
+      outs.push(body);
+      put = putStream(`${base}/sysimg`, body);
+      put.catch(stop);
+      jobs.push(put);
+    }
+    tar.stdout!.pipe(tap);
+    for (const w of outs) tap.pipe(w);
+    try {
+      await Promise.all(jobs);
+    } catch (err) {
+      if (sysimgs) await rm(partialOf(sysimgs, name!), { force: true });
+      throw err;
+    }
     const mine = tap.sha256();
     const bytes = tap.bytes;
     reporter.emit({
@@ -139,25 +209,73 @@ export async function runCapture(o: CaptureOptions): Promise<number> {
       message: `${bytes} bytes (filesystem: ${used} bytes used), sha256 ${mine}`,
     });
 
-    reporter.emit({ kind: "step-start", step: "commit", message: uploaded.name });
-    const res = await f(`${base}/sysimg/commit`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ sha256: mine, source }),
+    let image = name;
+    reporter.emit({
+      kind: "step-start",
+      step: "commit",
+      message: `${name ?? "image"} to ${where}`,
     });
-    if (!res.ok) throw new Error(`commit ${uploaded.name}: HTTP ${res.status} ${await res.text()}`);
+    if (put) {
+      const answer = await put;
+      if (answer.status !== 200)
+        throw new Error(`PUT ${base}/sysimg: HTTP ${answer.status} ${answer.body}`);
+      image ??= (JSON.parse(answer.body) as { name: string }).name;
+      const res = await f(`${base}/sysimg/commit`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ sha256: mine, source }),
+      });
+      if (!res.ok) throw new Error(`commit ${image}: HTTP ${res.status} ${await res.text()}`);
+    }
+    let kept: SysimgMeta[] = [];
+    if (sysimgs) {
+      const specSha256 = await readFile(
+        join(dir, INSTALLED_STATE, INSTALL_SPEC_SHA256_FILE),
+        "utf8",
+      ).then(
+        (t) => t.trim(),
+        () => undefined,
+      );
+      await commitHome(sysimgs, {
+        name: image!,
+        host: spec.host,
+        bytes,
+        sha256: mine,
+        created: new Date().toISOString(),
+        source,
+        ...(specSha256 ? { installSpecSha256: specSha256 } : {}),
+        ...(found.ramImage ? { ramImage: found.ramImage } : {}),
+      });
+      if (spec.sysimgs.keep !== undefined) {
+        const removed = await pruneHome(sysimgs, spec.sysimgs.keep, new Set([image!]));
+        if (removed.length)
+          reporter.emit({
+            kind: "log",
+            step: "commit",
+            message: `sysimgs.keep ${spec.sysimgs.keep}: removed ${removed.join(", ")} from /home`,
+          });
+      }
+      kept = (await listHome(sysimgs)).images;
+      await reportHomeSysimgs(f, o.server, o.token, kept);
+    }
     reporter.emit({ kind: "step-end", step: "commit" });
-    await runner.run(["umount", dir]);
-    mounted = false;
+    await unmountAll();
     reporter.emit({
       kind: "run-done",
       step: "capture",
-      message: `captured ${root.path} as ${uploaded.name} (${bytes} bytes, sha256 ${mine})`,
-      summary: { image: uploaded.name, bytes, sha256: mine, source },
+      message: `captured ${root.path} as ${image} to ${where} (${bytes} bytes, sha256 ${mine})`,
+      summary: {
+        image,
+        bytes,
+        sha256: mine,
+        source,
+        stores: to,
+        ...(sysimgs ? { home: kept.map((i) => i.name) } : {}),
+      },
     });
     await reporter.flush();
   } catch (err) {
-    if (mounted) await runner.run(["umount", dir]).catch(() => undefined);
+    await unmountAll();
     const cause = (err as Error).cause;
     const why = cause instanceof Error ? `: ${cause.message}` : "";
     return fail("capture", `${(err as Error).message}${why}`, 1);
@@ -167,6 +285,28 @@ export async function runCapture(o: CaptureOptions): Promise<number> {
     await runner.run(["reboot"]);
   }
   return 0;
+}
+
+/** Spec, root, /home device and the run's name and stores; throws (a refusal) before anything is mounted. */
+async function findParts(o: CaptureOptions, f: typeof fetch, runner: CommandRunner) {
+  const spec = await loadSpec({ server: o.server, token: o.token }, f);
+  const probe = await probeSystem(spec, {
+    runner,
+    downloads: "skip",
+    ...(o.devices ? { devices: o.devices } : {}),
+  });
+  const root = findCaptureRoot(spec, probe);
+  const run = spec.run?.capture;
+  const to = run?.to ?? ["server"];
+  let home: string | undefined;
+  if (to.includes("home")) {
+    if (!run?.name) throw new Error("the server named no image for a capture to /home");
+    const part = findPartition(spec.home.ref, probe, "home.ref", { wholeDisk: true }).part;
+    if (part.mountpoints.length)
+      throw new Error(`${part.path} (/home) is mounted at ${part.mountpoints.join(", ")}`);
+    home = part.path;
+  }
+  return { spec, root, home, to, name: run?.name, ramImage: run?.ramImage };
 }
 
 async function usedBytes(runner: CommandRunner, dir: string): Promise<number> {

@@ -7,7 +7,10 @@ import { planInstall } from "./plan/plan.ts";
 import { checkBootMac } from "./plan/checks.ts";
 import { bootifMac, netbooted } from "./probe/cmdline.ts";
 import { planTree } from "./plan/tree.ts";
-import { PlanRefusal } from "./plan/types.ts";
+import { PlanRefusal, type DeploySource } from "./plan/types.ts";
+import type { ProbedSystem } from "./probe/types.ts";
+import { pickImage } from "../shared/sysimgs.ts";
+import { reportHomeSysimgs } from "./sysimg/home.ts";
 import { Reporter } from "./run/reporter.ts";
 import { execute, StepFailed } from "./run/executor.ts";
 import { execaRunner, type CommandRunner } from "./run/runner.ts";
@@ -66,19 +69,27 @@ export async function runPhase1(o: Phase1Options): Promise<number> {
       ...(o.devices ? { devices: o.devices } : {}),
       ...(o.stateDir ? { scratch: o.stateDir } : {}),
     });
-    if (o.deploy) probe.downloads = await sysimgSize(o, f, o.deploy);
+    const deploy = o.deploy ? deploySource(o.deploy, spec, probe) : undefined;
+    if (deploy)
+      probe.downloads = {
+        stage3Bytes: 0,
+        snapshotBytes: 0,
+        ...(deploy.server ? { sysimg: { name: deploy.image, bytes: deploy.server.bytes } } : {}),
+      };
     return {
       probe,
       steps: planInstall(spec, probe, {
         ...(o.target ? { target: o.target } : {}),
         ...(o.stateDir ? { stateDir: o.stateDir } : {}),
-        ...(o.deploy ? { deploy: { image: o.deploy } } : {}),
+        ...(deploy ? { deploy } : {}),
       }),
     };
   };
   let planned: Awaited<ReturnType<typeof plan>>;
   try {
     planned = await plan();
+    if (o.server && o.token && !o.dryRun && planned.probe.home?.sysimgs)
+      await reportHomeSysimgs(f, o.server, o.token, planned.probe.home.sysimgs);
   } catch (err) {
     const refused = err instanceof PlanRefusal;
     reporter.emit({
@@ -154,15 +165,35 @@ export async function loadSpec(o: Phase1Options, f: typeof fetch): Promise<Insta
   return parseInstallSpec(await res.json(), url);
 }
 
-/** The deploy image's size, for the staging decision, before anything is touched. */
-async function sysimgSize(o: Phase1Options, f: typeof fetch, image: string) {
-  if (!o.server || !o.token) throw new Error("deploy needs --server and --token");
-  const url = `${o.server.replace(/\/+$/, "")}/api/v1/run/${encodeURIComponent(o.token)}/sysimg`;
-  const res = await f(url, { method: "HEAD" });
-  const bytes = Number(res.headers.get("content-length"));
-  if (!res.ok || !Number.isFinite(bytes) || bytes <= 0)
-    throw new Error(`HEAD ${url}: HTTP ${res.status}, no usable Content-Length for ${image}`);
-  return { stage3Bytes: 0, snapshotBytes: 0, sysimg: { name: image, bytes } };
+/**
+ * Which image deploy:<asked> means and where it is: the probe's list of the
+ * machine's /home and the server's list in the spec (shared/sysimgs.ts).
+ * A refusal (nothing touched) when neither store has it.
+ */
+function deploySource(asked: string, spec: InstallSpec, probe: ProbedSystem): DeploySource {
+  const home = probe.home?.sysimgs ?? [];
+  let picked;
+  try {
+    picked = pickImage(asked, home, spec.run?.deploy?.server ?? []);
+  } catch (err) {
+    throw new PlanRefusal("deploy", (err as Error).message);
+  }
+  return {
+    image: picked.name,
+    ...(picked.home && probe.home
+      ? {
+          home: {
+            device: probe.home.device,
+            ...(probe.home.fstype ? { fstype: probe.home.fstype } : {}),
+            sha256: picked.home.sha256,
+            bytes: picked.home.bytes,
+          },
+        }
+      : {}),
+    ...(picked.server
+      ? { server: { sha256: picked.server.sha256, bytes: picked.server.bytes } }
+      : {}),
+  };
 }
 
 /** The file phase 2 runs: the SEA executable itself, or the JS bundle node was given. */

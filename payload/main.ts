@@ -41,7 +41,7 @@ export function buildProgram(): Command {
         return;
       }
       const action = (o.action as string | undefined) ?? "install";
-      if (action === "capture") {
+      if (action === "capture" || action.startsWith("capture:")) {
         if (!server || !token) throw new Error("--action capture needs --server and --token");
         const { runCapture } = await import("./capture.ts");
         process.exitCode = await runCapture({

@@ -4,10 +4,14 @@
 // runPhase2 itself reports phase-done, run-done and every step's step-fail;
 // this file reports only what happens outside its steps (the spec fetch, or
 // an error no step reported), so the server sees each outcome exactly once.
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { parseInstallSpec } from "./spec/schema.ts";
 import { runPhase2 } from "./phase2/index.ts";
-import { FIRSTBOOT_SERVER_FILE, FIRSTBOOT_TOKEN_FILE } from "./phase2/firstboot.ts";
+import {
+  CAPTURE_NEXT_FILE,
+  FIRSTBOOT_SERVER_FILE,
+  FIRSTBOOT_TOKEN_FILE,
+} from "./phase2/firstboot.ts";
 import type { Phase2Event } from "./phase2/types.ts";
 import { Reporter } from "./run/reporter.ts";
 import { execaRunner, type CommandRunner } from "./run/runner.ts";
@@ -66,6 +70,11 @@ export async function runPhase2Cli(o: Phase2CliOptions): Promise<number> {
         },
       },
     });
+    // The first-boot wrapper reboots into netboot when this file is there.
+    if (spec.postInstall.capture) {
+      const root = (o.root ?? "/").replace(/\/+$/, "");
+      await writeFile(`${root}${INSTALLED_STATE}/${CAPTURE_NEXT_FILE}`, "capture\n");
+    }
     return 0;
   } catch (err) {
     // A failed step has reported itself (step, command, exit code, tail).

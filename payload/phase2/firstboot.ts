@@ -8,6 +8,10 @@ export const FIRSTBOOT_SERVICE = "automagic-phase2";
 /** Files phase 1 writes into opts.stateDir (token mode 0600). */
 export const FIRSTBOOT_TOKEN_FILE = "token";
 export const FIRSTBOOT_SERVER_FILE = "server";
+/** Written by phase 2 when a capture follows: the wrapper then reboots into netboot. */
+export const CAPTURE_NEXT_FILE = "capture-next";
+/** UEFI: the boot entry the RAM system was netbooted from (phase 1 reads BootCurrent). */
+export const NETBOOT_ENTRY_FILE = "netboot-entry";
 export const FIRSTBOOT_LOG = "/var/log/automagic-phase2.log";
 
 export interface FirstBootFile {
@@ -86,6 +90,17 @@ if ${opts.binaryPath} --phase 2 --server "$server" --token "$token"; then
   rm -f "$state/${FIRSTBOOT_TOKEN_FILE}"
   ${disable}
   echo "automagic-phase2: done"
+  if [ -e "$state/${CAPTURE_NEXT_FILE}" ]; then
+    # postInstall.capture: the same run captures this system from the RAM
+    # system. UEFI boots its disk first, so the next boot is the netboot entry.
+    rm -f "$state/${CAPTURE_NEXT_FILE}"
+    if [ -s "$state/${NETBOOT_ENTRY_FILE}" ] && command -v efibootmgr >/dev/null 2>&1; then
+      efibootmgr -q -n "$(cat "$state/${NETBOOT_ENTRY_FILE}")" || echo "automagic-phase2: efibootmgr -n failed" >&2
+    fi
+    echo "automagic-phase2: rebooting into netboot for the capture"
+    sync
+    reboot
+  fi
   exit 0
 else
   rc=$?

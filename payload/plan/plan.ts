@@ -19,7 +19,7 @@ import {
 import { resolveDevices } from "./layout.ts";
 import { describeDiskIdentity, describePartIdentity, type PartIdentity } from "./identity.ts";
 import { stage3Lacks } from "./packages.ts";
-import type { Step } from "./types.ts";
+import type { DeploySource, Step } from "./types.ts";
 
 /** The label every root automagic formats carries; capture finds the root by it. */
 export const ROOT_FS_LABEL = "gentoo-root";
@@ -35,7 +35,7 @@ export interface PlanOptions {
    * stage3 is); every configure, boot and finish step is the same, which is
    * what gives the machine its own identity.
    */
-  deploy?: { image: string };
+  deploy?: DeploySource;
 }
 
 export function planInstall(
@@ -60,12 +60,18 @@ export function planInstall(
 
   const stagingLine = `staging in ${staging.where === "ram" ? "RAM" : "/home"} (${staging.dir}): ${staging.reason}`;
   if (opts.deploy) {
+    const d = opts.deploy;
     add({
       id: "fetch-sysimg",
       group: "prepare",
-      title: `fetch system image ${opts.deploy.image} from the server`,
-      detail: ["sha256 checked against the one it was captured with", stagingLine],
-      action: { kind: "fetch-sysimg", image: opts.deploy.image, staging },
+      title: d.home
+        ? `verify system image ${d.image} on ${d.home.device} (/home/data/sysimgs)${d.server ? ", the server's copy if it is corrupted" : ""}`
+        : `fetch system image ${d.image} from the server`,
+      detail: [
+        "sha256 checked against the one it was captured with, before anything is paved",
+        ...(d.home && !d.server ? [] : [stagingLine]),
+      ],
+      action: { kind: "fetch-sysimg", ...d, staging },
     });
   } else {
     add({

@@ -48,7 +48,7 @@ export type Action =
     }
   | { kind: "mount"; device: string; target: string; fs: string; options?: string }
   | { kind: "extract-stage3"; target: string }
-  | { kind: "fetch-sysimg"; image: string; staging: StagingChoice }
+  | ({ kind: "fetch-sysimg"; staging: StagingChoice } & DeploySource)
   | { kind: "extract-sysimg"; target: string }
   | {
       kind: "portage";
@@ -119,4 +119,16 @@ export class PlanRefusal extends Error {
     super(`${field}: ${reason}`);
     this.name = "PlanRefusal";
   }
+}
+
+/**
+ * Where a deploy's image comes from (install.ts picks it from the probe's
+ * /home list and the server's, shared/sysimgs.ts pickImage): the machine's
+ * own /home first, the server's copy when /home has none or its copy fails
+ * its sha256.
+ */
+export interface DeploySource {
+  image: string;
+  home?: { device: string; fstype?: string; sha256: string; bytes: number };
+  server?: { sha256: string; bytes: number };
 }

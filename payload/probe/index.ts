@@ -2,6 +2,7 @@
 // about --devices when given, so a real disk can never become a candidate.
 // The /home and old-root filesystems are mounted read-only (no journal
 // replay) just long enough to read their top level and account files.
+import { HOME_SYSIMGS, listHome } from "../sysimg/home.ts";
 import { readFile, readdir, readlink, stat, statfs, access, mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { InstallSpec } from "../spec/schema.ts";
@@ -77,6 +78,7 @@ export async function probeSystem(spec: InstallSpec, o: ProbeOptions): Promise<P
           ...(home.fstype ? { fstype: home.fstype } : {}),
           entries: await topLevel(dir),
           freeBytes: st.bavail * st.bsize,
+          sysimgs: (await listHome(path.join(dir, HOME_SYSIMGS))).images,
         };
       });
     }
@@ -172,6 +174,16 @@ async function bootNic(cmdline: string): Promise<{ mac: string; name?: string } 
   return { mac };
 }
 
+/**
+ * Mount options that write nothing to the filesystem: ro alone would replay
+ * an ext4 journal (noload) or an xfs log (norecovery).
+ */
+export function readOnlyOptions(fstype: string | undefined): string {
+  if (fstype === "ext4" || fstype === "ext3") return "ro,noload";
+  if (fstype === "xfs") return "ro,norecovery";
+  return "ro";
+}
+
 async function roMount<T>(
   r: CommandRunner,
   dev: string,
@@ -181,13 +193,7 @@ async function roMount<T>(
 ): Promise<T> {
   const dir = path.join(scratch, `probe-${path.basename(dev)}-${process.pid}`);
   await mkdir(dir, { recursive: true });
-  const opts =
-    fstype === "ext4" || fstype === "ext3"
-      ? "ro,noload"
-      : fstype === "xfs"
-        ? "ro,norecovery"
-        : "ro";
-  await r.run(["mount", "-o", opts, dev, dir]);
+  await r.run(["mount", "-o", readOnlyOptions(fstype), dev, dir]);
   try {
     return await fn(dir);
   } finally {

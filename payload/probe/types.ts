@@ -1,6 +1,7 @@
 // What the probe saw, as plain data. planInstall() decides from this object
 // alone, so every refusal can be tested with a JSON fixture
 // (test/fixtures/probe/*.json) instead of a machine.
+import type { SysimgMeta } from "../spec/schema.ts";
 
 export interface ProbedPartition {
   path: string; // /dev/sda2, /dev/nvme0n1p2, /dev/loop3p2
@@ -92,7 +93,14 @@ export interface ProbedSystem {
   restrictedTo?: string[];
   disks: ProbedDisk[];
   /** Top level of the /home filesystem the spec names, if it was found and readable. */
-  home?: { device: string; fstype?: string; entries: HomeEntry[]; freeBytes?: number };
+  home?: {
+    device: string;
+    fstype?: string;
+    entries: HomeEntry[];
+    freeBytes?: number;
+    /** The machine's own system images (/home/data/sysimgs, payload/sysimg/home.ts). */
+    sysimgs?: SysimgMeta[];
+  };
   /** The old root (layout keep), if it was found and readable. */
   oldRoot?: OldRootFacts;
   /** Download sizes; absent when the mirror was not asked (offline --dry-run). */

@@ -9,7 +9,7 @@ export type EventInput = Omit<RunEvent, "seq" | "time" | "phase">;
 export interface ReporterOptions {
   server?: string;
   token?: string;
-  phase: 1 | 2;
+  phase: 1 | 2 | 3;
   fetch?: typeof fetch;
   now?: () => Date;
   write?: (line: string) => void;

@@ -19,7 +19,7 @@ export const runEventSchema = z
     /** Monotonic per run and phase, starts at 1; lets the server drop duplicates on retry. */
     seq: z.number().int().positive(),
     time: z.string().datetime(),
-    phase: z.union([z.literal(1), z.literal(2)]),
+    phase: z.union([z.literal(1), z.literal(2), z.literal(3)]),
     kind: eventKindSchema,
     step: z.string().optional(),
     message: z

@@ -177,6 +177,42 @@ export const portageSchema = z
   })
   .strict();
 
+const captureTo = z.object({ to: z.array(z.enum(["home", "server"])).min(1) }).strict();
+export type CaptureTo = z.infer<typeof captureTo>["to"];
+
+/** A committed system image as a store lists it (server/sysimgs, /home/data/sysimgs). */
+export const sysimgMetaSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/),
+    host: z.string(),
+    bytes: z.number().int().nonnegative(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    created: z.string(),
+  })
+  .passthrough();
+export type SysimgMeta = z.infer<typeof sysimgMetaSchema>;
+
+export const runSpecSchema = z
+  .object({
+    /** capture: the image's name (the same in every store) and where it goes. */
+    capture: z
+      .object({
+        name: sysimgMetaSchema.shape.name,
+        to: captureTo.shape.to,
+        /** The netboot image the server serves (the RAM system doing the capture). */
+        ramImage: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+    /** deploy: the image asked for (a name, latest or previous) and the server's images of this host. */
+    deploy: z
+      .object({ image: z.string(), server: z.array(sysimgMetaSchema) })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type RunSpec = z.infer<typeof runSpecSchema>;
+
 export const installSpecSchema = z
   .object({
     version: z.literal(SPEC_VERSION),
@@ -238,9 +274,17 @@ export const installSpecSchema = z
       .strict(),
     postInstall: z
       .object({
-        capture: z.boolean().default(false),
+        /** Capture right after phase 2, in the same run, into these stores. */
+        capture: z.union([z.literal(false), captureTo]).default(false),
       })
       .strict(),
+    /** Images kept per store for this host (none removed when absent). */
+    sysimgs: z
+      .object({ keep: z.number().int().min(1).optional() })
+      .strict()
+      .default({}),
+    /** What this run does beyond the host file: the server fills it for capture and deploy. */
+    run: runSpecSchema.optional(),
   })
   .strict();
 

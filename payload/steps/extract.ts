@@ -68,6 +68,8 @@ export const extractSysimg: Handler<"extract-sysimg"> = async (a, ctx) => {
   await refuseNonEmpty(a.target);
   await extractWithProgress(ctx, s.stage3, s.stage3Bytes, a.target, [], TAR_EXTRACT_ZSTD);
   ctx.log(`extracted ${path.basename(s.stage3)} into ${a.target}`);
+  // Free the staging area now (a /home copy is unmounted before mount-home mounts /home).
+  await s.cleanup();
 };
 
 export const portage: Handler<"portage"> = async (a, ctx) => {

@@ -1,6 +1,7 @@
 // prepare: fetch+verify into the staging area, and read the keep-list from
 // the old root mounted read-only. Nothing is written to any disk here
 // (staging on /home writes only inside /home/.automagic-staging).
+import { readOnlyOptions } from "../probe/index.ts";
 import { mkdir, readFile, readdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { fetchSnapshot, fetchStage3 } from "../../shared/verify/index.ts";
@@ -85,14 +86,7 @@ async function withReadOnly<T>(
 ): Promise<T> {
   const dir = path.join("/run/automagic", `ro-${path.basename(device)}-${process.pid}`);
   await mkdir(dir, { recursive: true });
-  // noload: an ext4 journal is not replayed, so a read-only mount writes nothing.
-  const opts =
-    fstype === "ext4" || fstype === "ext3"
-      ? "ro,noload"
-      : fstype === "xfs"
-        ? "ro,norecovery"
-        : "ro";
-  await ctx.runner.run(["mount", "-o", opts, device, dir]);
+  await ctx.runner.run(["mount", "-o", readOnlyOptions(fstype), device, dir]);
   try {
     return await fn(dir);
   } finally {

@@ -101,6 +101,34 @@ export function formatDiscovered(list: Discovered[]): string {
   return table(rows);
 }
 
+/** One host's images in both stores (GET /api/v1/admin/hosts/:name/sysimgs). */
+export interface HostImages {
+  host: string;
+  server: SysImage[];
+  home?: { reportedAt: string; images: Array<Omit<SysImage, "run" | "source">> };
+}
+
+export function formatHostImages(h: HostImages): string {
+  const rows = [["STORE", "NAME", "CREATED", "MIB", "SHA256"]];
+  const add = (
+    store: string,
+    i: { name: string; created: string; bytes: number; sha256: string },
+  ) =>
+    rows.push([
+      store,
+      i.name,
+      i.created,
+      (i.bytes / 2 ** 20).toFixed(1),
+      `${i.sha256.slice(0, 16)}…`,
+    ]);
+  for (const i of h.server) add("server", i);
+  for (const i of h.home?.images ?? []) add("home", i);
+  const seen = h.home
+    ? `/home as reported by ${h.host}'s RAM system at ${h.home.reportedAt} (capture and deploy report it)`
+    : `/home: never reported (the RAM system reports it in capture and deploy runs)`;
+  return `${rows.length > 1 ? table(rows) : `no system images of ${h.host}\n`}${seen}\n`;
+}
+
 export function formatSysImages(list: SysImage[]): string {
   if (list.length === 0) return "no system images (arm `capture` on an installed host)\n";
   const rows = [["NAME", "HOST", "CREATED", "MIB", "SHA256"]];

@@ -12,7 +12,7 @@
 //     ACK is sent for a lease a power cut could forget (ISC dhcpd's rule).
 // On open, and whenever the server asks, the journal is compacted: write a
 // temp file, fsync it, rename it over the journal, fsync the folder.
-import { syncDir } from "../fs/durable.ts";
+import { syncDir } from "../../shared/durable.ts";
 import { open, readFile, rename, type FileHandle } from "node:fs/promises";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";

@@ -246,16 +246,33 @@ export const hostFileSchema = z
     postInstall: z
       .object({
         capture: z
-          .boolean()
+          .union([
+            z.boolean(),
+            z
+              .object({
+                to: z
+                  .array(z.enum(["home", "server"]))
+                  .min(1, "name at least one store: home, server")
+                  .refine((l) => new Set(l).size === l.length, "each store once"),
+              })
+              .strict(),
+          ])
           .optional()
-          .refine((v) => v !== true, {
-            message:
-              "capture after install is not implemented yet (arm `capture` once the install is done): remove it or set false",
-          })
           .meta({
             description:
-              "Reserved: capture does not follow an install by itself yet (arm `capture` afterwards), so only false is accepted",
+              "Capture the freshly installed system as a system image right after phase 2, in the same run. true = { to: [server] }; `home` writes /home/data/sysimgs/<host>-<stamp>.tar.zst on the machine's own /home",
           }),
+      })
+      .strict()
+      .optional(),
+    sysimgs: z
+      .object({
+        keep: z
+          .number()
+          .int()
+          .min(1)
+          .max(100)
+          .meta({ description: "System images kept per store (server, /home) for this host" }),
       })
       .strict()
       .optional(),

@@ -69,9 +69,18 @@ export function resolveInstallSpec(host: HostEntry, ctx: ResolveContext): Instal
     packages: h.packages,
     services: h.services ?? {},
     overlay: { present: host.overlayDir !== undefined, protect: h.overlay?.protect },
-    postInstall: h.postInstall ?? {},
+    postInstall: { capture: captureStores(h.postInstall?.capture) },
+    sysimgs: h.sysimgs ?? {},
   };
   return parseInstallSpec(dropUndefined(input), host.file);
+}
+
+/** Pure: the host file's postInstall.capture as the spec carries it (true = the server). */
+export function captureStores(
+  c: boolean | { to: Array<"home" | "server"> } | undefined,
+): false | { to: Array<"home" | "server"> } {
+  if (c === true) return { to: ["server"] };
+  return c ? { to: c.to } : false;
 }
 
 /**

@@ -1,5 +1,7 @@
 // /api/v1/admin/*: arming, status, events (JSON or SSE), trace, discovered,
 // inventory, wake. Who may ask is admin-guard.ts's to decide.
+import { pickImage, type SysimgRef } from "../../shared/sysimgs.ts";
+import { sysimgMetaSchema } from "../../payload/spec/schema.ts";
 import express, { Router, type Request, type Response } from "express";
 import { parseAction, ActionError } from "../policy/actions.ts";
 import type { HostEntry } from "../hosts/index.ts";
@@ -51,12 +53,20 @@ export function adminRouter(deps: AppDeps): Router {
       throw err;
     }
     if (action.startsWith("deploy:")) {
-      const name = action.slice("deploy:".length);
-      if (!(await deps.sysimgs?.path(name)))
+      // The image must be known in one of the host's stores: on the server,
+      // or on its /home as its RAM system last reported (the payload checks
+      // again, and verifies, before anything is paved).
+      const asked = action.slice("deploy:".length);
+      const known = await hostImages(h.name);
+      try {
+        pickImage<SysimgRef>(asked, known.home?.images ?? [], known.server);
+      } catch (err) {
         throw new HttpError(
           404,
-          `action "${action}": no system image "${name}" on this server (automagic sysimgs lists them); nothing was armed`,
+          `action "${action}": ${(err as Error).message} (automagic sysimgs ${h.name} lists them); nothing was armed`,
+          { cause: err },
         );
+      }
     }
     const out = store.arm(h.name, action);
     log.info({ host: h.name, macs: h.macs, action, cancelledRun: out.cancelledRun }, "armed");
@@ -86,6 +96,22 @@ export function adminRouter(deps: AppDeps): Router {
     const hosts = deps.hosts().hosts;
     const states = new Map(hosts.map((h) => [h.name, status(h).state]));
     res.json(inventory(hosts, (mac) => store.obs.ipFor(mac), states));
+  });
+  /** Both stores of one host: the server's images, and its /home as last reported. */
+  async function hostImages(name: string) {
+    const all = deps.sysimgs ? await deps.sysimgs.list() : [];
+    const reported = store.homeSysimgs(name);
+    const home = reported && {
+      reportedAt: new Date(reported.reportedAt).toISOString(),
+      images: reported.images.flatMap((i) => {
+        const p = sysimgMetaSchema.safeParse(i);
+        return p.success ? [p.data] : [];
+      }),
+    };
+    return { host: name, server: all.filter((i) => i.host === name), home };
+  }
+  r.get("/api/v1/admin/hosts/:name/sysimgs", async (req, res) => {
+    res.json(await hostImages(host(req).name));
   });
   r.get("/api/v1/admin/sysimgs", async (_req, res) => {
     res.json(deps.sysimgs ? await deps.sysimgs.list() : []);

@@ -2,12 +2,16 @@
 // credential: a MAC is not one. No valid, unexpired token, no secret.
 import { createReadStream } from "node:fs";
 import { pipeline } from "node:stream/promises";
+import { z } from "zod";
 import express, { Router, type Request, type RequestHandler, type Response } from "express";
 import { eventBatchSchema } from "../../payload/spec/events.ts";
 import { issueLines } from "../../payload/spec/schema.ts";
 import type { HostEntry } from "../hosts/index.ts";
 import { proveAddress } from "../policy/address.ts";
-import type { RunFacts } from "../policy/state-machine.ts";
+import type { RunFacts, RunPhase } from "../policy/state-machine.ts";
+import { captureStoresOf, isCapture } from "../policy/actions.ts";
+import { sysimgMetaSchema, type InstallSpec, type RunSpec } from "../../payload/spec/schema.ts";
+import { imageName, type SysImage } from "../sysimgs/store.ts";
 import type { AppDeps } from "./deps.ts";
 import { clientIp } from "./boot.ts";
 import { HttpError } from "./errors.ts";
@@ -16,9 +20,11 @@ import { UploadRefused } from "../sysimgs/store.ts";
 
 interface Authed {
   run: RunFacts;
-  phase: 1 | 2;
+  phase: RunPhase;
   host: HostEntry;
 }
+
+const homeListSchema = z.object({ images: z.array(sysimgMetaSchema).max(1000) }).strict();
 
 export function runRouter(deps: AppDeps): Router {
   const r = Router();
@@ -43,9 +49,9 @@ export function runRouter(deps: AppDeps): Router {
     if (c.ip !== undefined) {
       if (ip !== c.ip) refuse(c.run, `bound to ${c.ip}, used from ${ip ?? "?"}`, c.ip, ip);
     } else {
-      // Phase 1 may call from where its boot script went, phase 2 from where
-      // phase 1 fetched its spec (the stragglers above).
-      const earlier = c.phase === 1 ? c.run.bootIp : c.run.specIp;
+      // Phases 1 and 3 (RAM system) may call from where their boot script
+      // went, phase 2 from where phase 1 fetched its spec (the stragglers above).
+      const earlier = c.phase === 2 ? c.run.specIp : c.run.bootIp;
       const proof = proveAddress({
         ip,
         macs: host.macs,
@@ -69,9 +75,34 @@ export function runRouter(deps: AppDeps): Router {
     throw new HttpError(401, `run token of run ${run.id}: ${why}`);
   }
 
-  r.get("/api/v1/run/:token/spec", (req, res) => {
+  /** The image list a spec or a deploy shows the payload: the host's own images. */
+  const serverImages = async (host: string): Promise<SysImage[]> =>
+    ((await deps.sysimgs?.list()) ?? []).filter((i) => i.host === host);
+
+  /** What this run does beyond the host file: a capture's image name and stores, a deploy's choices. */
+  async function runSpec(a: Authed, spec: InstallSpec): Promise<RunSpec | undefined> {
+    const action = a.phase === 3 ? "capture" : a.run.action;
+    if (isCapture(action)) {
+      const fromFile = spec.postInstall.capture ? spec.postInstall.capture.to : undefined;
+      const to = captureStoresOf(action, fromFile) ?? ["server"];
+      const name = store.runImage(a.run.id, () => imageName(a.host.name, new Date()));
+      const ramImage = (await deps.images.current().catch(() => undefined))?.id;
+      return { capture: { name, to, ...(ramImage ? { ramImage } : {}) } };
+    }
+    if (action.startsWith("deploy:")) {
+      const server = (await serverImages(a.host.name)).map(
+        ({ name, host, bytes, sha256, created }) => ({ name, host, bytes, sha256, created }),
+      );
+      return { deploy: { image: action.slice("deploy:".length), server } };
+    }
+    return undefined;
+  }
+
+  r.get("/api/v1/run/:token/spec", async (req, res) => {
     const a = auth(req, { pin: true });
-    const spec = deps.resolveSpec(a.host);
+    const base = deps.resolveSpec(a.host);
+    const run = await runSpec(a, base);
+    const spec = run ? { ...base, run } : base;
     store.markStarted(a.run.id, clientIp(req));
     for (const mac of a.host.macs) {
       store.obs.trace(mac, "payload", "spec fetched", {
@@ -100,7 +131,12 @@ export function runRouter(deps: AppDeps): Router {
     if (!parsed.success) {
       throw new HttpError(400, issueLines(parsed.error, "event batch").join("; "));
     }
-    const events = parsed.data.events;
+    // A capture after the install reports as any capture does (phase 1);
+    // its phase-3 token files it under phase 3.
+    const events =
+      a.phase === 3
+        ? parsed.data.events.map((e) => ({ ...e, phase: 3 as const }))
+        : parsed.data.events;
     const ahead = events.find((e) => e.phase > a.phase);
     if (ahead) {
       throw new HttpError(
@@ -113,7 +149,7 @@ export function runRouter(deps: AppDeps): Router {
     let duplicates = 0;
     let dropped = 0;
     let run = a.run;
-    for (const phase of [1, 2] as const) {
+    for (const phase of [1, 2, 3] as const) {
       const batch = events.filter((e) => e.phase === phase);
       if (batch.length === 0) continue;
       const out = store.appendEvents(a.run.id, phase, batch);
@@ -140,12 +176,24 @@ export function runRouter(deps: AppDeps): Router {
         log.info({ host: a.host.name, run: a.run.id, kind: e.kind, step: e.step }, "run event");
       }
     }
+    // Phase 2 done and the capture follows (it said so from the spec it was
+    // served): the run waits in phase 3 for the reboot into the RAM system.
+    const captureNext = events.some(
+      (e) => e.phase === 2 && e.kind === "phase-done" && e.summary?.next === "capture",
+    );
+    if (captureNext && store.beginCapture(a.run.id)) {
+      log.info(
+        { host: a.host.name, run: a.run.id },
+        "phase 2 done; capture follows on the next netboot",
+      );
+      run = store.run(a.run.id) ?? run;
+    }
     if (dropped > 0)
       log.warn(
         { host: a.host.name, run: a.run.id, dropped },
         "run event quota reached: events dropped",
       );
-    res.json({ accepted, duplicates, dropped, status: run.status });
+    res.json({ accepted, duplicates, dropped, status: run.status, phase: run.phase });
   });
 
   r.post("/api/v1/run/:token/phase2", (req, res) => {
@@ -166,7 +214,7 @@ export function runRouter(deps: AppDeps): Router {
   // sha256 it computed; only then is it an image (server/sysimgs/store.ts).
   const captureRun = (req: Request) => {
     const a = auth(req);
-    if (a.run.action !== "capture")
+    if (!isCapture(a.run.action) && a.phase !== 3)
       throw new HttpError(409, `run ${a.run.id} (action ${a.run.action}) is not a capture run`);
     if (!deps.sysimgs) throw new HttpError(501, "this server keeps no system images");
     return { a, sysimgs: deps.sysimgs };
@@ -192,6 +240,7 @@ export function runRouter(deps: AppDeps): Router {
         a.run.id,
         req,
         length ? Number(length) : undefined,
+        store.runImage(a.run.id, () => imageName(a.host.name, new Date())),
       );
       log.info({ run: a.run.id, ...got }, "system image received");
       res.json(got);
@@ -211,6 +260,16 @@ export function runRouter(deps: AppDeps): Router {
     try {
       const image = await sysimgs.commit(a.run.id, body.sha256, source);
       log.info({ host: a.host.name, run: a.run.id, image: image.name }, "system image stored");
+      const keep = deps.resolveSpec(a.host).sysimgs.keep;
+      if (keep !== undefined) {
+        const protect = new Set([image.name, ...store.deployingImages()]);
+        const removed = await sysimgs.prune(a.host.name, keep, protect);
+        if (removed.length)
+          log.info(
+            { host: a.host.name, keep, removed },
+            "system images beyond sysimgs.keep removed",
+          );
+      }
       res.json(image);
     } catch (err) {
       const status = err instanceof UploadRefused ? 507 : 409;
@@ -223,7 +282,20 @@ export function runRouter(deps: AppDeps): Router {
     const a = auth(req);
     if (!a.run.action.startsWith("deploy:"))
       throw new HttpError(409, `run ${a.run.id} (action ${a.run.action}) is not a deploy run`);
-    const name = a.run.action.slice("deploy:".length);
+    // The run names an image, or latest/previous: then the payload, which
+    // also sees the images on the machine's /home, says which of the host's.
+    const asked = a.run.action.slice("deploy:".length);
+    const q = typeof req.query.name === "string" ? req.query.name : undefined;
+    let name = asked;
+    if (asked === "latest" || asked === "previous") {
+      if (!q || !(await serverImages(a.host.name)).some((i) => i.name === q))
+        throw new HttpError(
+          404,
+          `deploy:${asked}: ?name= must name one of ${a.host.name}'s images on this server`,
+        );
+      name = q;
+    } else if (q !== undefined && q !== asked)
+      throw new HttpError(409, `run ${a.run.id} deploys ${asked}, not ${q}`);
     const found = await deps.sysimgs?.find(name);
     if (!found) throw new HttpError(404, `no system image "${name}" on this server`);
     const { image, file } = found;
@@ -236,6 +308,17 @@ export function runRouter(deps: AppDeps): Router {
       return;
     }
     await pipeline(createReadStream(file), res);
+  });
+
+  // The images on the machine's own /home, as its RAM system sees them
+  // (capture and deploy report it), for `automagic sysimgs HOST`.
+  r.post("/api/v1/run/:token/home-sysimgs", authFirst, json, (req, res) => {
+    const a = authed(res);
+    const parsed = homeListSchema.safeParse(req.body);
+    if (!parsed.success)
+      throw new HttpError(400, issueLines(parsed.error, "home-sysimgs").join("; "));
+    store.setHomeSysimgs(a.host.name, parsed.data.images);
+    res.json({ stored: parsed.data.images.length });
   });
 
   r.get("/api/v1/run/:token/overlay.tar", async (req, res) => {

@@ -14,7 +14,7 @@ export interface HostStatus {
     id: number;
     action: string;
     status: string;
-    phase: 1 | 2;
+    phase: 1 | 2 | 3;
     step?: string;
     progress?: { done: number; total?: number; unit?: string };
     lastEventAt?: string;

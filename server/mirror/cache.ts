@@ -19,7 +19,7 @@ import { AUTOBUILDS, SNAPSHOT, SNAPSHOT_SIG, pointerPath } from "../../shared/ve
 import { parseLatestPointer, type Stage3Pointer } from "../../shared/verify/pointer.ts";
 import { Binhost } from "./binhost.ts";
 import { bucketOf, distIndexOf, LAYOUT_CONF, NotInTree, type DistEntry } from "./distfiles.ts";
-import { writeFileAtomic } from "../fs/durable.ts";
+import { writeFileAtomic } from "../../shared/durable.ts";
 import { CacheLedger } from "./cache-ledger.ts";
 import type { MirrorConfig } from "./config.ts";
 import type { MirrorGate } from "./gate.ts";

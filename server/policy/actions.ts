@@ -2,7 +2,26 @@
 // CLI, the API, the store and the iPXE renderer share. Stored as text.
 
 /** `local` boots the disk; every other action boots the RAM image in that mode. */
-export type Action = "local" | "install" | "capture" | "rescue" | `deploy:${string}`;
+export type Action =
+  "local" | "install" | "capture" | `capture:${string}` | "rescue" | `deploy:${string}`;
+
+export type SysimgStore = "home" | "server";
+
+/**
+ * Where a capture run writes: `capture:home`, `capture:server`,
+ * `capture:home,server`; plain `capture` takes the host file's
+ * postInstall.capture stores, else the server.
+ */
+export function captureStoresOf(
+  action: Action,
+  fallback: SysimgStore[] | undefined,
+): SysimgStore[] | undefined {
+  if (action === "capture") return fallback?.length ? fallback : ["server"];
+  if (!action.startsWith("capture:")) return undefined;
+  return action.slice("capture:".length).split(",") as SysimgStore[];
+}
+
+export const isCapture = (a: Action): boolean => a === "capture" || a.startsWith("capture:");
 
 const IMAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -17,6 +36,14 @@ export class ActionError extends Error {
 export function parseAction(text: string): Action {
   const t = text.trim();
   if (t === "local" || t === "install" || t === "capture" || t === "rescue") return t;
+  if (t.startsWith("capture:")) {
+    const to = t.slice("capture:".length).split(",");
+    if (to.some((s) => s !== "home" && s !== "server") || new Set(to).size !== to.length)
+      throw new ActionError(
+        `action "${text}": capture stores are home, server or home,server (each once)`,
+      );
+    return `capture:${to.join(",")}`;
+  }
   if (t.startsWith("deploy:")) {
     const image = t.slice("deploy:".length);
     // The image name travels on a kernel command line and into a path on the
@@ -29,6 +56,6 @@ export function parseAction(text: string): Action {
     return `deploy:${image}`;
   }
   throw new ActionError(
-    `action "${text}": expected local, install, capture, rescue or deploy:<image>`,
+    `action "${text}": expected local, install, capture[:home,server], rescue or deploy:<image|latest|previous>`,
   );
 }

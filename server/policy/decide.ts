@@ -30,6 +30,17 @@ export function decideBoot(
   }
   const run = facts.run;
   if (!run) return { kind: "local", reason: "no action armed" };
+  if (run.phase === 3 && (run.status === "booting" || run.status === "running")) {
+    // The capture after an install (postInstall.capture): phase 2 is done and
+    // the installed system rebooted to netboot. A capture only reads the
+    // disks, so serving it again after a power cut mid-capture is safe.
+    return {
+      kind: "boot",
+      action: "capture",
+      reuseRun: run.id,
+      reason: `run ${run.id} (${run.action}): phase 2 done, capture follows`,
+    };
+  }
   switch (run.status) {
     case "booting":
       // Nothing on the machine has been touched yet: serving the same run

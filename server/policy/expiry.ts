@@ -11,7 +11,9 @@ export interface ExpiryWindows {
 }
 
 export type Expiry =
-  { kind: "disarm"; reason: string } | { kind: "expire-run"; runId: number; reason: string };
+  | { kind: "disarm"; reason: string }
+  /** status: how the run ends (a capture that never came fails its install run, which is in place). */
+  | { kind: "expire-run"; runId: number; reason: string; status: "expired" | "failed" };
 
 export function expiryOf(facts: HostFacts, now: number, w: ExpiryWindows): Expiry | undefined {
   if (facts.armed !== "local" && facts.armedAt !== undefined && now - facts.armedAt >= w.armForMs) {
@@ -21,10 +23,21 @@ export function expiryOf(facts: HostFacts, now: number, w: ExpiryWindows): Expir
     };
   }
   const run = facts.run;
+  if (run?.status === "booting" && run.phase === 3) {
+    // Waiting for the reboot into the capture: the window starts at phase 2's end.
+    if (now - (run.lastEventAt ?? run.startedAt) < w.bootWindowMs) return undefined;
+    return {
+      kind: "expire-run",
+      runId: run.id,
+      status: "failed",
+      reason: `run ${run.id} (${run.action}): the capture after phase 2 did not start within ${span(w.bootWindowMs)} (the machine did not netboot); the installed system is in place; arm capture to take the image`,
+    };
+  }
   if (run?.status === "booting" && now - run.startedAt >= w.bootWindowMs) {
     return {
       kind: "expire-run",
       runId: run.id,
+      status: "expired",
       reason: `run ${run.id} (${run.action}) expired: its payload never fetched the spec within ${span(w.bootWindowMs)} of the boot script; re-arm to retry`,
     };
   }

@@ -15,12 +15,19 @@ import type { Action } from "./actions.ts";
  */
 export type RunStatus = "booting" | "running" | "done" | "failed" | "cancelled" | "expired";
 
+/**
+ * 1: the RAM system (install, deploy, capture, rescue); 2: the installed
+ * system's first boot; 3: the capture that follows an install in the same
+ * run (postInstall.capture), in the RAM system again.
+ */
+export type RunPhase = 1 | 2 | 3;
+
 export interface RunFacts {
   id: number;
   host: string;
   action: Action;
   status: RunStatus;
-  phase: 1 | 2;
+  phase: RunPhase;
   startedAt: number;
   lastEventAt?: number;
   currentStep?: string;
@@ -31,6 +38,8 @@ export interface RunFacts {
   bootIp?: string;
   /** The address that fetched the spec (the run's tokens are pinned to it). */
   specIp?: string;
+  /** The system image this run's capture writes (named once, the same in every store). */
+  image?: string;
 }
 
 export interface HostFacts {

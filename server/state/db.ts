@@ -83,6 +83,17 @@ const MIGRATIONS: string[] = [
   ALTER TABLE host_actions ADD COLUMN note TEXT;
   CREATE INDEX discovered_by_age ON discovered(last_seen);
   `,
+  // System images (#15): the image name a capture run writes (one name in
+  // every store), and the list of images a machine keeps on its own /home as
+  // its RAM system last reported it.
+  `
+  ALTER TABLE runs ADD COLUMN image TEXT;
+  CREATE TABLE home_sysimgs (
+    host TEXT PRIMARY KEY,
+    reported_at INTEGER NOT NULL,
+    images TEXT NOT NULL
+  );
+  `,
 ];
 
 export function openDb(stateDir: string): Db {

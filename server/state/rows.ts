@@ -17,6 +17,7 @@ export interface RunRow {
   ended_at: number | null;
   boot_ip: string | null;
   spec_ip: string | null;
+  image: string | null;
 }
 
 export function toRun(r: RunRow): RunFacts {
@@ -25,7 +26,7 @@ export function toRun(r: RunRow): RunFacts {
     host: r.host,
     action: r.action as Action,
     status: r.status as RunStatus,
-    phase: r.phase === 2 ? 2 : 1,
+    phase: r.phase === 3 ? 3 : r.phase === 2 ? 2 : 1,
     startedAt: r.started_at,
   };
   if (r.last_event_at !== null) run.lastEventAt = r.last_event_at;
@@ -35,6 +36,7 @@ export function toRun(r: RunRow): RunFacts {
   if (r.ended_at !== null) run.endedAt = r.ended_at;
   if (r.boot_ip) run.bootIp = r.boot_ip;
   if (r.spec_ip) run.specIp = r.spec_ip;
+  if (r.image) run.image = r.image;
   return run;
 }
 

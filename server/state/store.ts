@@ -5,7 +5,7 @@ import { EventEmitter } from "node:events";
 import type { RunEvent } from "../../payload/spec/events.ts";
 import type { Action } from "../policy/actions.ts";
 import type { Decision } from "../policy/decide.ts";
-import type { HostFacts, RunFacts, RunStatus } from "../policy/state-machine.ts";
+import type { HostFacts, RunFacts, RunPhase, RunStatus } from "../policy/state-machine.ts";
 import { describeFailure, toRun, type RunRow } from "./rows.ts";
 import { isActive } from "../policy/state-machine.ts";
 import { expiryOf, type Expiry, type ExpiryWindows } from "../policy/expiry.ts";
@@ -32,7 +32,7 @@ export const DEFAULT_WINDOWS: ExpiryWindows = {
 };
 
 export type TokenCheck =
-  | { ok: true; run: RunFacts; phase: 1 | 2; hash: string; ip?: string }
+  | { ok: true; run: RunFacts; phase: RunPhase; hash: string; ip?: string }
   | { ok: false; reason: "unknown" | "expired" | "revoked" };
 
 export interface StoredEvent {
@@ -141,7 +141,7 @@ export class StateStore {
           )
           .run(now, e.reason, host);
       } else {
-        this.endRun(e.runId, "expired", e.reason, now);
+        this.endRun(e.runId, e.status, e.reason, now);
       }
     })();
     this.emitter.emit("change", host);
@@ -184,7 +184,14 @@ export class StateStore {
         this.revokeTokens(runId, now);
         this.db.prepare("UPDATE runs SET boot_ip = ? WHERE id = ?").run(bootIp ?? null, runId);
       }
-      const token = this.insertToken(runId, 1, now);
+      // A capture after the install boots with a phase-3 token; booting again
+      // until its payload speaks (a power cut mid-capture serves it anew).
+      const capture = this.run(runId)?.phase === 3;
+      if (capture)
+        this.db
+          .prepare("UPDATE runs SET status = 'booting', last_event_at = ? WHERE id = ?")
+          .run(now, runId);
+      const token = this.insertToken(runId, capture ? 3 : 1, now);
       return { decision, runId, token };
     })();
     if (result.decision.kind === "boot" && canBoot) this.emitter.emit("change", host);
@@ -209,7 +216,8 @@ export class StateStore {
     if (t.expires_at <= this.now()) return { ok: false, reason: "expired" };
     const run = this.run(t.run_id);
     if (!run) return { ok: false, reason: "unknown" };
-    const out: TokenCheck = { ok: true, run, phase: t.phase === 2 ? 2 : 1, hash: hashToken(token) };
+    const phase: RunPhase = t.phase === 3 ? 3 : t.phase === 2 ? 2 : 1;
+    const out: TokenCheck = { ok: true, run, phase, hash: hashToken(token) };
     if (t.ip) out.ip = t.ip;
     return out;
   }
@@ -258,6 +266,65 @@ export class StateStore {
     })();
   }
 
+  /**
+   * Phase 2 said the capture follows (postInstall.capture): the run waits in
+   * phase 3 for the installed system's reboot into netboot; its tokens die
+   * (the capture gets its own with the boot script). False when the run was
+   * not in phase 2 or no longer active.
+   */
+  beginCapture(runId: number): boolean {
+    const now = this.now();
+    const changed = this.db.transaction(() => {
+      const n = this.db
+        .prepare(
+          "UPDATE runs SET phase = 3, status = 'booting', current_step = NULL, progress = NULL, last_event_at = ? WHERE id = ? AND phase = 2 AND status = 'running'",
+        )
+        .run(now, runId).changes;
+      if (n) this.revokeTokens(runId, now);
+      return n > 0;
+    })();
+    const run = this.run(runId);
+    if (changed && run) this.emitter.emit("change", run.host);
+    return changed;
+  }
+
+  /** The image name run `runId` captures to: named on first ask, the same ever after. */
+  runImage(runId: number, name: () => string): string {
+    return this.db.transaction(() => {
+      const have = this.run(runId)?.image;
+      if (have) return have;
+      const n = name();
+      this.db.prepare("UPDATE runs SET image = ? WHERE id = ?").run(n, runId);
+      return n;
+    })();
+  }
+
+  /** Images named by active deploy runs: retention never removes these. */
+  deployingImages(): Set<string> {
+    const rows = this.db
+      .prepare(
+        "SELECT action FROM runs WHERE status IN ('booting', 'running') AND action LIKE 'deploy:%'",
+      )
+      .all() as Array<{ action: string }>;
+    return new Set(rows.map((r) => r.action.slice("deploy:".length)));
+  }
+
+  /** What a machine's RAM system last reported of the images on its own /home. */
+  setHomeSysimgs(host: string, images: unknown[]): void {
+    this.db
+      .prepare(
+        "INSERT INTO home_sysimgs (host, reported_at, images) VALUES (?, ?, ?) ON CONFLICT(host) DO UPDATE SET reported_at = excluded.reported_at, images = excluded.images",
+      )
+      .run(host, this.now(), JSON.stringify(images));
+  }
+
+  homeSysimgs(host: string): { reportedAt: number; images: unknown[] } | undefined {
+    const r = this.db
+      .prepare("SELECT reported_at, images FROM home_sysimgs WHERE host = ?")
+      .get(host) as { reported_at: number; images: string } | undefined;
+    return r ? { reportedAt: r.reported_at, images: JSON.parse(r.images) as unknown[] } : undefined;
+  }
+
   /** Phase 1 hands over to phase 2: the phase-1 token dies, a phase-2 token is born. */
   beginPhase2(runId: number): string {
     const now = this.now();
@@ -279,7 +346,7 @@ export class StateStore {
    */
   appendEvents(
     runId: number,
-    phase: 1 | 2,
+    phase: RunPhase,
     events: RunEvent[],
   ): { accepted: number; duplicates: number; dropped: number; run: RunFacts } {
     const now = this.now();
@@ -341,7 +408,18 @@ export class StateStore {
         if (e.progress) set("progress = ?", JSON.stringify(e.progress));
         break;
       case "step-fail":
-        this.endRun(runId, "failed", describeFailure(e), now);
+        {
+          const why = describeFailure(e);
+          this.endRun(
+            runId,
+            "failed",
+            e.phase === 3
+              ? `capture after the install failed (the installed system is in place): ${why}`
+              : why,
+            now,
+          );
+          break;
+        }
         break;
       case "run-done":
         this.endRun(runId, "done", null, now);
@@ -366,7 +444,7 @@ export class StateStore {
       .run(now, runId);
   }
 
-  private insertToken(runId: number, phase: 1 | 2, now: number): string {
+  private insertToken(runId: number, phase: RunPhase, now: number): string {
     const token = mintToken();
     this.db
       .prepare("INSERT INTO tokens (hash, run_id, phase, expires_at) VALUES (?, ?, ?, ?)")

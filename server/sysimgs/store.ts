@@ -3,7 +3,7 @@
 // <name>.tar.zst.partial while it is hashed and metered (limits.ts); it
 // becomes an image only on commit, when the sha256 the payload computed
 // equals the one computed here. Commit fsyncs the archive, renames it, then
-// writes the JSON atomically (server/fs/durable.ts): the JSON's rename is
+// writes the JSON atomically (shared/durable.ts): the JSON's rename is
 // the commit point. Nothing half-written is ever listed, and what a crash
 // leaves between those steps is removed at the next start.
 import { createWriteStream } from "node:fs";
@@ -11,7 +11,7 @@ import { chmod, mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promi
 import { join } from "node:path";
 import { finished, pipeline } from "node:stream/promises";
 import { Sha256Tap } from "../../shared/hash.ts";
-import { isAtomicTemp, syncFile, writeFileAtomic } from "../fs/durable.ts";
+import { isAtomicTemp, syncFile, writeFileAtomic } from "../../shared/durable.ts";
 import { pruneChoice } from "../../shared/sysimgs.ts";
 import {
   freeBytes,
@@ -299,4 +299,3 @@ export class SysImageStore {
     return (await this.find(name))?.file;
   }
 }
-

@@ -82,5 +82,6 @@ export function fakeSpec(host: HostEntry): InstallSpec {
     services: { enable: [], disable: [] },
     overlay: { present: false, protect: [] },
     postInstall: { capture: false },
+    sysimgs: {},
   };
 }

@@ -6,7 +6,9 @@ import {
   formatDiscovered,
   formatEvent,
   formatStatus,
+  formatHostImages,
   formatSysImages,
+  type HostImages,
   formatTrace,
 } from "../../app/format.ts";
 import type { SysImage } from "../../sysimgs/store.ts";
@@ -127,9 +129,20 @@ export function registerControl(program: Command): void {
     });
 
   withServer(program.command("sysimgs"))
-    .description("captured system images on the server, newest first")
+    .description(
+      "captured system images, newest first: all on the server, or one host's in both stores (the server, and its own /home as its RAM system last reported it)",
+    )
+    .argument("[host]")
     .option("--json", "machine-readable")
-    .action(async (o: { json?: boolean }, cmd: Command) => {
+    .action(async (host: string | undefined, o: { json?: boolean }, cmd: Command) => {
+      if (host) {
+        const both = await client(cmd).json<HostImages>(
+          "GET",
+          `/api/v1/admin/hosts/${encodeURIComponent(host)}/sysimgs`,
+        );
+        out(o.json ? `${JSON.stringify(both, null, 2)}\n` : formatHostImages(both));
+        return;
+      }
       const list = await client(cmd).json<SysImage[]>("GET", "/api/v1/admin/sysimgs");
       out(o.json ? `${JSON.stringify(list, null, 2)}\n` : formatSysImages(list));
     });

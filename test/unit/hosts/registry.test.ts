@@ -93,13 +93,21 @@ test("a secret reference without a secrets file is an error naming the field", (
   ]);
 });
 
-test("postInstall.capture: true is refused until capture exists, naming file and field", () => {
-  const host = (capture: boolean) =>
-    src("w", `macs: ["52:54:00:00:00:01"]\npostInstall: { capture: ${capture} }\n`);
-  assert.deepEqual(buildHosts([src("defaults", DEFAULTS), host(false)]).errors, []);
-  assert.deepEqual(buildHosts([src("defaults", DEFAULTS), host(true)]).errors, [
-    "hosts/w.yaml: postInstall.capture: capture after install is not implemented yet (arm `capture` once the install is done): remove it or set false",
-  ]);
+test("postInstall.capture: false, true or { to: [home, server] }; an unknown store or a repeat is refused naming file and field", () => {
+  const host = (capture: string) =>
+    src(
+      "w",
+      `macs: ["52:54:00:00:00:01"]\npostInstall: { capture: ${capture} }\nsysimgs: { keep: 2 }\n`,
+    );
+  for (const ok of ["false", "true", "{ to: [home] }", "{ to: [home, server] }"])
+    assert.deepEqual(buildHosts([src("defaults", DEFAULTS), host(ok)]).errors, [], ok);
+  const errs = (c: string) => buildHosts([src("defaults", DEFAULTS), host(c)]).errors.join("\n");
+  assert.match(errs("{ to: [usb] }"), /hosts\/w\.yaml: postInstall\.capture/);
+  assert.match(
+    errs("{ to: [home, home] }"),
+    /hosts\/w\.yaml: postInstall\.capture.*each store once/,
+  );
+  assert.match(errs("{ to: [] }"), /at least one store/);
 });
 
 test("a plaintext password never appears in a message", () => {

@@ -126,7 +126,7 @@ test("admin API over HTTP: bearer required when configured; arming validates the
   assert.equal(bad.status, 400);
   assert.match((await json(bad)).error, /action "reinstall"/);
   // deploy of an image the server does not hold: refused, nothing armed.
-  for (const action of ["deploy:gold-1"]) {
+  for (const action of ["deploy:gold-1", "deploy:latest", "deploy:previous"]) {
     const r = await fetch(`${h.url}/api/v1/admin/hosts/ws1/next`, {
       method: "POST",
       headers: auth,
@@ -135,7 +135,7 @@ test("admin API over HTTP: bearer required when configured; arming validates the
     assert.equal(r.status, 404, action);
     assert.match(
       (await json(r)).error,
-      /no system image "gold-1" on this server .*nothing was armed/,
+      /deploy:(gold-1: no image of that name|latest: the host has no latest image|previous: the host has no previous image) \(0 on its \/home, 0 on the server\).*nothing was armed/,
       action,
     );
     const s = await json(fetch(`${h.url}/api/v1/admin/hosts/ws1`, { headers: auth }));

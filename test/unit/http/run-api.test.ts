@@ -65,12 +65,12 @@ test("events: stored, deduplicated, run-done revokes the token and returns the h
   t.after(() => h.close());
   const token = await armAndBoot(h);
   let r = await post(h, token, [ev(1, "run-start"), ev(2, "step-start", { step: "probe" })]);
-  assert.deepEqual(await json(r), { accepted: 2, duplicates: 0, dropped: 0, status: "running" });
+  assert.deepEqual(await json(r), { accepted: 2, duplicates: 0, dropped: 0, status: "running", phase: 1 });
   r = await post(h, token, [
     ev(2, "step-start", { step: "probe" }),
     ev(3, "step-end", { step: "probe" }),
   ]);
-  assert.deepEqual(await json(r), { accepted: 1, duplicates: 1, dropped: 0, status: "running" });
+  assert.deepEqual(await json(r), { accepted: 1, duplicates: 1, dropped: 0, status: "running", phase: 1 });
   assert.equal((await post(h, token, [{ seq: 0 }])).status, 400);
   const bad = await post(h, token, [ev(4, "log", { phase: 2 })]);
   assert.equal(bad.status, 400);
@@ -84,7 +84,7 @@ test("events: stored, deduplicated, run-done revokes the token and returns the h
     ev(1, "step-start", { phase: 2, step: "packages" }),
     ev(2, "run-done", { phase: 2 }),
   ]);
-  assert.deepEqual(await json(r), { accepted: 2, duplicates: 0, dropped: 0, status: "done" });
+  assert.deepEqual(await json(r), { accepted: 2, duplicates: 0, dropped: 0, status: "done", phase: 2 });
   assert.equal((await fetch(`${h.url}/api/v1/run/${t2}/spec`)).status, 401);
   const st = await json(fetch(`${h.url}/api/v1/admin/hosts/ws1`));
   assert.equal(st.state, "local");
