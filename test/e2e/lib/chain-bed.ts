@@ -4,9 +4,9 @@
 // on until its boot.ipxe is served. Scratch dirs stay for inspection.
 import assert from "node:assert/strict";
 import { mkdir, mkdtemp } from "node:fs/promises";
-import { createWriteStream } from "node:fs";
 import { join } from "node:path";
 import type { ResultPromise } from "execa";
+import { startDnsmasq } from "../../lib/dnsmasq.ts";
 import { createTestbed, type Testbed } from "../../lib/testbed.ts";
 import { startVm, type Accel, type RunningVm } from "../../lib/qemu.ts";
 import { startBedServer, type BedServer } from "./server.ts";
@@ -73,31 +73,14 @@ export async function startSiteDhcp(
   procs: ResultPromise[],
 ): Promise<void> {
   await bed.exec("ip", ["addr", "add", `${PROXY_IP}/24`, "dev", bed.bridge]);
-  procs.push(startDnsmasq(bed, work));
-  await new Promise((r) => setTimeout(r, 500));
-}
-
-function startDnsmasq(bed: Testbed, work: string): ResultPromise {
-  const proc = bed.exec(
-    "dnsmasq",
-    [
-      "--conf-file=/dev/null",
-      "--port=0",
-      "--no-daemon",
-      `--interface=${bed.bridge}`,
-      "--bind-interfaces",
-      "--dhcp-range=10.88.0.50,10.88.0.90,1h",
-      `--dhcp-leasefile=${join(work, "dnsmasq.leases")}`,
-      "--dhcp-authoritative",
-      "--no-ping",
-      "--log-dhcp",
-      "--log-facility=-",
-      "--pid-file=",
-    ],
-    { reject: false, all: true, buffer: false },
-  );
-  proc.all?.pipe(createWriteStream(join(work, "dnsmasq.log")));
-  return proc;
+  const site = await startDnsmasq(bed.exec, {
+    iface: bed.bridge,
+    range: "10.88.0.50,10.88.0.90,1h",
+    leaseFile: join(work, "dnsmasq.leases"),
+    authoritative: true,
+    logFile: join(work, "dnsmasq.log"),
+  });
+  procs.push(site.proc);
 }
 
 export async function closeBed(b: Bed | undefined): Promise<void> {

@@ -5,42 +5,32 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { ResultPromise } from "execa";
 import { messageType } from "../../../server/dhcp/codec.ts";
 import { MsgType, Opt } from "../../../server/dhcp/options.ts";
+import { startDnsmasq, type Dnsmasq } from "../../lib/dnsmasq.ts";
 import { createTestNet, type TestNet } from "../../lib/netns.ts";
 import { requireTool } from "../../lib/tools.ts";
 import { request } from "../../unit/dhcp/build.ts";
 import { udhcpc } from "./clients.ts";
 import { baseConfig, startServerIn, tempDir, type ServerProc } from "./server-proc.ts";
-import { exchange } from "./wire.ts";
+import { exchange, pxeDiscover } from "./wire.ts";
 
 describe("dhcp proxy mode beside dnsmasq", () => {
   let net: TestNet;
   let srv: ServerProc;
-  let dnsmasq: ResultPromise;
+  let dnsmasq: Dnsmasq;
   const dir = tempDir();
 
   before(async () => {
     requireTool("dnsmasq");
     net = await createTestNet("am-dhcp");
     await net.inServer("ip", ["addr", "add", "10.77.0.3/24", "dev", "srv0"]);
-    dnsmasq = net.inServer(
-      "dnsmasq",
-      [
-        "--conf-file=/dev/null",
-        "--port=0",
-        "--no-daemon",
-        "--interface=srv0",
-        "--bind-interfaces",
-        "--dhcp-range=10.77.0.50,10.77.0.60,1h",
-        `--dhcp-leasefile=${join(dir, "dnsmasq.leases")}`,
-        "--dhcp-authoritative",
-        "--no-ping",
-      ],
-      { reject: false },
-    );
-    await new Promise((r) => setTimeout(r, 500));
+    dnsmasq = await startDnsmasq(net.inServer, {
+      iface: "srv0",
+      range: "10.77.0.50,10.77.0.60,1h",
+      leaseFile: join(dir, "dnsmasq.leases"),
+      authoritative: true,
+    });
     srv = await startServerIn(
       net.server,
       baseConfig(dir, {
@@ -54,23 +44,13 @@ describe("dhcp proxy mode beside dnsmasq", () => {
   });
   after(async () => {
     await srv?.stop().catch(() => undefined);
-    dnsmasq?.kill("SIGKILL");
+    dnsmasq?.stop();
     await net?.close();
   });
 
   it("a PXE DISCOVER gets dnsmasq's address offer and our boot-only offer", async () => {
     await net.inClient("ip", ["route", "add", "default", "dev", "cli0"]);
-    const discover = request(MsgType.discover, {
-      vendorClass: "PXEClient:Arch:00000:UNDI:002001",
-      arch: 0,
-      mac: "02:bb:00:00:00:01",
-    });
-    discover.flags = 0x8000;
-    const got = await exchange(net.client, [discover], {
-      bind: "0.0.0.0:68",
-      to: "255.255.255.255:67",
-      waitMs: 3000,
-    });
+    const got = await pxeDiscover(net.client, "02:bb:00:00:00:01");
     const offers = got.filter((g) => messageType(g.packet) === MsgType.offer);
     const sid = (g: (typeof offers)[number]) => [...g.packet.options.get(Opt.serverId)!].join(".");
     const theirs = offers.find((g) => sid(g) === "10.77.0.1");

@@ -4,7 +4,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { ResultPromise } from "execa";
 import {
   createNamespace,
   createTestNet,
@@ -15,8 +14,12 @@ import {
   type TestNet,
 } from "../../lib/netns.ts";
 import { requireTool } from "../../lib/tools.ts";
+import { startDnsmasq, type Dnsmasq } from "../../lib/dnsmasq.ts";
+import { messageType } from "../../../server/dhcp/codec.ts";
+import { MsgType } from "../../../server/dhcp/options.ts";
 import { udhcpc } from "./clients.ts";
 import { baseConfig, startServerIn, tempDir, type ServerProc } from "./server-proc.ts";
+import { pxeDiscover } from "./wire.ts";
 
 const BIOS = ["-V", "PXEClient:Arch:00000:UNDI:002001", "-x", "0x5d:0000"];
 
@@ -87,28 +90,18 @@ describe("dhcp safety", () => {
   });
 
   describe("with another DHCP server on the segment", () => {
-    let dnsmasq: ResultPromise;
+    let dnsmasq: Dnsmasq;
     before(async () => {
       requireTool("dnsmasq");
       await net.inServer("ip", ["addr", "add", "10.77.0.2/24", "dev", "srv0"]);
-      dnsmasq = net.inServer(
-        "dnsmasq",
-        [
-          "--conf-file=/dev/null",
-          "--port=0",
-          "--no-daemon",
-          "--interface=srv0",
-          "--bind-interfaces",
-          "--no-ping",
-          "--dhcp-range=10.77.0.50,10.77.0.60,1h",
-          `--dhcp-leasefile=${join(dir, "dnsmasq.leases")}`,
-        ],
-        { reject: false },
-      );
-      await new Promise((r) => setTimeout(r, 500));
+      dnsmasq = await startDnsmasq(net.inServer, {
+        iface: "srv0",
+        range: "10.77.0.50,10.77.0.60,1h",
+        leaseFile: join(dir, "dnsmasq.leases"),
+      });
     });
     after(() => {
-      dnsmasq?.kill("SIGKILL");
+      dnsmasq?.stop();
     });
 
     it("refuses to start in full mode, naming the other server", async () => {
@@ -118,13 +111,27 @@ describe("dhcp safety", () => {
       );
     });
 
-    it("starts anyway with force", async () => {
+    it("starts anyway with force, and then answers", async () => {
       const srv: ServerProc = await startServerIn(
         net.server,
         baseConfig(dir, { force: true }),
         dir,
       );
-      await srv.stop();
+      try {
+        // a broadcast needs a route out of the client's namespace
+        await net.inClient("ip", ["route", "replace", "default", "dev", "cli0"]);
+        const got = await pxeDiscover(net.client, "02:bb:00:00:00:09");
+        // Ours comes from our pool (10.77.0.100-199) with our boot file; dnsmasq's from its range.
+        const ours = got.find(
+          (g) =>
+            messageType(g.packet) === MsgType.offer && /^10\.77\.0\.1\d\d$/.test(g.packet.yiaddr),
+        );
+        assert.ok(ours, `no offer from us: ${JSON.stringify(got.map((g) => g.packet.yiaddr))}`);
+        assert.equal(ours.packet.file, "undionly.kpxe");
+        assert.equal((await srv.stats()).stats.replied, 1);
+      } finally {
+        await srv.stop();
+      }
     });
   });
 });

@@ -1,7 +1,9 @@
 // Test-side helpers: run send-recv.ts in a namespace and decode what came back.
 import { join } from "node:path";
 import { decode, encode, type DhcpPacket } from "../../../server/dhcp/codec.ts";
+import { MsgType } from "../../../server/dhcp/options.ts";
 import { nsExec } from "../../lib/netns.ts";
+import { request } from "../../unit/dhcp/build.ts";
 
 const SEND_RECV = join(import.meta.dirname, "send-recv.ts");
 
@@ -37,4 +39,18 @@ export async function exchange(
       return [];
     }
   });
+}
+
+/**
+ * A BIOS ROM's PXE DISCOVER (broadcast flag set), broadcast from the client
+ * namespace `ns` (which needs a route out); every reply within `waitMs`.
+ */
+export function pxeDiscover(ns: string, mac: string, waitMs = 3000): Promise<Received[]> {
+  const discover = request(MsgType.discover, {
+    vendorClass: "PXEClient:Arch:00000:UNDI:002001",
+    arch: 0,
+    mac,
+  });
+  discover.flags = 0x8000;
+  return exchange(ns, [discover], { bind: "0.0.0.0:68", to: "255.255.255.255:67", waitMs });
 }

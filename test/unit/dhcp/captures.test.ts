@@ -4,11 +4,12 @@
 // checked-in summary, and re-encode to the same bytes.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { decode, encode } from "../../../server/dhcp/codec.ts";
 import { clientFacts } from "../../../server/dhcp/client.ts";
 import { decodeSubOptions, Opt } from "../../../server/dhcp/options.ts";
+import { assertGolden } from "../../lib/golden.ts";
 import { readPcapUdp } from "../../lib/pcap.ts";
 import { summarize } from "./summary.ts";
 
@@ -57,9 +58,7 @@ describe("dhcp codec on real captures", () => {
         return { from: `${d.src}:${d.srcPort}`, to: `${d.dst}:${d.dstPort}`, ...summarize(p) };
       });
       const golden = join(dir, f.replace(/\.pcap$/, ".golden.json"));
-      const text = `${JSON.stringify(summaries, null, 1)}\n`;
-      if (process.env.UPDATE_GOLDEN) writeFileSync(golden, text);
-      assert.equal(text, readFileSync(golden, "utf8"));
+      assertGolden(golden, `${JSON.stringify(summaries, null, 1)}\n`);
     });
   }
 

@@ -4,7 +4,7 @@
 // UPDATE_GOLDEN=1 rewrites the golden files (review the diff before committing).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GENTOO_RELEASE_KEY } from "../../../payload/spec/schema.ts";
@@ -14,18 +14,13 @@ import {
   loadHostRegistry,
   resolveInstallSpec,
 } from "../../../server/hosts/index.ts";
+import { assertGolden } from "../../lib/golden.ts";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const hostsDir = relative(process.cwd(), join(root, "hosts")) || ".";
 const goldenDir = join(root, "test/golden/hosts");
 const brokenDir = join(root, "test/fixtures/hosts/broken");
-const update = process.env.UPDATE_GOLDEN === "1";
 export const CTX = { mirrorUrl: "http://10.0.2.2:8080/mirror/", trustedKeys: [GENTOO_RELEASE_KEY] };
-
-async function golden(file: string, actual: string): Promise<void> {
-  if (update) await writeFile(file, actual);
-  assert.equal(actual, await readFile(file, "utf8"), `golden ${relative(root, file)}`);
-}
 
 test("every example host validates and renders to its golden spec", async () => {
   const reg = await loadHostRegistry(hostsDir);
@@ -33,7 +28,7 @@ test("every example host validates and renders to its golden spec", async () => 
   assert.deepEqual(names, ["example-workstation", "qemu-bios", "qemu-uefi"]);
   for (const h of reg.hosts) {
     const spec = resolveInstallSpec(h, CTX);
-    await golden(join(goldenDir, `${h.name}.spec.json`), `${JSON.stringify(spec, null, 2)}\n`);
+    assertGolden(join(goldenDir, `${h.name}.spec.json`), `${JSON.stringify(spec, null, 2)}\n`);
   }
   const goldens = (await readdir(goldenDir)).filter((f) => f.endsWith(".spec.json"));
   assert.deepEqual(goldens.sort(), names.map((n) => `${n}.spec.json`).sort(), "no stale goldens");
@@ -52,7 +47,7 @@ test("every broken fixture folder produces exactly its golden messages", async (
     for (const m of err.messages) assert.match(m, /^\S+: \S.*: \S/, `${c}: "file: path: reason"`);
     // Goldens read as if the folder were hosts/, so they do not depend on the checkout path.
     const text = err.messages.map((m) => m.split(dir).join("hosts")).join("\n");
-    await golden(join(goldenDir, "broken", `${c}.txt`), `${text}\n`);
+    assertGolden(join(goldenDir, "broken", `${c}.txt`), `${text}\n`);
   }
   const goldens = (await readdir(join(goldenDir, "broken"))).sort();
   assert.deepEqual(goldens, cases.map((c) => `${c}.txt`).sort(), "no stale goldens");

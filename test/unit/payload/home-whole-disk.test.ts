@@ -9,7 +9,7 @@ import { parseLsblk } from "../../../payload/probe/lsblk.ts";
 import { findPartition } from "../../../payload/plan/select.ts";
 import { planInstall } from "../../../payload/plan/plan.ts";
 import { PlanRefusal } from "../../../payload/plan/types.ts";
-import { readJson } from "./golden.ts";
+import { readJson } from "../../lib/golden.ts";
 
 const UUID = "c0ffee00-4444-4d4d-9d4d-444444444444";
 const spec = (): InstallSpec =>

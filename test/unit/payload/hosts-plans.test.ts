@@ -15,7 +15,7 @@ import { GENTOO_RELEASE_KEY, GENTOO_SNAPSHOT_KEY } from "../../../payload/spec/s
 import type { ProbedSystem } from "../../../payload/probe/types.ts";
 import { planInstall } from "../../../payload/plan/plan.ts";
 import { planTree } from "../../../payload/plan/tree.ts";
-import { assertGolden, readJson } from "./golden.ts";
+import { assertGolden, readJson } from "../../lib/golden.ts";
 
 const ROOT = resolve(import.meta.dirname, "../../..");
 const ctx: ResolveContext = {

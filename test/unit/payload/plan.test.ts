@@ -5,7 +5,7 @@ import type { ProbedSystem } from "../../../payload/probe/types.ts";
 import { planInstall } from "../../../payload/plan/plan.ts";
 import { planTree } from "../../../payload/plan/tree.ts";
 import { PlanRefusal } from "../../../payload/plan/types.ts";
-import { assertGolden, readJson } from "./golden.ts";
+import { assertGolden, readJson } from "../../lib/golden.ts";
 
 const spec = (n: string): InstallSpec =>
   parseInstallSpec(readJson(`test/golden/plans/specs/${n}.json`), n);

@@ -7,7 +7,7 @@ import { renderNetwork } from "../../../payload/render/network.ts";
 import { renderFstab } from "../../../payload/render/fstab.ts";
 import { mergeAccounts } from "../../../payload/render/accounts.ts";
 import { parseEfibootmgr, orderWithEntryAfterCurrent } from "../../../payload/render/efibootmgr.ts";
-import { assertGolden, readJson } from "./golden.ts";
+import { assertGolden, readJson } from "../../lib/golden.ts";
 
 const spec = (n: string): InstallSpec =>
   parseInstallSpec(readJson(`test/golden/plans/specs/${n}.json`), n);

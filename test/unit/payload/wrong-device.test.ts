@@ -23,7 +23,7 @@ import { type CommandRunner } from "../../../payload/run/runner.ts";
 import type { RunContext } from "../../../payload/run/context.ts";
 import type { RunEvent } from "../../../payload/spec/events.ts";
 import { minimalSpecInput } from "../../fakes/install-spec.ts";
-import { readJson } from "./golden.ts";
+import { readJson } from "../../lib/golden.ts";
 
 const spec = (n: string): InstallSpec =>
   parseInstallSpec(readJson(`test/golden/plans/specs/${n}.json`), n);

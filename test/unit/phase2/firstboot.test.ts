@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { renderFirstBoot } from "../../../payload/phase2/firstboot.ts";
-import { assertGolden } from "../payload/golden.ts";
+import { assertGolden } from "../../lib/golden.ts";
 import { phase2Spec } from "./spec.ts";
 
 const opts = { binaryPath: "/usr/local/sbin/automagic-install", stateDir: "/var/lib/automagic" };

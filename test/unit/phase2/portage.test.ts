@@ -6,7 +6,7 @@ import {
   emergeWorldArgv,
   emergeTargets,
 } from "../../../payload/render/emerge.ts";
-import { assertGolden } from "../payload/golden.ts";
+import { assertGolden } from "../../lib/golden.ts";
 import { phase2Spec } from "./spec.ts";
 
 test("portage files from the spec (golden), duplicates dropped", () => {

@@ -1,8 +1,7 @@
 // iPXE scripts as exact text. UPDATE_GOLDEN=1 rewrites test/golden/ipxe/.
 import { test } from "node:test";
-import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { assertGolden } from "../../lib/golden.ts";
 import { renderIpxe, type BootScript, type Script } from "../../../server/policy/ipxe.ts";
 
 const dir = join(import.meta.dirname, "../../golden/ipxe");
@@ -60,8 +59,6 @@ const cases: Record<string, Script> = {
 for (const [name, script] of Object.entries(cases)) {
   test(`iPXE golden: ${name}`, () => {
     const file = join(dir, `${name}.ipxe`);
-    const text = renderIpxe(script);
-    if (process.env.UPDATE_GOLDEN === "1") writeFileSync(file, text);
-    assert.equal(text, readFileSync(file, "utf8"));
+    assertGolden(file, renderIpxe(script));
   });
 }
