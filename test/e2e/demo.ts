@@ -3,12 +3,14 @@
 // namespace, arms the `qemu-bios` host, powers on a QEMU machine that
 // netboots and installs itself, shows live progress, then keeps the
 // installed machine running until Ctrl-C, which tears everything down.
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import { createTestbed } from "../lib/testbed.ts";
 import { probeAccel, startVm, type RunningVm } from "../lib/qemu.ts";
-import { ensureArtifacts, REPO } from "./lib/artifacts.ts";
+import { loadHostRegistry } from "../../server/hosts/index.ts";
+import { ensureArtifacts, FIXTURE_DIR, IMAGES_DIR, REPO } from "./lib/artifacts.ts";
 import { prepareHosts, startBedServer } from "./lib/server.ts";
 import { makeBiosSystemDisk, makeHomeDisk } from "./lib/disks.ts";
 import { fetchTimeline, renderTimeline } from "./lib/timeline.ts";
@@ -38,11 +40,40 @@ function mirrorNotice(): void {
   );
 }
 
+/** The stage3 variant the demo host installs: the fixture builds only that one. */
+async function demoVariant(): Promise<string> {
+  const host = (await loadHostRegistry(join(REPO, "hosts"))).byName(HOST);
+  return host?.raw.stage3?.variant ?? "openrc";
+}
+
+/**
+ * What a first run costs, said before it starts (docs/PERFORMANCE.md "First
+ * run", 2 cores, idle): later runs reuse both builds and go straight to QEMU.
+ */
+function firstRunNotice(variant: string, kvm: boolean): void {
+  const fixture = existsSync(join(FIXTURE_DIR, ".input-hash"));
+  const image = existsSync(join(IMAGES_DIR, "current"));
+  const install = kvm ? "a few minutes with KVM" : "12-14 min under TCG";
+  if (fixture && image) {
+    say(
+      `image and fixture mirror built before: reused unless their inputs changed; install ${install}`,
+    );
+    return;
+  }
+  const parts = [
+    ...(fixture ? [] : [`the fixture mirror (${variant} stage3 + binhost, ~5 min on 2 cores)`]),
+    ...(image ? [] : ["the netboot image (~2-3 min)"]),
+  ];
+  say(`first run: building ${parts.join(" and ")}, then the install (${install})`);
+}
+
 async function main(): Promise<void> {
   mirrorNotice();
   const accel = probeAccel();
   say(`accelerator: ${accel.name} (${accel.why})`);
-  const art = await ensureArtifacts();
+  const variant = await demoVariant();
+  firstRunNotice(variant, accel.name === "kvm");
+  const art = await ensureArtifacts({ variants: [variant] });
   const work = await mkdtemp("/tmp/automagic-demo-");
   const keyFile = join(work, "id_ed25519");
   await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "demo", "-f", keyFile]);

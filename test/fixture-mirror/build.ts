@@ -1,5 +1,6 @@
 // Builds the offline, Gentoo-mirror-shaped fixture tree (test only, never shipped):
-//   npx tsx test/fixture-mirror/build.ts [--out var/fixture-mirror] [--variants openrc,systemd] [--force]
+//   npx tsx test/fixture-mirror/build.ts [--out var/fixture-mirror] [--variants openrc,systemd]
+//     [--force] [--sequential]
 // Output (see README.md):
 //   releases/amd64/autobuilds/<stamp>/stage3-amd64-<v>-<stamp>.tar.xz{,.asc,.DIGESTS}
 //   releases/amd64/autobuilds/latest-stage3-amd64-<v>.txt
@@ -18,6 +19,8 @@ import { acquireLock } from "./lock.ts";
 import { SUITE, VARIANTS } from "./packages.ts";
 import { BINHOST_REL, buildBinhost } from "./binhost.ts";
 import { buildVariant, type GentooSources } from "./recipe.ts";
+
+type Stage = Awaited<ReturnType<typeof buildVariant>>;
 import { buildSnapshot } from "./snapshot.ts";
 import { buildStamp, exportPublicKey, generateTestKey, signDetached } from "./sign.ts";
 
@@ -59,6 +62,8 @@ interface Args {
   out: string;
   variants: string[];
   force: boolean;
+  /** Build the variants one after the other instead of side by side. */
+  sequential: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -66,12 +71,14 @@ function parseArgs(argv: string[]): Args {
     out: join(REPO, "var/fixture-mirror"),
     variants: Object.keys(VARIANTS),
     force: false,
+    sequential: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     if (k === "--out") a.out = resolve(argv[++i] ?? "");
     else if (k === "--variants") a.variants = (argv[++i] ?? "").split(",").filter(Boolean);
     else if (k === "--force") a.force = true;
+    else if (k === "--sequential") a.sequential = true;
     else throw new Error(`build.ts: unknown argument ${k}`);
   }
   for (const v of a.variants)
@@ -111,9 +118,12 @@ async function timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
   return r;
 }
 
+/** Built from these inputs: with `hash`, or with every variant (a superset serves any subset). */
 async function upToDate(out: string, hash: string): Promise<boolean> {
   const f = join(out, ".input-hash");
-  return existsSync(f) && (await readFile(f, "utf8")).trim() === hash;
+  if (!existsSync(f)) return false;
+  const built = (await readFile(f, "utf8")).trim();
+  return built === hash || built === (await inputHash(Object.keys(VARIANTS)));
 }
 
 async function build(args: Args, hash: string): Promise<void> {
@@ -138,19 +148,29 @@ async function build(args: Args, hash: string): Promise<void> {
     const sources = await gentooSources(dirname(args.out));
     const work = join(tmp, "work");
     const builder = join(work, "builder");
-    const debManifest = join(work, "debs.txt");
-    const stages = [];
-    for (const [i, v] of args.variants.entries()) {
-      const inp = { key, tmp, stamp, when, aptCache, pubkey, sources, debManifest };
+    // Each variant writes its own list (they are the same); the binhost reads the first's.
+    const debManifest = (v: string) => join(work, `debs-${v}.txt`);
+    const one = (v: string, i: number) => {
+      const inp = { key, tmp, stamp, when, aptCache, pubkey, sources, debManifest: debManifest(v) };
       // The first variant's root, once packed, becomes the binhost's build root.
-      stages.push(await buildVariant(timed, v, i === 0 ? { ...inp, keepRoot: builder } : inp));
+      return buildVariant(timed, v, i === 0 ? { ...inp, keepRoot: builder } : inp);
+    };
+    // Side by side by default: one variant's dpkg runs while the other's xz
+    // packs (measured in docs/PERFORMANCE.md "First run").
+    const stages = [];
+    if (args.sequential) for (const [i, v] of args.variants.entries()) stages.push(await one(v, i));
+    else {
+      // allSettled: a failed variant must not leave the other writing into a removed tmp
+      const settled = await Promise.allSettled(args.variants.map(one));
+      for (const r of settled) if (r.status === "rejected") throw r.reason;
+      stages.push(...settled.map((r) => (r as PromiseFulfilledResult<Stage>).value));
     }
     const binhost = await timed("binhost (real Portage: manifests, signed gpkgs, md5-cache)", () =>
       buildBinhost({
         builder,
         work,
         aptCache,
-        debManifest,
+        debManifest: debManifest(args.variants[0] ?? ""),
         key,
         outBinhost: join(tmp, BINHOST_REL),
         outDistfiles: join(tmp, "distfiles"),

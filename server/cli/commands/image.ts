@@ -5,6 +5,7 @@ import { buildImage } from "../../../image-builder/build.ts";
 import { parseCompressor } from "../../../image-builder/compress.ts";
 import { defaultPaths } from "../../../image-builder/paths.ts";
 import { pruneImages } from "../../../image-builder/publish.ts";
+import { progressLine, type ProgressLine } from "../../app/progress-line.ts";
 import { CliError } from "../exit-codes.ts";
 import {
   formatBytes,
@@ -49,8 +50,18 @@ export function registerImage(program: Command): void {
       // a closed stdout (`| head`) must not kill a build half-way
       process.stdout.on("error", () => {});
       const out = (s: string) => process.stdout.write(s + "\n");
-      const onProgress = (ev: ProgressEvent) =>
-        out(flags.json ? JSON.stringify({ type: "progress", ...ev }) : renderProgress(ev));
+      // cpio's "archived N bytes" ticks: one line redrawn on a terminal (plain lines in a log)
+      let archiving: ProgressLine | undefined;
+      const onProgress = (ev: ProgressEvent) => {
+        if (flags.json) return out(JSON.stringify({ type: "progress", ...ev }));
+        if (ev.message === "archived" && ev.bytes !== undefined) {
+          archiving ??= progressLine(`${ev.phase}: archived`, process.stdout);
+          return archiving.update(ev.bytes);
+        }
+        archiving?.end();
+        archiving = undefined;
+        out(renderProgress(ev));
+      };
       const r = await buildImage({
         entry: flags.entry,
         baseCompressor: parseCompressor(flags.compress ?? "zstd:9"),

@@ -18,12 +18,16 @@ function log(msg: string): void {
   process.stderr.write(`[e2e] ${msg}\n`);
 }
 
-/** Builds (or reuses) the image and the fixture mirror; output goes to var/*.log. */
-export async function ensureArtifacts(): Promise<Artifacts> {
+/**
+ * Builds (or reuses) the image and the fixture mirror; output goes to var/*.log.
+ * `variants`: only these stage3s (the demo's host needs one); by default all,
+ * the same cache key as `make fixture`. A mirror holding all is reused for any.
+ */
+export async function ensureArtifacts(opts: { variants?: string[] } = {}): Promise<Artifacts> {
   const t0 = Date.now();
   log("building/reusing the fixture mirror (var/fixture-mirror) ...");
-  // Default variants (openrc + systemd): the same cache key as `make fixture`.
-  await execa("npx", ["tsx", "test/fixture-mirror/build.ts"], {
+  const only = opts.variants ? ["--variants", opts.variants.join(",")] : [];
+  await execa("npx", ["tsx", "test/fixture-mirror/build.ts", ...only], {
     cwd: REPO,
     stdio: ["ignore", "inherit", "inherit"],
   });
