@@ -2,19 +2,17 @@
 // payload/run/runner.ts; Reporter is the minimum phase 2 calls, which
 // payload/run/reporter.ts's Reporter class satisfies structurally.
 import type { InstallSpec } from "../spec/schema.ts";
-import type { RunEvent } from "../spec/events.ts";
 
-// The phase-1 engineer's runner (payload/run/runner.ts): throws CommandError
-// (command, exitCode, stderrTail) on a non-zero exit.
+// The runner (payload/run/runner.ts) throws CommandError
+// (shared/command-error.ts) when a command fails.
 export type { CommandRunner, RunOptions } from "../run/runner.ts";
 import type { CommandRunner } from "../run/runner.ts";
+import type { StepEvent, StepReporter } from "../run/step.ts";
 
-/** What phase 2 reports; the reporter adds seq, time and phase. */
-export type Phase2Event = Omit<RunEvent, "seq" | "time" | "phase">;
+/** What phase 2 reports (a step event); the reporter adds seq, time and phase. */
+export type Phase2Event = StepEvent;
 
-export interface Reporter {
-  emit(event: Phase2Event): void | Promise<void>;
-}
+export type Reporter = StepReporter;
 
 export interface Phase2Context {
   spec: InstallSpec;
