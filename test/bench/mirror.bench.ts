@@ -1,4 +1,4 @@
-// Fetch-and-verify: payload/verify's fetchStage3 through the mirror server
+// Fetch-and-verify: shared/verify's fetchStage3 through the mirror server
 // vs the Handbook's shell procedure on the same files from the same server
 // in the same run (curl the pointer, tarball, .asc, .DIGESTS; gpg --verify
 // x3; sha512sum + b2sum). Also the server's cold-cache fill (copy from the

@@ -1,4 +1,4 @@
-// The payload's own fetch-and-verify (payload/verify) run standalone, as the
+// The payload's own fetch-and-verify (shared/verify) run standalone, as the
 // target runs it in fetch-verify: pointer, keys, tarball, .asc, .DIGESTS.
 // Prints "P <percent> <bytes>" as the tarball arrives and one final
 // "R <json>" line ({ ok, sha512, bytes, ms } or { ok: false, error, ms }).
