@@ -6,13 +6,17 @@ import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { installPaths } from "../../app/config.ts";
 import { starterFiles } from "../../app/starter.ts";
+import { CliError } from "../exit-codes.ts";
 
 /** Writes the starter files under `dir`; returns their paths. */
 export function writeStarter(dir: string): string[] {
   const files = starterFiles().map((f) => ({ ...f, path: join(dir, f.path) }));
   const taken = files.filter((f) => existsSync(f.path)).map((f) => f.path);
   if (taken.length)
-    throw new Error(`init: ${taken.join(", ")}: already there; nothing written (move them away)`);
+    throw new CliError(
+      "refused",
+      `init: ${taken.join(", ")}: already there; nothing written (move them away)`,
+    );
   for (const f of files) {
     mkdirSync(dirname(f.path), { recursive: true });
     // "wx": a file created between the check and now is still not overwritten
@@ -26,9 +30,15 @@ export function registerInit(program: Command): void {
     .command("init")
     .description("write a commented serve.yaml and a hosts folder (never overwrites)")
     .argument("[dir]", "where (default /etc/automagic)")
-    .action((dir: string | undefined) => {
+    .option("--json", "{wrote: [files]}")
+    .action((dir: string | undefined, o: { json?: boolean }) => {
       const target = resolve(dir ?? installPaths().etc);
-      for (const f of writeStarter(target)) process.stdout.write(`wrote ${f}\n`);
+      const wrote = writeStarter(target);
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify({ wrote }, null, 2)}\n`);
+        return;
+      }
+      for (const f of wrote) process.stdout.write(`wrote ${f}\n`);
       process.stdout.write(
         `next: edit ${join(target, "serve.yaml")}, copy hosts/example.yaml per machine, ` +
           `then automagic hosts validate ${join(target, "hosts")}\n`,

@@ -106,6 +106,11 @@ test("cli: --json and exit codes of the offline commands", async (t) => {
   await run(["mirror", "sync"], 2);
   await run(["image", "build", "--keep", "0"], 2);
   await run(["completion", "fish"], 2);
+
+  const etc = join(world.dir, "etc");
+  const wrote = parse((await run(["init", etc, "--json"], 0)).stdout) as { wrote: string[] };
+  assert.ok(wrote.wrote.includes(join(etc, "serve.yaml")), JSON.stringify(wrote));
+  await run(["init", etc, "--json"], 4); // refused: never overwrites
 });
 
 test("cli: `source <(automagic completion bash)` completes a subcommand", async () => {

@@ -59,7 +59,7 @@ test("hosts render redacts unless --with-secrets, and matches the golden spec", 
   const golden = await readFile(join(root, "test/golden/hosts/qemu-bios.spec.json"), "utf8");
   assert.equal(`${full.stdout}\n`, golden);
   const missing = await cli("hosts", "render", "nope");
-  assert.equal(missing.exitCode, 1);
+  assert.equal(missing.exitCode, 3); // not found (docs/CLI.md)
   assert.match(
     missing.stderr,
     /no host "nope" in hosts \(known: example-workstation, qemu-bios, qemu-uefi\)/,
