@@ -134,8 +134,9 @@ export class AdminClient {
   /**
    * Streams SSE `data:` payloads until `signal` aborts. A stream that ends or
    * breaks is reopened with Last-Event-ID (the server replays what came
-   * after it), backing off up to `retry.maxMs`; the first connection failing,
-   * an HTTP error, or `retry.giveUpMs` without a stream ends it with an error.
+   * after it), backing off up to `retry.maxMs` through refused connections
+   * and 5xx answers; the first connection failing, any other HTTP error, or
+   * `retry.giveUpMs` without a stream ends it with an error.
    */
   async *follow(path: string, opts: FollowOptions = {}): AsyncGenerator<unknown> {
     const retry = { ...DEFAULT_RETRY, ...opts.retry };
@@ -143,6 +144,10 @@ export class AdminClient {
     let lastId: string | undefined;
     let droppedAt: number | undefined;
     let wait = retry.firstMs;
+    const backoff = async () => {
+      await sleep(wait);
+      wait = Math.min(wait * 2, retry.maxMs);
+    };
     for (;;) {
       let res: Response;
       try {
@@ -155,8 +160,14 @@ export class AdminClient {
         if (opts.signal?.aborted) return;
         if (droppedAt === undefined || Date.now() - droppedAt > retry.giveUpMs)
           throw unreachable("GET", url, err);
-        await sleep(wait);
-        wait = Math.min(wait * 2, retry.maxMs);
+        await backoff();
+        continue;
+      }
+      // a proxy's 502/503 while the server restarts: keep trying like a refused connection
+      const retrying = droppedAt !== undefined && Date.now() - droppedAt <= retry.giveUpMs;
+      if (retrying && res.status >= 500) {
+        await res.body?.cancel();
+        await backoff();
         continue;
       }
       if (!res.ok || !res.body) throw await this.httpError("GET", url, res);

@@ -1,6 +1,7 @@
 // `automagic events HOST --follow` over a connection that drops mid-stream:
 // the real CLI reconnects with Last-Event-ID and prints every event once, in
-// order. The server is a stand-in that cuts the socket after two events.
+// order. The server is a stand-in that cuts the socket after two events and
+// then answers 503 once, as a proxy does while the real one restarts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type IncomingMessage } from "node:http";
@@ -16,6 +17,10 @@ test("events --follow: a dropped stream resumes after the last event it saw", as
   const server = createServer((req, res) => {
     seen.push(req.headers);
     assert.equal(req.url, "/api/v1/admin/hosts/h/events?follow=1");
+    if (seen.length === 2) {
+      res.writeHead(503, { "content-type": "application/json" }).end('{"error":"restarting"}');
+      return;
+    }
     res.writeHead(200, { "content-type": "text/event-stream" });
     if (seen.length === 1) {
       res.write(block(1) + block(2) + 'id: 3\ndata: {"half'); // cut inside event 3
@@ -65,9 +70,10 @@ test("events --follow: a dropped stream resumes after the last event it saw", as
     .filter(Boolean)
     .map((l) => (JSON.parse(l) as { id: number }).id);
   assert.deepEqual(ids, [1, 2, 3, 4]);
-  assert.equal(seen.length, 2);
+  assert.equal(seen.length, 3);
   assert.equal(seen[0]!["last-event-id"], undefined);
   assert.equal(seen[1]!["last-event-id"], "2");
+  assert.equal(seen[2]!["last-event-id"], "2");
   assert.match(err, /events: stream lost \(.*\); reconnecting after event 2/);
 });
 
