@@ -6,8 +6,9 @@
 // a crash leaves (.partial, a JSON-less archive) is removed by the next
 // capture. Nothing else on /home is ever written.
 import { createReadStream } from "node:fs";
-import { readdir, readFile, rename, rm, stat, statfs } from "node:fs/promises";
+import { readdir, readFile, rename, rm, statfs } from "node:fs/promises";
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { isAtomicTemp, syncFile, writeFileAtomic } from "../../shared/durable.ts";
 import { Sha256Tap } from "../../shared/hash.ts";
@@ -100,12 +101,7 @@ export async function hashArchive(
   progress?: (bytes: number) => void,
 ): Promise<{ sha256: string; bytes: number }> {
   const tap = new Sha256Tap(progress);
-  await stat(file);
-  await pipeline(createReadStream(file), tap, async function* (src) {
-    for await (const _ of src) {
-      // drain: only the hash matters
-    }
-  });
+  await pipeline(createReadStream(file), tap, new Writable({ write: (_c, _e, cb) => cb() }));
   return { sha256: tap.sha256(), bytes: tap.bytes };
 }
 
@@ -115,7 +111,7 @@ export async function reportHomeSysimgs(
   server: string,
   token: string,
   images: unknown[],
-) {
+): Promise<void> {
   const url = `${server.replace(/\/+$/, "")}/api/v1/run/${encodeURIComponent(token)}/home-sysimgs`;
   await f(url, {
     method: "POST",

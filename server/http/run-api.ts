@@ -100,8 +100,13 @@ export function runRouter(deps: AppDeps): Router {
 
   r.get("/api/v1/run/:token/spec", async (req, res) => {
     const a = auth(req, { pin: true });
-    const base = deps.resolveSpec(a.host);
-    const run = await runSpec(a, base);
+    const resolved = deps.resolveSpec(a.host);
+    // A capture follows an install only: a deploy restores an image, it does not make one.
+    const base =
+      a.run.action === "install"
+        ? resolved
+        : { ...resolved, postInstall: { capture: false as const } };
+    const run = await runSpec(a, resolved);
     const spec = run ? { ...base, run } : base;
     store.markStarted(a.run.id, clientIp(req));
     for (const mac of a.host.macs) {

@@ -1,8 +1,10 @@
 // Power on, walk away: a BIOS QEMU machine netboots from automagic, installs
 // Gentoo (the fixture mirror) onto its system disk, reboots into it, finishes
-// phase 2, and keeps every byte, owner and mode of its /home disk. Beside it,
-// an unknown MAC and a known-but-unarmed host netboot and end at `local` with
-// their disks untouched.
+// phase 2, is captured as a system image to its own /home and the server in
+// the same run, and keeps every other byte, owner and mode of its /home disk.
+// Then its system is broken, the server's copy deleted, and deploy:latest
+// restores it from the image on its /home. Beside it, an unknown MAC and a
+// known-but-unarmed host netboot and end at `local` with their disks untouched.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
@@ -21,38 +23,48 @@ import { sshTo, waitForSsh } from "./lib/ssh.ts";
 import {
   assertCommonSystem,
   assertHomeIntact,
-  bootMachine,
   installMachine,
   type Machine,
 } from "./lib/install-flow.ts";
-import type { SysImage } from "../../server/sysimgs/store.ts";
+import type { HostImages } from "../../server/app/format.ts";
+import { ROOT_FS_LABEL } from "../../payload/plan/plan.ts";
+import { withMountedImage } from "../lib/home-disk.ts";
 
 const MAC = "52:54:00:a0:00:01";
 const HOST = "qemu-bios";
 const MIN = 60_000;
-const CLONE = "qemu-clone";
+/** The capture's files on /home: the only change to /home a capture may make. */
+const SYSIMGS_ON_HOME = /^(added|changed): \/?data(\/sysimgs(\/[^:]*)?)?(:|$)/;
 
-/** qemu-bios's host file made into another machine's: MAC, disk, a fresh GPT, no overlay. */
-function cloneHostFile(text: string): string {
-  const out = text
-    .replace('macs: ["52:54:00:a0:00:01"]', 'macs: ["52:54:00:a0:00:03"]')
-    .replace("  serial: AM-SYS-BIOS", "  serial: AM-SYS-CLONE")
-    .replace(
-      "layout:\n  mode: keep\n  root: { partlabel: gentoo-root }",
-      "layout:\n  mode: create\n  wipe: { serial: AM-SYS-CLONE }\n  swapSize: 0\nkeepSshHostKeys: false",
-    )
-    .replace(/^overlay:\n(?:[ #].*\n)*/m, "");
-  assert.ok(
-    out.includes("AM-SYS-CLONE") && out.includes("mode: create") && !out.includes("overlay:"),
-    out,
-  );
-  return out;
+/** qemu-bios's host file, captured right after the install to its /home and the server. */
+function withCapture(text: string): string {
+  assert.ok(!/^postInstall:|^sysimgs:/m.test(text), text);
+  return `${text}\npostInstall:\n  capture: { to: [home, server] }\nsysimgs: { keep: 2 }\n`;
+}
+
+/** Runs `fn` on the system disk's root filesystem (found by its label), mounted read-write. */
+async function withRootOf<T>(disk: string, dir: string, fn: (root: string) => Promise<T>) {
+  const loop = (await execa("losetup", ["-P", "-f", "--show", disk])).stdout.trim();
+  try {
+    await execa("udevadm", ["settle"], { reject: false });
+    const rows = (await execa("lsblk", ["-ln", "-o", "PATH,LABEL", loop])).stdout.split("\n");
+    const dev = rows.find((r) => r.trim().endsWith(` ${ROOT_FS_LABEL}`))?.split(/\s+/)[0];
+    assert.ok(dev, `no partition labelled ${ROOT_FS_LABEL} on ${disk}: ${rows.join("; ")}`);
+    await mkdir(dir, { recursive: true });
+    await execa("mount", [dev, dir]);
+    try {
+      return await fn(dir);
+    } finally {
+      await execa("umount", [dir]);
+    }
+  } finally {
+    await execa("losetup", ["-d", loop]);
+  }
 }
 
 describe("BIOS install end to end", { timeout: 85 * MIN }, () => {
   let b: InstallBed;
   let home: HomeDisk;
-  let cloneHome: HomeDisk;
   let oldRoot: OldRoot;
   const sysDisk = () => join(b.work, "bios-sys.img");
   const machine = (): Machine => ({
@@ -90,15 +102,10 @@ describe("BIOS install end to end", { timeout: 85 * MIN }, () => {
       taps: ["tap0", "tap1", "tap2"],
       prepare: async (work) => {
         oldRoot = await makeBiosSystemDisk(join(work, "bios-sys.img"), work);
-        home = await makeHomeDisk(join(work, "bios-home.img"), work);
-        // The machine qemu-bios's capture is deployed onto: blank disk, own /home.
-        await makeRawDisk(join(work, "clone-sys.img"), 8 * 1024 * 1024 * 1024);
-        await mkdir(join(work, "clone"));
-        cloneHome = await makeHomeDisk(join(work, "clone-home.img"), join(work, "clone"), 300);
-        await writeFile(
-          join(work, "hosts", `${CLONE}.yaml`),
-          cloneHostFile(await readFile(join(work, "hosts", `${HOST}.yaml`), "utf8")),
-        );
+        // Room for two images of the installed root beside the users' files.
+        home = await makeHomeDisk(join(work, "bios-home.img"), work, 1500, 1536);
+        const file = join(work, "hosts", `${HOST}.yaml`);
+        await writeFile(file, withCapture(await readFile(file, "utf8")));
       },
     });
   });
@@ -182,11 +189,13 @@ describe("BIOS install end to end", { timeout: 85 * MIN }, () => {
   });
 
   test(
-    "arm install -> netboot -> phase 1 -> reboot -> phase 2 -> done, /home intact",
-    { timeout: 75 * MIN },
+    "arm install -> netboot -> phase 1 -> reboot -> phase 2 -> capture to /home and the server, one run done; the rest of /home intact",
+    { timeout: 100 * MIN },
     async () => {
       const m = machine();
-      const { vm, ip, ssh, t0 } = await installMachine(b, m);
+      const { vm, ip, ssh, t0, timeline } = await installMachine(b, m, "install", {
+        captureAfter: true,
+      });
       await assertCommonSystem(ssh, m);
       // OpenRC host with the `keep` layout: root paved, users and host key as the spec says.
       assert.match(await ssh("id bob"), /uid=1001\(bob\) gid=1001\(bob\)/);
@@ -204,96 +213,85 @@ describe("BIOS install end to end", { timeout: 85 * MIN }, () => {
         oldRoot.hostKeyFingerprint,
         "the old SSH host key was kept",
       );
-      await assertHomeIntact(b, ssh, vm, m);
-      process.stderr.write(
-        `[e2e] whole BIOS flow: ${((Date.now() - t0) / 1000).toFixed(0)} s under ${b.accel.name}\n`,
+      // One run: install, phase 2 and the capture (phase 3); nobody armed anything else.
+      const runIds = new Set(timeline.events.map((e) => e.runId));
+      assert.equal(runIds.size, 1, `one run: ${[...runIds].join(", ")}`);
+      assert.ok(
+        timeline.events.some((e) => e.event.phase === 3 && e.event.kind === "run-done"),
+        "the capture ended the run",
       );
-    },
-  );
-  test(
-    "arm capture -> netboot -> the installed root archived on the server; disks untouched; back to local",
-    { timeout: 20 * MIN },
-    async () => {
-      const m = machine();
-      const sums = [await sha256File(sysDisk()), await sha256File(home.file)];
-      await b.server.cli(["next", HOST, "capture"]);
-      const vm = bootMachine(b, m, `${HOST}-capture`);
-      // A stored capture reboots; QEMU runs with -no-reboot, so it exits. A
-      // failed one stays up with sshd: stop waiting as soon as the run fails.
-      let exited = false;
-      vm.exited.then(() => (exited = true)).catch(() => undefined);
-      type Status = { state: string; run?: { status: string; failure?: string } };
-      let status: Status = await b.server.json<Status>(["status", HOST]);
-      for (let waited = 0; !exited && waited < 10 * MIN; waited += 3000) {
-        if (status.state.startsWith("failed")) break;
-        await new Promise((r) => setTimeout(r, 3000));
-        status = await b.server.json<Status>(["status", HOST]);
-      }
-      assert.ok(exited, `capture did not finish: ${JSON.stringify(status)}`);
-      status = await b.server.json<Status>(["status", HOST]);
-      assert.deepEqual([status.state, status.run?.status], ["local", "done"]);
-      const images = await b.server.json<SysImage[]>(["sysimgs"]);
-      assert.equal(images.length, 1, JSON.stringify(images));
-      const img = images[0]!;
-      assert.equal(img.host, HOST);
-      assert.equal(img.source.fstype, "ext4");
+      const both = await b.server.json<HostImages>(["sysimgs", HOST]);
+      assert.equal(both.server.length, 1, JSON.stringify(both));
+      const img = both.server[0]!;
+      assert.deepEqual(
+        both.home?.images.map((i) => [i.name, i.sha256]),
+        [[img.name, img.sha256]],
+        "the machine reported the same image on its /home",
+      );
       const file = join(b.work, "state", "sysimgs", `${img.name}.tar.zst`);
-      assert.equal(await sha256File(file), img.sha256, "stored bytes are what was committed");
-      const listed = await execa("sh", [
-        "-c",
-        `zstd -dc '${file}' | tar --numeric-owner -tvf - ./etc/sudoers.d/wheel ./etc/hostname`,
-      ]);
-      assert.match(listed.stdout, /^-r--r----- 0\/0 .* \.\/etc\/sudoers\.d\/wheel$/m);
+      assert.equal(await sha256File(file), img.sha256, "the server's bytes are what was committed");
       const hostname = await execa("sh", ["-c", `zstd -dc '${file}' | tar -xOf - ./etc/hostname`]);
       assert.equal(hostname.stdout.trim(), HOST);
-      assert.deepEqual(
-        [await sha256File(sysDisk()), await sha256File(home.file)],
-        sums,
-        "capture wrote to no disk",
+      const after = await assertHomeIntact(b, ssh, vm, m, SYSIMGS_ON_HOME);
+      // On the /home disk itself: the archive and its record, the same sha256.
+      const onHome = await withMountedImage(
+        home.file,
+        join(b.work, "home-check"),
+        async (d) => ({
+          sha: await sha256File(join(d, "data/sysimgs", `${img.name}.tar.zst`)),
+          meta: JSON.parse(await readFile(join(d, "data/sysimgs", `${img.name}.json`), "utf8")) as {
+            sha256: string;
+            host: string;
+            installSpecSha256?: string;
+          },
+        }),
+        { offset: home.offset },
       );
-      process.stderr.write(`[e2e] capture: ${img.name}, ${(img.bytes / 2 ** 20).toFixed(1)} MiB\n`);
+      assert.equal(onHome.sha, img.sha256, "the /home copy is byte-identical to the server's");
+      assert.equal(onHome.meta.sha256, img.sha256);
+      assert.equal(onHome.meta.host, HOST);
+      assert.match(onHome.meta.installSpecSha256 ?? "", /^[0-9a-f]{64}$/);
+      home.before = after;
+      process.stderr.write(
+        `[e2e] install + phase 2 + capture: ${((Date.now() - t0) / 1000).toFixed(0)} s under ${b.accel.name}; image ${img.name}, ${(img.bytes / 2 ** 20).toFixed(1)} MiB\n`,
+      );
     },
   );
   test(
-    "arm deploy:<that capture> on a second machine -> installed from the image, its own identity, its own /home intact",
+    "break the system, delete the server's copy, arm deploy:latest -> restored from the image on its own /home, /home intact",
     { timeout: 60 * MIN },
     async () => {
-      const [img] = await b.server.json<SysImage[]>(["sysimgs"]);
-      assert.ok(img, "the capture test left an image");
-      const file = join(b.work, "state", "sysimgs", `${img.name}.tar.zst`);
-      const fromImage = async (path: string) =>
-        (await execa("sh", ["-c", `zstd -dc '${file}' | tar -xOf - '.${path}'`])).stdout.trim();
-      const clone: Machine = {
-        host: CLONE,
-        mac: "52:54:00:a0:00:03",
-        firmware: "bios",
-        tap: "tap1",
-        disks: [
-          { file: join(b.work, "clone-sys.img"), serial: "AM-SYS-CLONE" },
-          { file: cloneHome.file, serial: "AM-HOME-CLONE" },
-        ],
-        home: cloneHome,
-      };
-      const { vm, ip, ssh, timeline } = await installMachine(b, clone, `deploy:${img.name}`);
+      const m = machine();
+      const [img] = (await b.server.json<HostImages>(["sysimgs", HOST])).server;
+      assert.ok(img, "the install test left an image");
+      await withRootOf(sysDisk(), join(b.work, "root-mnt"), async (root) => {
+        await execa("rm", ["-f", join(root, "sbin/init")]);
+      });
+      for (const ext of ["json", "tar.zst"])
+        await execa("rm", [join(b.work, "state", "sysimgs", `${img.name}.${ext}`)]);
+      assert.deepEqual((await b.server.json<HostImages>(["sysimgs", HOST])).server, []);
+      const { vm, ssh, timeline } = await installMachine(b, m, "deploy:latest");
       const steps = timeline.events.map((e) => e.event.step).filter(Boolean);
       assert.ok(
         steps.includes("fetch-sysimg") && steps.includes("extract-sysimg"),
         steps.join(" "),
       );
       assert.ok(!steps.includes("fetch-verify"), "no stage3 was fetched");
-      await assertCommonSystem(ssh, clone);
-      // From the image: what qemu-bios's overlay put there.
-      assert.match(await ssh("stat -c %a /etc/sudoers.d/wheel"), /^440/);
-      assert.match(await ssh("id bob"), /uid=1001\(bob\) gid=1001\(bob\)/);
-      // Its own identity: machine-id and SSH host key are not the image's.
-      assert.notEqual(
-        (await ssh("cat /etc/machine-id")).trim(),
-        await fromImage("/etc/machine-id"),
+      const fromHome = new RegExp(
+        `system image ${img.name} on /dev/\\S+: \\d+ bytes, sha256 ${img.sha256} ok`,
       );
-      const scan = await b.bed.exec("ssh-keyscan", ["-t", "ed25519", ip]);
-      const imageKey = await fromImage("/etc/ssh/ssh_host_ed25519_key.pub");
-      assert.ok(!String(scan.stdout).includes(imageKey.split(" ")[1]!), "a fresh SSH host key");
-      await assertHomeIntact(b, ssh, vm, clone);
+      assert.ok(
+        timeline.events.some((e) => fromHome.test(e.event.message ?? "")),
+        "the image came from /home, its sha256 checked",
+      );
+      assert.ok(
+        !timeline.events.some((e) => e.event.phase === 3),
+        "a deploy is not captured again",
+      );
+      await assertCommonSystem(ssh, m);
+      assert.match(await ssh("test -x /sbin/init && echo restored"), /restored/);
+      assert.match(await ssh("stat -c %a /etc/sudoers.d/wheel"), /^440/);
+      await assertHomeIntact(b, ssh, vm, m);
     },
   );
 });

@@ -101,13 +101,15 @@ export async function makeHomeDisk(
   file: string,
   workDir: string,
   filesPerUser = 1500,
+  /** Room for the machine's own system images (postInstall.capture to home). */
+  sizeMiB = 512,
 ): Promise<HomeDisk> {
   const src = join(workDir, "home-src");
   await populateHome(src, HOME_USERS, filesPerUser);
   const part = join(workDir, "home-part.img");
-  const uuid = await makeExt4Image(part, src, 512 * MiB, "home");
-  await execa("truncate", ["-s", String(514 * MiB), file]);
-  await execa("sgdisk", ["-Z", "-n", "1:2048:+512M", "-t", "1:8302", "-c", "1:home", file]);
+  const uuid = await makeExt4Image(part, src, sizeMiB * MiB, "home");
+  await execa("truncate", ["-s", String((sizeMiB + 2) * MiB), file]);
+  await execa("sgdisk", ["-Z", "-n", `1:2048:+${sizeMiB}M`, "-t", "1:8302", "-c", "1:home", file]);
   await execa("dd", [
     `if=${part}`,
     `of=${file}`,

@@ -4,7 +4,12 @@
 // power off and compare /home's manifest with what it was before.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { diffManifests, manifest, withMountedImage } from "../../lib/home-disk.ts";
+import {
+  diffManifests,
+  manifest,
+  withMountedImage,
+  type ManifestEntry,
+} from "../../lib/home-disk.ts";
 import { startVm, type Accel, type RunningVm } from "../../lib/qemu.ts";
 import type { Testbed } from "../../lib/testbed.ts";
 import type { HomeDisk } from "./disks.ts";
@@ -86,6 +91,8 @@ export async function installMachine(
   m: Machine,
   /** install, or deploy:<image> (an install from a captured image) */
   action = "install",
+  /** The host file has postInstall.capture: phase 2 reboots into the capture of the same run. */
+  opts: { captureAfter?: boolean } = {},
 ): Promise<{ vm: RunningVm; ip: string; timeline: Timeline; ssh: Ssh; t0: number }> {
   const { server } = ctx;
   await server.cli(["next", m.host, action]);
@@ -108,13 +115,37 @@ export async function installMachine(
   log(`${m.host}: phase 1 done after ${secs(t0)} s`);
 
   // Power on again: the run is past phase 1, so the server must send it to its disk.
-  const vm = bootMachine(ctx, m, `${m.host}-firstboot`);
+  let vm = bootMachine(ctx, m, `${m.host}-firstboot`);
+  if (opts.captureAfter) {
+    // Phase 2 ends with a reboot into netboot (QEMU exits: -no-reboot); the
+    // next power-on gets the capture of the same run, which reboots when stored.
+    const rebooted = await Promise.race([
+      vm.exited.then(() => true),
+      sleep(40 * MIN).then(() => false),
+    ]);
+    const s = await server.json<Status>(["status", m.host]);
+    assert.ok(rebooted, `phase 2 did not reboot for the capture: ${JSON.stringify(s)}`);
+    assert.equal(s.run?.phase, 3, `the run waits for its capture: ${JSON.stringify(s)}`);
+    log(`${m.host}: phase 2 done, rebooted for the capture after ${secs(t0)} s`);
+    const cap = bootMachine(ctx, m, `${m.host}-capture`);
+    const stored = await Promise.race([
+      cap.exited.then(() => true),
+      sleep(20 * MIN).then(() => false),
+    ]);
+    assert.ok(
+      stored,
+      `the capture did not finish: ${JSON.stringify(await server.json(["status", m.host]))}`,
+    );
+    log(`${m.host}: capture stored after ${secs(t0)} s`);
+    vm = bootMachine(ctx, m, `${m.host}-after-capture`);
+  }
   const status = await waitStatus(server, m.host, (s) => s.run?.status === "done", 30 * MIN);
   assert.equal(status.run?.status, "done", `run not done: ${JSON.stringify(status)}`);
   assert.equal(status.state, "local", "the host is back at `local`");
   log(`${m.host}: run done after ${secs(t0)} s`);
 
-  const timeline = await fetchTimeline(server, m.host);
+  // This run only: the same machine may have been installed before.
+  const timeline = await fetchTimeline(server, m.host, t0 - 5000);
   process.stderr.write(
     `\n[e2e] timeline (${m.host}, ${ctx.accel.name}):\n${renderTimeline(timeline)}\n\n`,
   );
@@ -200,13 +231,17 @@ export async function assertCommonSystem(ssh: Ssh, m: Machine): Promise<void> {
   assert.match(await ssh("test -e /var/lib/automagic/token && echo left || echo gone"), /gone/);
 }
 
-/** Powers the machine off and proves /home is byte-, owner- and mode-identical. */
+/**
+ * Powers the machine off and proves /home is byte-, owner- and mode-identical
+ * (but for what `allowed` matches: a capture's data/sysimgs); returns what it saw.
+ */
 export async function assertHomeIntact(
   ctx: FlowContext,
   ssh: Ssh,
   vm: RunningVm,
   m: Machine,
-): Promise<void> {
+  allowed?: RegExp,
+): Promise<ManifestEntry[]> {
   await ssh("sync; poweroff").catch(() => undefined);
   await Promise.race([vm.exited, sleep(90_000)]);
   await vm.kill();
@@ -219,10 +254,11 @@ export async function assertHomeIntact(
     },
   );
   assert.deepEqual(
-    diffManifests(m.home.before, after),
+    diffManifests(m.home.before, after).filter((d) => !allowed?.test(d)),
     [],
     "/home is byte-, owner- and mode-identical",
   );
+  return after;
 }
 
 export async function leaseAddress(server: BedServer, mac: string): Promise<string> {

@@ -22,11 +22,18 @@ export interface Timeline {
   events: EventRow[];
 }
 
-export async function fetchTimeline(server: BedServer, host: string): Promise<Timeline> {
+/** The host's trace rows from `since` (ms) on, and the events of its runs that began then. */
+export async function fetchTimeline(server: BedServer, host: string, since = 0): Promise<Timeline> {
   const t = await server.json<{ trace: TraceRow[] }>(["trace", host]);
   const lines = (await server.cli(["events", host, "--json"])).split("\n").filter(Boolean);
   const events = lines.map((l) => JSON.parse(l) as EventRow);
-  return { trace: t.trace, events };
+  const fresh = new Set(
+    events.filter((e) => Date.parse(e.event.time) >= since).map((e) => e.runId),
+  );
+  return {
+    trace: t.trace.filter((r) => r.time >= since),
+    events: events.filter((e) => fresh.has(e.runId)),
+  };
 }
 
 /** Index of the first trace row matching, -1 if none. */

@@ -1,5 +1,6 @@
 // Builds the control-plane app as a value over a temporary state dir and a
 // small fake image, and listens on an ephemeral loopback port.
+import type { AppDeps } from "../../../server/http/deps.ts";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -45,6 +46,8 @@ export async function startHarness(
     hosts?: HostEntry[];
     store?: StoreOptions;
     ops?: OpsSources;
+    /** What a host file resolves to; default fakeSpec. */
+    resolveSpec?: AppDeps["resolveSpec"];
   } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "am-ctl-http-"));
@@ -90,7 +93,7 @@ export async function startHarness(
     hosts: () => hosts,
     store,
     images: new ImageCatalog(imagesDir),
-    resolveSpec: fakeSpec,
+    resolveSpec: opts.resolveSpec ?? fakeSpec,
     packOverlay: (h) => (h.overlayDir ? Readable.from([Buffer.from("tar-bytes")]) : undefined),
     sysimgs,
     addressOwner: (ip) => {
