@@ -1,5 +1,7 @@
 // automagic-install --action capture: archive the installed root to the
-// server (DESIGN.md "Images"). Read-only on every disk: the root is found by
+// server and/or the machine's own /home/data/sysimgs (DESIGN.md "Images",
+// payload/sysimg/home.ts): one tar + zstd stream, hashed once, written to
+// every store the run names. The root is never written: it is found by
 // its label (plan/capture-root.ts), mounted read-only, and streamed as
 // tar + zstd (xattrs, numeric owners) while it is hashed; the server keeps it
 // only when its sha256 equals ours (server/sysimgs/store.ts). A filesystem
@@ -140,6 +142,12 @@ export async function runCapture(o: CaptureOptions): Promise<number> {
     const used = await usedBytes(runner, dir);
     if (home) {
       await mount(["-t", spec.home.fs, home], homeDir);
+      // The room first: a refusal writes nothing at all on /home.
+      const refused = homeRoomRefusal(home, await freeBytes(homeDir), used);
+      if (refused) {
+        await unmountAll();
+        return fail("room", refused, 2);
+      }
       sysimgs = join(homeDir, HOME_SYSIMGS);
       await mkdir(sysimgs, { recursive: true, mode: 0o700 });
       const left = await removeLeftovers(sysimgs);
@@ -149,11 +157,6 @@ export async function runCapture(o: CaptureOptions): Promise<number> {
           step: "mount",
           message: `removed leftovers of an interrupted capture: ${left.join(", ")}`,
         });
-      const refused = homeRoomRefusal(home, await freeBytes(sysimgs), used);
-      if (refused) {
-        await unmountAll();
-        return fail("room", refused, 2);
-      }
     }
     reporter.emit({ kind: "step-end", step: "mount" });
 

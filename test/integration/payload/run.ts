@@ -38,6 +38,8 @@ export async function runPayload(o: {
   target: string;
   stateDir: string;
   dryRun?: boolean;
+  /** --action: install (default), capture, deploy:<image> */
+  action?: string;
 }): Promise<PayloadRun> {
   return runPrivate(
     join(REPO, "payload/main.ts"),
@@ -53,6 +55,7 @@ export async function runPayload(o: {
       "--state-dir",
       o.stateDir,
       ...(o.dryRun ? ["--dry-run"] : []),
+      ...(o.action ? ["--action", o.action] : []),
     ],
     2_400_000,
   );
