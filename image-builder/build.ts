@@ -1,5 +1,6 @@
 // `automagic image build`: base layer (cached) + SEA runtime layer (cached)
 // + payload layer (always rebuilt, small) -> images/<id>/, then `current`.
+import { acquireLock } from "../shared/lock.ts";
 import { mkdir, readdir, readFile, rm, copyFile, stat, writeFile } from "node:fs/promises";
 import { createReadStream, createWriteStream, existsSync } from "node:fs";
 import { pipeline } from "node:stream/promises";
@@ -88,9 +89,31 @@ async function ensureRuntimeLayer(
   return layer;
 }
 
+/**
+ * One build per image cache at a time: two suites building at once would
+ * race on the cached root (one replaces or prunes what the other copies).
+ */
 export async function buildImage(opts: BuildOptions = {}): Promise<BuildResult> {
-  const t0 = performance.now();
   const paths = opts.paths ?? defaultPaths();
+  await mkdir(paths.cache, { recursive: true });
+  const release = await acquireLock(join(paths.cache, "build.lock"), (pid) =>
+    progressEmitter(opts.onProgress ?? (() => {}))(
+      "inputs",
+      `waiting for process ${pid}'s image build (one at a time per cache)`,
+    ),
+  );
+  try {
+    return await buildUnlocked({ ...opts, paths });
+  } finally {
+    await release();
+  }
+}
+
+async function buildUnlocked(
+  opts: BuildOptions & { paths: NonNullable<BuildOptions["paths"]> },
+): Promise<BuildResult> {
+  const t0 = performance.now();
+  const paths = opts.paths;
   const entry = opts.entry ?? join(paths.repo, "payload/main.ts");
   const emit = progressEmitter(opts.onProgress ?? (() => {}));
   const baseC = opts.baseCompressor ?? DEFAULT_BASE_COMPRESSOR;

@@ -15,7 +15,7 @@ import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promise
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
-import { acquireLock } from "./lock.ts";
+import { acquireLock } from "../../shared/lock.ts";
 import { SUITE, VARIANTS } from "./packages.ts";
 import { BINHOST_REL, buildBinhost } from "./binhost.ts";
 import { buildVariant, type GentooSources } from "./recipe.ts";
@@ -56,7 +56,7 @@ async function gentooSources(varDir: string): Promise<GentooSources> {
 }
 
 /** Files that do not decide the tree's content: editing them must not force a rebuild. */
-const NOT_INPUTS = new Set(["README.md", "build.ts", "lock.ts"]);
+const NOT_INPUTS = new Set(["README.md", "build.ts"]);
 
 interface Args {
   out: string;

@@ -1,4 +1,4 @@
-// One fixture build at a time per output directory: several test files (and
+// One build at a time per output (the fixture mirror, the image cache): several test files (and
 // several engineers' suites) may ask for the fixture at once, and a second
 // mmdebstrap + xz would only burn the shared CPU twice.
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
