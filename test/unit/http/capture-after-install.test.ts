@@ -4,7 +4,14 @@
 // its run-done ends the run. A deploy's spec never asks for a capture.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { KNOWN, parseBootScript, startHarness, json, type Harness } from "./harness.ts";
+import {
+  KNOWN,
+  parseBootScript,
+  postEvents as post,
+  startHarness,
+  json,
+  type Harness,
+} from "./harness.ts";
 import { fakeSpec } from "../../fakes/control-hosts.ts";
 import type { HostEntry } from "../../../server/hosts/index.ts";
 
@@ -20,12 +27,6 @@ const ev = (seq: number, kind: string, phase: number, extra: Record<string, unkn
   kind,
   ...extra,
 });
-const post = (h: Harness, token: string, events: unknown[]) =>
-  fetch(`${h.url}/api/v1/run/${token}/events`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ events }),
-  });
 /** What a boot script says: the action, token and run when it boots the RAM image; nothing when local. */
 async function boot(h: Harness): Promise<{ action?: string; token: string; runId?: number }> {
   const text = await (await fetch(`${h.url}/boot.ipxe?mac=${KNOWN}`)).text();
@@ -33,6 +34,18 @@ async function boot(h: Harness): Promise<{ action?: string; token: string; runId
   if (!action) return { token: "" };
   const runId = Number(/ run=(\d+)/.exec(text)?.[1]);
   return { action, token: parseBootScript(text).token, runId };
+}
+
+/** Arm install, boot, rotate to phase 2, and phase 2 says the capture follows. */
+async function throughPhase2(h: Harness): Promise<void> {
+  h.store.arm("ws1", "install");
+  const first = await boot(h);
+  await json(fetch(`${h.url}/api/v1/run/${first.token}/spec`));
+  const { token: t2 } = await json(
+    fetch(`${h.url}/api/v1/run/${first.token}/phase2`, { method: "POST" }),
+  );
+  await json(fetch(`${h.url}/api/v1/run/${t2}/spec`));
+  await post(h, t2, [ev(1, "phase-done", 2, { summary: { next: "capture" } })]);
 }
 
 test("install -> phase 2 -> capture in one run: phase 3 token, capture served once phase 2 says so", async (t) => {
@@ -91,14 +104,7 @@ test("install -> phase 2 -> capture in one run: phase 3 token, capture served on
 test("a failed capture fails the run, naming the capture; the installed system boots", async (t) => {
   const h = await startHarness({ resolveSpec: withCapture });
   t.after(() => h.close());
-  h.store.arm("ws1", "install");
-  const first = await boot(h);
-  await json(fetch(`${h.url}/api/v1/run/${first.token}/spec`));
-  const { token: t2 } = await json(
-    fetch(`${h.url}/api/v1/run/${first.token}/phase2`, { method: "POST" }),
-  );
-  await json(fetch(`${h.url}/api/v1/run/${t2}/spec`));
-  await post(h, t2, [ev(1, "phase-done", 2, { summary: { next: "capture" } })]);
+  await throughPhase2(h);
   const cap = await boot(h);
   await json(fetch(`${h.url}/api/v1/run/${cap.token}/spec`));
   await post(h, cap.token, [
@@ -114,16 +120,12 @@ test("a failed capture fails the run, naming the capture; the installed system b
 });
 
 test("a capture that never netboots fails the run after the boot window, saying why", async (t) => {
-  const h = await startHarness({ resolveSpec: withCapture, store: { windows: { bootWindowMs: 60_000 } } });
+  const h = await startHarness({
+    resolveSpec: withCapture,
+    store: { windows: { bootWindowMs: 60_000 } },
+  });
   t.after(() => h.close());
-  h.store.arm("ws1", "install");
-  const first = await boot(h);
-  await json(fetch(`${h.url}/api/v1/run/${first.token}/spec`));
-  const { token: t2 } = await json(
-    fetch(`${h.url}/api/v1/run/${first.token}/phase2`, { method: "POST" }),
-  );
-  await json(fetch(`${h.url}/api/v1/run/${t2}/spec`));
-  await post(h, t2, [ev(1, "phase-done", 2, { summary: { next: "capture" } })]);
+  await throughPhase2(h);
   h.clock.now += 60_001;
   assert.equal((await boot(h)).action, undefined);
   const st = await json(fetch(`${h.url}/api/v1/admin/hosts/ws1`));

@@ -169,3 +169,12 @@ export function parseBootScript(text: string): { token: string; kernel: string; 
 export async function json(r: Response | Promise<Response>): Promise<any> {
   return (await r).json();
 }
+
+/** POST a batch of run events with `token`, as the payload's reporter does. */
+export function postEvents(h: Harness, token: string, events: unknown[]): Promise<Response> {
+  return fetch(`${h.url}/api/v1/run/${token}/events`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ events }),
+  });
+}

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { KNOWN, parseBootScript, startHarness, type Harness, json } from "./harness.ts";
+import { KNOWN, parseBootScript, postEvents, startHarness, type Harness, json } from "./harness.ts";
 import { SECRET_HASH } from "../../fakes/control-hosts.ts";
 
 async function armAndBoot(h: Harness, action = "install"): Promise<string> {
@@ -14,12 +14,7 @@ const ev = (seq: number, kind: string, extra: Record<string, unknown> = {}) => (
   kind,
   ...extra,
 });
-const post = (h: Harness, token: string, events: unknown[]) =>
-  fetch(`${h.url}/api/v1/run/${token}/events`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ events }),
-  });
+const post = postEvents;
 
 test("spec: only with a valid token; absent, unknown, foreign-shaped, revoked and expired get no secret", async (t) => {
   const h = await startHarness();
@@ -65,12 +60,24 @@ test("events: stored, deduplicated, run-done revokes the token and returns the h
   t.after(() => h.close());
   const token = await armAndBoot(h);
   let r = await post(h, token, [ev(1, "run-start"), ev(2, "step-start", { step: "probe" })]);
-  assert.deepEqual(await json(r), { accepted: 2, duplicates: 0, dropped: 0, status: "running", phase: 1 });
+  assert.deepEqual(await json(r), {
+    accepted: 2,
+    duplicates: 0,
+    dropped: 0,
+    status: "running",
+    phase: 1,
+  });
   r = await post(h, token, [
     ev(2, "step-start", { step: "probe" }),
     ev(3, "step-end", { step: "probe" }),
   ]);
-  assert.deepEqual(await json(r), { accepted: 1, duplicates: 1, dropped: 0, status: "running", phase: 1 });
+  assert.deepEqual(await json(r), {
+    accepted: 1,
+    duplicates: 1,
+    dropped: 0,
+    status: "running",
+    phase: 1,
+  });
   assert.equal((await post(h, token, [{ seq: 0 }])).status, 400);
   const bad = await post(h, token, [ev(4, "log", { phase: 2 })]);
   assert.equal(bad.status, 400);
@@ -84,7 +91,13 @@ test("events: stored, deduplicated, run-done revokes the token and returns the h
     ev(1, "step-start", { phase: 2, step: "packages" }),
     ev(2, "run-done", { phase: 2 }),
   ]);
-  assert.deepEqual(await json(r), { accepted: 2, duplicates: 0, dropped: 0, status: "done", phase: 2 });
+  assert.deepEqual(await json(r), {
+    accepted: 2,
+    duplicates: 0,
+    dropped: 0,
+    status: "done",
+    phase: 2,
+  });
   assert.equal((await fetch(`${h.url}/api/v1/run/${t2}/spec`)).status, 401);
   const st = await json(fetch(`${h.url}/api/v1/admin/hosts/ws1`));
   assert.equal(st.state, "local");
