@@ -107,9 +107,11 @@ export async function startServe(world: World, args: string[], netns?: string): 
     : execa(full[0]!, full.slice(1), opts);
   let out = "";
   const url = await new Promise<string>((resolveUrl, reject) => {
+    // A ready signal, not a sleep: generous for a loaded or 3x slower machine
+    // (tsx compiles the server first; 20 s ran out here beside two TCG VMs).
     const timer = setTimeout(
-      () => reject(new Error(`serve did not start in 20 s:\n${out}`)),
-      20_000,
+      () => reject(new Error(`serve did not start in 60 s:\n${out}`)),
+      60_000,
     );
     proc.all!.on("data", (c: Buffer) => {
       out += c.toString();
