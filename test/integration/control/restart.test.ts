@@ -39,7 +39,10 @@ test("restart after kill -9 keeps action, token and events; a second client fini
   // A deploy of an image the server does not hold: refused with the reason, nothing armed.
   const refused = await cli(["next", "qemu-bios", "deploy:gold-1"], env);
   assert.notEqual(refused.exitCode, 0);
-  assert.match(refused.stderr, /no system image "gold-1" on this server/);
+  assert.match(
+    refused.stderr,
+    /deploy:gold-1: no image of that name \(0 on its \/home, 0 on the server\)/,
+  );
   const untouched = await cli(["status", "qemu-bios", "--json"], env);
   assert.equal(JSON.parse(untouched.stdout).state, "local");
 
