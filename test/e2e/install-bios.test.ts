@@ -46,10 +46,20 @@ function withCapture(text: string): string {
 async function withRootOf<T>(disk: string, dir: string, fn: (root: string) => Promise<T>) {
   const loop = (await execa("losetup", ["-P", "-f", "--show", disk])).stdout.trim();
   try {
-    await execa("udevadm", ["settle"], { reject: false });
-    const rows = (await execa("lsblk", ["-ln", "-o", "PATH,LABEL", loop])).stdout.split("\n");
-    const dev = rows.find((r) => r.trim().endsWith(` ${ROOT_FS_LABEL}`))?.split(/\s+/)[0];
-    assert.ok(dev, `no partition labelled ${ROOT_FS_LABEL} on ${disk}: ${rows.join("; ")}`);
+    // Kernels without GPT parsing ignore -P: partx adds the partitions from userspace.
+    await execa("partx", ["--add", loop], { reject: false });
+    const parts = (await execa("lsblk", ["-lnp", "-o", "PATH", loop])).stdout
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((p) => p && p !== loop);
+    let dev: string | undefined;
+    for (const p of parts) {
+      const label = await execa("blkid", ["-p", "-o", "value", "-s", "LABEL", p], {
+        reject: false,
+      });
+      if (String(label.stdout).trim() === ROOT_FS_LABEL) dev = p;
+    }
+    assert.ok(dev, `no partition labelled ${ROOT_FS_LABEL} on ${disk}: ${parts.join(", ")}`);
     await mkdir(dir, { recursive: true });
     await execa("mount", [dev, dir]);
     try {

@@ -152,7 +152,8 @@ export async function installMachine(
   assertChain(timeline, action);
 
   const ip = await leaseAddress(server, m.mac);
-  await waitForSsh(ctx.bed, ip, ctx.keyFile, 3 * MIN);
+  // After a capture the installed system has only just been powered on again.
+  await waitForSsh(ctx.bed, ip, ctx.keyFile, (opts.captureAfter ? 20 : 3) * MIN);
   const ssh: Ssh = (cmd) => sshTo(ctx.bed, ip, ctx.keyFile, cmd);
   return { vm, ip, timeline, ssh, t0 };
 }
