@@ -76,7 +76,13 @@ test("restart after kill -9 keeps action, token and events; a second client fini
       body: JSON.stringify({ events }),
     });
   const r1 = await post([ev(1, "run-start"), ev(2, "step-start", { step: "fetch-stage3" })]);
-  assert.deepEqual(await r1.json(), { accepted: 2, duplicates: 0, dropped: 0, status: "running" });
+  assert.deepEqual(await r1.json(), {
+    accepted: 2,
+    duplicates: 0,
+    dropped: 0,
+    status: "running",
+    phase: 1,
+  });
 
   await s.kill9();
   s = await startServe(world, args);
@@ -105,7 +111,13 @@ test("restart after kill -9 keeps action, token and events; a second client fini
     ev(3, "step-end", { step: "fetch-stage3" }),
     ev(4, "phase-done"),
   ]);
-  assert.deepEqual(await r2.json(), { accepted: 2, duplicates: 1, dropped: 0, status: "running" });
+  assert.deepEqual(await r2.json(), {
+    accepted: 2,
+    duplicates: 1,
+    dropped: 0,
+    status: "running",
+    phase: 1,
+  });
   const p2 = (await (
     await fetch(`${s.url}/api/v1/run/${token}/phase2`, { method: "POST" })
   ).json()) as {
@@ -114,7 +126,13 @@ test("restart after kill -9 keeps action, token and events; a second client fini
   await s.kill9();
   s = await startServe(world, args);
   const r3 = await post([ev(1, "run-done", { phase: 2 })], p2.token);
-  assert.deepEqual(await r3.json(), { accepted: 1, duplicates: 0, dropped: 0, status: "done" });
+  assert.deepEqual(await r3.json(), {
+    accepted: 1,
+    duplicates: 0,
+    dropped: 0,
+    status: "done",
+    phase: 2,
+  });
   st = await cli(["status", "qemu-bios", "--json"], env);
   assert.equal(JSON.parse(st.stdout).state, "local");
   assert.equal((await fetch(`${s.url}/api/v1/run/${p2.token}/spec`)).status, 401);
