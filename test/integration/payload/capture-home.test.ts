@@ -42,11 +42,11 @@ after(() => {
 /** A system disk: BIOS boot, a root labelled as automagic labels it (with 40 MB of data), a /home of `homeMiB`. */
 function makeDisk(name: string, homeMiB: number) {
   const image = join(tmp, `${name}.img`);
-  execFileSync("truncate", ["-s", `${300 + homeMiB + 4}M`, image]);
+  execFileSync("truncate", ["-s", `${4200 + homeMiB + 4}M`, image]);
   execFileSync("sgdisk", [
     "--new=1:0:+1M",
     "--typecode=1:ef02",
-    "--new=2:0:+300M",
+    "--new=2:0:+4200M",
     "--change-name=2:root",
     `--new=3:0:+${homeMiB}M`,
     "--change-name=3:home",
@@ -84,14 +84,14 @@ function spec(srv: TestServer, keep?: number) {
     rootfs: "ext4",
     init: "openrc",
     stage3: { variant: "openrc", mirror: srv.mirrorUrl, trustedKeys: ["A".repeat(40)] },
-    portage: { profile: "default/linux/amd64/23.0" },
+    portage: { profile: "default/linux/amd64/23.0", binhost: false },
     locale: { locales: ["en_US.UTF-8 UTF-8"], lang: "en_US.UTF-8" },
     timezone: "UTC",
     keymap: "us",
     network: { mode: "dhcp" },
     users: [],
-    keepSshHostKeys: true,
-    kernel: {},
+    keepSshHostKeys: false,
+    kernel: { linuxFirmware: false, intelMicrocode: false },
     services: {},
     overlay: { present: false },
     postInstall: {},
@@ -100,7 +100,7 @@ function spec(srv: TestServer, keep?: number) {
   };
 }
 
-async function capture(diskDev: string, keep?: number) {
+async function capture(diskDev: string, keep?: number, action = "capture", run?: unknown) {
   const srv = await startServer({
     upstream: tmp,
     cacheDir: join(tmp, "cache"),
@@ -108,7 +108,7 @@ async function capture(diskDev: string, keep?: number) {
     fpr: "A".repeat(40),
     token: TOKEN,
   });
-  srv.spec = spec(srv, keep);
+  srv.spec = { ...spec(srv, keep), ...(run ? { run } : {}) };
   try {
     const r = await runPayload({
       srv,
@@ -116,7 +116,7 @@ async function capture(diskDev: string, keep?: number) {
       devices: [diskDev],
       target: join(tmp, "target"),
       stateDir: join(tmp, "state"),
-      action: "capture",
+      action,
     });
     return { r, events: srv.events };
   } finally {
@@ -144,8 +144,11 @@ test("a /home too small is refused naming both sizes; nothing is written on it",
   );
 });
 
+let roomy: ReturnType<typeof makeDisk> | undefined;
+
 test("with room: archive and record in /home/data/sysimgs, leftovers removed, keep 1 drops the older one, the rest of /home intact", async () => {
   const d = makeDisk("roomy", 200);
+  roomy = d;
   // An older image, and what an interrupted capture left.
   withMount(d.home, (m) => {
     const dir = join(m, "data/sysimgs");
@@ -205,4 +208,35 @@ test("with room: archive and record in /home/data/sysimgs, leftovers removed, ke
       .filter((l) => !/(^|\s)\.?\/?data(\/|\s|$)/.test(l))
       .join("\n");
   assert.equal(outside(after), outside(before), "nothing outside data/sysimgs changed");
+});
+
+test("deploy:latest finds that image on /home, checks its sha256, paves the root from it and releases /home before mount-home", async () => {
+  const d = roomy;
+  assert.ok(d, "the capture test made the disk");
+  withMount(d.root, (m) => rmSync(join(m, "etc/hostname")));
+  const { events } = await capture(d.dev, undefined, "deploy:latest", {
+    deploy: { image: "latest", server: [] },
+  });
+  const ended = events.filter((e) => e.kind === "step-end").map((e) => e.step);
+  const failed = events.filter((e) => e.kind === "step-fail").map((e) => `${e.step}: ${e.message}`);
+  for (const step of ["fetch-sysimg", "format-root", "mount-root", "extract-sysimg", "mount-home"])
+    assert.ok(
+      ended.includes(step),
+      `${step} done (ended: ${ended.join(" ")}; failed: ${failed.join("; ")})`,
+    );
+  assert.ok(
+    events.some((e) =>
+      /^system image cap1-\S+ on \/dev\/loop\d+p3: \d+ bytes, sha256 [0-9a-f]{64} ok$/.test(
+        e.message ?? "",
+      ),
+    ),
+    "the image came from /home",
+  );
+  // The image is a toy root (no Gentoo in it): the configure steps that chroot
+  // into it cannot run. What matters here is that the root is the image's.
+  withMount(
+    d.root,
+    (m) => assert.equal(readFileSync(join(m, "etc/hostname"), "utf8"), "cap1\n"),
+    true,
+  );
 });
