@@ -6,7 +6,7 @@
 // (request-metrics.ts), because nothing kept them before.
 // Labels come from closed sets (statuses, actions, step names capped in
 // step-timer.ts): no host name, MAC or address appears here.
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { DhcpStats } from "../dhcp/index.ts";
 import { isStalled } from "../policy/state-machine.ts";
 import type { TftpStats } from "../tftp/index.ts";
@@ -59,6 +59,9 @@ export class ServerMetrics {
     this.#protocolCounters();
     this.#runMetrics();
     this.#mirrorCounters();
+    // The process itself (RSS, heap, event-loop delay as nodejs_eventloop_lag_*):
+    // what a boot storm shows first when the one event loop falls behind.
+    collectDefaultMetrics({ register: this.registry });
     this.#gauge(
       "automagic_component_up",
       "1 when the component is up (see /healthz); off ones are left out",

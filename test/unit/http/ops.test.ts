@@ -194,3 +194,13 @@ test("/metrics: protocol counters read from the servers, requests, decisions, ru
   assert.equal(sample(done, "automagic_runs_stalled"), 0);
   assert.doesNotMatch(done, new RegExp(`${KNOWN}|ws1`), "no MAC or host name in /metrics");
 });
+
+test("/metrics: the process's own RSS and event-loop delay", async (t) => {
+  const h = await startHarness();
+  t.after(() => h.close());
+  const text = await (await fetch(`${h.url}/metrics`)).text();
+  const rss = sample(text, "process_resident_memory_bytes");
+  assert.ok(rss !== undefined && rss > 10 * 1024 * 1024, `RSS ${rss}`);
+  const lag = sample(text, "nodejs_eventloop_lag_p99_seconds");
+  assert.ok(lag !== undefined && lag >= 0 && lag < 10, `event-loop p99 ${lag}`);
+});
