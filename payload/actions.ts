@@ -78,7 +78,7 @@ export async function refuseAction(action: string, o: ActionOptions): Promise<nu
   reporter.emit({
     kind: "step-fail",
     step: "action",
-    message: `action "${action}" is not one this payload knows (install, deploy:<image>, capture, rescue); no disk was touched`,
+    message: `action "${action}" is not one this payload knows (install, deploy:<image>, capture, rescue, discover); no disk was touched`,
   });
   await reporter.flush();
   return 2;

@@ -18,7 +18,7 @@ export function buildProgram(): Command {
     .option("--token <token>", "run token (default: automagic.token= on /proc/cmdline)")
     .option(
       "--action <action>",
-      "install, deploy:<image> (install from a captured image), capture (archive the installed root to the server), or rescue (report, leave the machine to sshd)",
+      "install, deploy:<image> (install from a captured image), capture (archive the installed root to the server), rescue (report, leave the machine to sshd), or discover (report the hardware read-only, then power off or reboot as the server says)",
       "install",
     )
     .option("--phase <n>", "1 (RAM system) or 2 (first boot)", "1")
@@ -49,6 +49,20 @@ export function buildProgram(): Command {
           token,
           ...(o.devices ? { devices: (o.devices as string).split(",").filter(Boolean) } : {}),
           reboot: !!o.reboot,
+          write: (l) => process.stdout.write(`${l}\n`),
+        });
+        return;
+      }
+      if (action === "discover") {
+        if (!server || !token) throw new Error("--action discover needs --server and --token");
+        const { runDiscover } = await import("./discover/run.ts");
+        process.exitCode = await runDiscover({
+          server,
+          token,
+          ...(o.devices ? { devices: (o.devices as string).split(",").filter(Boolean) } : {}),
+          // Only the netboot image powers off or reboots: never a test, never a developer's machine.
+          power: cmdline.url !== undefined,
+          scratch: o.stateDir as string,
           write: (l) => process.stdout.write(`${l}\n`),
         });
         return;

@@ -31,17 +31,22 @@ export interface ProbeOptions {
   cmdline?: string;
 }
 
-export async function probeSystem(spec: InstallSpec, o: ProbeOptions): Promise<ProbedSystem> {
-  const args = ["lsblk", "-J", "-b", "-O", ...(o.devices ?? [])];
-  const { stdout } = await o.runner.run(args);
-  const listed = parseLsblk(stdout, { byId: await readById(), includeLoop: !!o.devices?.length });
-  const disks = await Promise.all(listed.map(async (d) => withBlkid(o.runner, await withSysfs(d))));
-  if (o.devices?.length) {
+/** Every disk (only `devices` when given), with sysfs serials and blkid's view merged in. */
+export async function probeDisks(r: CommandRunner, devices?: string[]): Promise<ProbedDisk[]> {
+  const { stdout } = await r.run(["lsblk", "-J", "-b", "-O", ...(devices ?? [])]);
+  const listed = parseLsblk(stdout, { byId: await readById(), includeLoop: !!devices?.length });
+  const disks = await Promise.all(listed.map(async (d) => withBlkid(r, await withSysfs(d))));
+  if (devices?.length) {
     // lsblk lists a named partition as a top-level node: keep only whole disks we were given.
-    const allowed = new Set(o.devices.map((d) => path.resolve(d)));
+    const allowed = new Set(devices.map((d) => path.resolve(d)));
     for (const d of disks)
       if (!allowed.has(d.path)) throw new Error(`probe: ${d.path} is not in --devices`);
   }
+  return disks;
+}
+
+export async function probeSystem(spec: InstallSpec, o: ProbeOptions): Promise<ProbedSystem> {
+  const disks = await probeDisks(o.runner, o.devices);
   const mem = await readFile("/proc/meminfo", "utf8");
   const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, "m").exec(mem)?.[1] ?? 0) * 1024;
   const cmdline = o.cmdline ?? (await readFile("/proc/cmdline", "utf8").catch(() => ""));
@@ -184,7 +189,7 @@ export function readOnlyOptions(fstype: string | undefined): string {
   return "ro";
 }
 
-async function roMount<T>(
+export async function roMount<T>(
   r: CommandRunner,
   dev: string,
   fstype: string | undefined,
@@ -202,7 +207,7 @@ async function roMount<T>(
   }
 }
 
-async function topLevel(dir: string): Promise<HomeEntry[]> {
+export async function topLevel(dir: string): Promise<HomeEntry[]> {
   const out: HomeEntry[] = [];
   for (const name of (await readdir(dir)).sort()) {
     const st = await stat(path.join(dir, name)).catch(() => null);
