@@ -7,10 +7,11 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { runMmdebstrap, type RootInputs } from "./mmdebstrap.ts";
 import { buildNoInitramfsDeb } from "./no-initramfs-deb.ts";
-import { MIRROR, PACKAGES, SUITE } from "./packages.ts";
+import { COMPONENTS, MIRROR, PACKAGES, SUITE } from "./packages.ts";
 import { fetchSnapshot, type MirrorSnapshot } from "./snapshot.ts";
 import { applyStrip } from "./strip.ts";
 import { pruneModules } from "./modules.ts";
+import { pruneFirmware, type FirmwareResult } from "./firmware.ts";
 import { walkTree } from "../cpio/tree.ts";
 import { orderHardLinks, renumberInodes } from "../cpio/records.ts";
 import { writeCpio } from "../cpio/write.ts";
@@ -48,6 +49,7 @@ export interface BaseLayer {
   cpioBytes: number;
   compressedBytes: number;
   modules: { kept: number; total: number };
+  firmware: FirmwareResult;
   buildSeconds: number;
 }
 
@@ -55,6 +57,7 @@ const ROOT_RECIPE = ["base/mmdebstrap.ts", "base/packages.ts", "base/no-initramf
 const PACK_RECIPE = [
   "base/strip.ts",
   "base/modules.ts",
+  "base/firmware.ts",
   "base/layer.ts",
   "cpio/newc.ts",
   "cpio/records.ts",
@@ -112,7 +115,12 @@ export async function ensureRoot(
   emit: Emit,
   opts: { offline?: boolean } = {},
 ): Promise<{ dir: string; info: RootInfo }> {
-  const inputs: RootInputs = { suite: SUITE, mirror: MIRROR, packages: PACKAGES };
+  const inputs: RootInputs = {
+    suite: SUITE,
+    mirror: MIRROR,
+    components: COMPONENTS,
+    packages: PACKAGES,
+  };
   const recipeHash = await hashSources(builderSources(...ROOT_RECIPE));
   const roots = join(cache, "roots");
   await mkdir(roots, { recursive: true });
@@ -211,6 +219,12 @@ export async function ensureBase(
     await applyStrip(tree);
     const modules = await pruneModules(tree, root.kernelVersion);
     emit("modules", `kept ${modules.kept} of ${modules.total} kernel modules (+ dependencies)`);
+    const firmware = await pruneFirmware(tree, root.kernelVersion);
+    emit(
+      "modules",
+      `kept ${firmware.files.length} firmware files those modules name ` +
+        `(${(firmware.bytes / 2 ** 20).toFixed(1)} MiB; ${firmware.missing.length} named, not packaged)`,
+    );
     const initrd = join(tmpOut, `base.cpio${extensionOf(compressor)}`);
     emit("pack", `cpio newc -> ${compressor.name} -${compressor.level}`);
     const records = orderHardLinks(
@@ -231,6 +245,7 @@ export async function ensureBase(
       cpioBytes,
       compressedBytes: (await stat(initrd)).size,
       modules,
+      firmware,
       buildSeconds: (performance.now() - t0) / 1000,
     };
     await writeFile(join(tmpOut, "layer.json"), JSON.stringify(layer, null, 2) + "\n");

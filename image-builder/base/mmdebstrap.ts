@@ -6,6 +6,8 @@ import { commandErrorFrom } from "../../shared/command-error.ts";
 export interface RootInputs {
   suite: string;
   mirror: string;
+  /** Archive components (main, non-free-firmware). */
+  components: readonly string[];
   packages: readonly string[];
 }
 
@@ -41,6 +43,7 @@ export function mmdebstrapArgs(inputs: RootInputs, extras: RootExtras, dir: stri
     "--mode=root",
     "--variant=minbase",
     "--format=directory",
+    `--components=${inputs.components.join(",")}`,
     `--include=${[...inputs.packages].sort().join(",")}`,
     '--aptopt=APT::Install-Recommends "false"',
     // one --include per file: a path is never split on commas; the

@@ -9,12 +9,43 @@ import { execa } from "execa";
 /** Path prefixes (below kernel/) of modules to keep. */
 export const KEEP_PREFIXES: readonly string[] = [
   // NICs: virtio, e1000 (QEMU), common Intel/Broadcom/Realtek/Mellanox server NICs
+  // (intel/: e1000e igb igc ixgbe i40e ice; broadcom/: tg3 bnx2 bnx2x bnxt_en;
+  // realtek/: r8169 8139too), the desktop and 10G families beside them, and
+  // the hypervisors' own NICs
   "drivers/net/virtio_net",
   "drivers/net/ethernet/intel/",
   "drivers/net/ethernet/broadcom/",
   "drivers/net/ethernet/realtek/",
   "drivers/net/ethernet/mellanox/mlx4/",
   "drivers/net/ethernet/mellanox/mlx5/",
+  "drivers/net/ethernet/aquantia/", // atlantic: Aquantia/Marvell AQtion 5/10G
+  "drivers/net/ethernet/atheros/", // alx, atl1c, atl1e: Killer/Atheros desktop NICs
+  "drivers/net/ethernet/marvell/sky2",
+  "drivers/net/ethernet/marvell/skge",
+  "drivers/net/ethernet/qlogic/qed/", // qede: QLogic/Marvell FastLinQ 10-100G
+  "drivers/net/ethernet/qlogic/qede/",
+  "drivers/net/ethernet/emulex/benet/", // be2net: Emulex OneConnect (HPE, IBM blades)
+  "drivers/net/ethernet/amd/pcnet32",
+  "drivers/net/ethernet/amazon/ena/",
+  "drivers/net/vmxnet3/",
+  "drivers/net/hyperv/",
+  // USB Ethernet adapters and docks: Realtek (r8152), ASIX (ax88179_178a,
+  // asix), Aquantia USB (aqc111), Microchip (lan78xx, smsc95xx), and the
+  // class drivers most docks speak (cdc_ether, cdc_ncm, cdc_eem)
+  "drivers/net/usb/usbnet",
+  "drivers/net/usb/r8152",
+  "drivers/net/usb/r8153_ecm",
+  "drivers/net/usb/ax88179_178a",
+  "drivers/net/usb/asix",
+  "drivers/net/usb/aqc111",
+  "drivers/net/usb/lan78xx",
+  "drivers/net/usb/smsc95xx",
+  "drivers/net/usb/smsc75xx",
+  "drivers/net/usb/rtl8150",
+  "drivers/net/usb/cdc_ether",
+  "drivers/net/usb/cdc_ncm",
+  "drivers/net/usb/cdc_eem",
+  "drivers/net/usb/cdc_subset",
   "drivers/net/bonding/",
   "drivers/net/mii",
   "drivers/net/phy/",
@@ -40,6 +71,11 @@ export const KEEP_PREFIXES: readonly string[] = [
   "drivers/scsi/mvsas/",
   "drivers/scsi/isci/",
   "drivers/scsi/arcmsr/",
+  "drivers/scsi/mpi3mr/", // Broadcom 9600-series tri-mode HBAs
+  "drivers/scsi/pm8001/",
+  "drivers/scsi/vmw_pvscsi", // VMware paravirtual SCSI
+  "drivers/scsi/sym53c8xx_2/", // LSI 53c8xx (QEMU's lsi53c895a, old servers)
+  "drivers/scsi/hv_storvsc", // Hyper-V
   "drivers/message/fusion/",
   "drivers/block/virtio_blk",
   "drivers/block/loop",
@@ -49,6 +85,10 @@ export const KEEP_PREFIXES: readonly string[] = [
   "drivers/virtio/",
   "drivers/char/hw_random/virtio-rng",
   "drivers/cdrom/",
+  // eMMC/SD: small machines (NUCs, thin clients) install onto eMMC
+  "drivers/mmc/core/",
+  "drivers/mmc/host/sdhci", // sdhci, sdhci-pci, sdhci-acpi
+  "drivers/mmc/host/cqhci",
   // USB storage and keyboards
   "drivers/usb/host/",
   "drivers/usb/core/",

@@ -4,6 +4,23 @@
 /** Debian suite and mirror the base is built from (issue #5: Debian stable, trixie). */
 export const SUITE = "trixie";
 export const MIRROR = "http://deb.debian.org/debian";
+/** non-free-firmware: the firmware-* packages (Debian's own installer takes them from there too). */
+export const COMPONENTS: readonly string[] = ["main", "non-free-firmware"];
+
+/**
+ * Firmware packages carrying the files kept NIC and disk drivers load
+ * (firmware.ts keeps only those files): rtl_nic/ (r8169, r8152), bnx2/,
+ * bnx2x/, tigon/ (tg3) and e100/ (firmware-misc-nonfree), intel/ice/ddp
+ * (firmware-intel-misc), qed/ (qede).
+ */
+export const FIRMWARE_PACKAGES: readonly string[] = [
+  "firmware-realtek",
+  "firmware-bnx2",
+  "firmware-bnx2x",
+  "firmware-misc-nonfree",
+  "firmware-intel-misc",
+  "firmware-qlogic",
+];
 
 /**
  * Packages on top of mmdebstrap's `minbase` (which is essential + apt).
@@ -50,4 +67,5 @@ export const PACKAGES: readonly string[] = [
   // small comforts in a rescue shell
   "procps",
   "less",
+  ...FIRMWARE_PACKAGES,
 ];

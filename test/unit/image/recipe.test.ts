@@ -12,14 +12,20 @@ import { cacheEntriesToPrune } from "../../../image-builder/cache-prune.ts";
 
 test("mmdebstrap argv: minbase, sorted packages, local debs unsplit, doc excludes, suite dir mirror last", () => {
   const args = mmdebstrapArgs(
-    { suite: "trixie", mirror: "http://m/debian", packages: ["zstd", "busybox"] },
+    {
+      suite: "trixie",
+      mirror: "http://m/debian",
+      components: ["main", "non-free-firmware"],
+      packages: ["zstd", "busybox"],
+    },
     { localDebs: ["/c/x,y.deb"] },
     "/out",
   );
-  assert.deepEqual(args.slice(0, 4), [
+  assert.deepEqual(args.slice(0, 5), [
     "--mode=root",
     "--variant=minbase",
     "--format=directory",
+    "--components=main,non-free-firmware",
     "--include=busybox,zstd",
   ]);
   assert.ok(args.includes("--include=/c/x,y.deb"));
@@ -34,12 +40,14 @@ test("the stand-in package provides linux-initramfs-tool", () => {
 });
 
 test("cache keys change with their inputs and only with them", () => {
-  const inputs = { suite: "trixie", mirror: "http://m", packages: ["a"] };
+  const inputs = { suite: "trixie", mirror: "http://m", components: ["main"], packages: ["a"] };
   const snap = { date: "Sat, 21 Nov 2026 09:15:44 UTC", sha256: "ab".repeat(32) };
   const k = rootKeys(inputs, "r1", snap);
   assert.deepEqual(rootKeys(inputs, "r1", snap), k);
   assert.notEqual(rootKeys({ ...inputs, packages: ["a", "b"] }, "r1", snap).recipe, k.recipe);
   assert.notEqual(rootKeys(inputs, "r2", snap).recipe, k.recipe);
+  const withFirmware = { ...inputs, components: ["main", "non-free-firmware"] };
+  assert.notEqual(rootKeys(withFirmware, "r1", snap).recipe, k.recipe);
   const k2 = rootKeys(inputs, "r1", { ...snap, sha256: "cd".repeat(32) });
   assert.equal(k2.recipe, k.recipe, "the snapshot is not part of the recipe key (offline reuse)");
   assert.notEqual(k2.full, k.full);
