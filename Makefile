@@ -25,7 +25,7 @@ typecheck:
 	npx tsc --noEmit
 
 lint:
-	npx eslint .
+	npx eslint --max-warnings=0 .
 
 format-check:
 	npx prettier --check .

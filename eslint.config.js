@@ -1,3 +1,5 @@
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
@@ -28,6 +30,32 @@ export default tseslint.config(
       ],
       "@typescript-eslint/consistent-type-imports": "error",
       "no-constant-condition": ["error", { checkLoops: false }],
+    },
+  },
+  // Promises nobody awaits: an unhandled rejection ends the server, a missed
+  // await lets a step run on before the thing it depends on. Type-aware, so
+  // TypeScript files only (tsconfig.json's, through the project service).
+  {
+    files: ["**/*.ts"],
+    languageOptions: {
+      parserOptions: {
+        projectService: true,
+        tsconfigRootDir: dirname(fileURLToPath(import.meta.url)),
+      },
+    },
+    rules: {
+      // node:test's test()/it()/describe() promises never reject (a failure
+      // is reported by the runner), so those calls are known safe; a subtest
+      // `t.test()` and everything else still has to be awaited.
+      "@typescript-eslint/no-floating-promises": [
+        "error",
+        {
+          allowForKnownSafeCalls: [
+            { from: "package", package: "node:test", name: ["test", "it", "describe", "suite"] },
+          ],
+        },
+      ],
+      "@typescript-eslint/no-misused-promises": "error",
     },
   },
   // Import boundaries (docs/ARCHITECTURE.md, "Module map"): what two sides

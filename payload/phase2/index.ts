@@ -220,6 +220,8 @@ function allWritten(a: ApplyResult, b: ApplyResult): string[] {
  */
 async function emerge(ctx: Phase2Context, argv: string[]): Promise<EmergeProgress> {
   let last = "";
+  // Reporter.emit queues and returns at once (never a rejected promise):
+  // the output callbacks cannot wait for it.
   return runEmerge(ctx.runner, argv, {
     onLine: (line) =>
       void ctx.report.emit({ kind: "log", step: "packages", message: line.slice(0, 60000) }),

@@ -2,7 +2,8 @@
 // and prints them on the console. A slow or briefly unreachable server must
 // not stop the install: events stay queued and are retried; `seq` lets the
 // server drop duplicates when a retried batch had in fact arrived.
-import { eventBatchSchema, type RunEvent } from "../spec/events.ts";
+import { z } from "zod";
+import { eventBatchSchema, runEventSchema, type RunEvent } from "../spec/events.ts";
 
 export type EventInput = Omit<RunEvent, "seq" | "time" | "phase">;
 
@@ -53,7 +54,16 @@ export class Reporter {
     };
     this.print(ev);
     if (!this.o.server || !this.o.token) return;
+    // An event the server would refuse (a message over 64 KiB) must not stay
+    // at the head of the queue and hold back every batch after it.
+    const checked = runEventSchema.safeParse(ev);
+    if (!checked.success) {
+      this.warn(`event ${ev.seq} (${ev.kind}) not reported: ${z.prettifyError(checked.error)}`);
+      return;
+    }
     this.queue.push(ev);
+    // Not awaited: emit() is called from output callbacks; flush() never
+    // rejects (a failed send is logged and stays queued for the next one).
     if (this.queue.length >= MAX_BATCH) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), this.o.batchDelayMs ?? 300);
   }
@@ -84,11 +94,17 @@ export class Reporter {
     this.o.token = token;
   }
 
-  /** Sends everything queued; resolves when the queue is empty or retries ran out. */
+  /**
+   * Sends everything queued; resolves when the queue is empty or retries ran
+   * out. Never rejects: an error is logged, so one bad send neither breaks
+   * the chain of later sends nor ends the install as an unhandled rejection.
+   */
   flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.sending = this.sending.then(() => this.drain());
+    this.sending = this.sending
+      .then(() => this.drain())
+      .catch((err: unknown) => this.warn(`could not report events: ${(err as Error).message}`));
     return this.sending;
   }
 
@@ -130,6 +146,11 @@ export class Reporter {
     );
     if (!this.o.write) process.stderr.write(`automagic-install: could not report events: ${why}\n`);
     return false;
+  }
+
+  private warn(message: string): void {
+    if (this.o.write) this.o.write(`automagic-install: ${message}`);
+    else process.stderr.write(`automagic-install: ${message}\n`);
   }
 
   private print(e: RunEvent): void {

@@ -37,11 +37,16 @@ try {
     },
   });
   let closing = false;
-  const stop = async () => {
+  const stop = () => {
     if (closing) return;
     closing = true;
-    await srv.close();
-    process.exit(0);
+    srv.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`close: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);

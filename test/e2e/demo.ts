@@ -95,7 +95,13 @@ async function main(): Promise<void> {
   // namespace at once and exits: without this the user saw no word on Ctrl-C.
   process.prependListener("SIGINT", () => {
     say(`stopping: VM, server, namespace (consoles and server log stay in ${work}) ...`);
-    void cleanup().then(() => process.exit(130));
+    cleanup().then(
+      () => process.exit(130),
+      (err: unknown) => {
+        process.stderr.write(`[demo] cleanup failed: ${(err as Error).message}\n`);
+        process.exit(130);
+      },
+    );
   });
   try {
     await bed.addTap("tap0");
@@ -167,4 +173,8 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+main().catch((err: unknown) => {
+  // main() reports its own failures; this is a failed cleanup after one.
+  process.stderr.write(`[demo] ${(err as Error).message}\n`);
+  process.exit(1);
+});

@@ -157,7 +157,7 @@ export function startVm(vm: VmSpec, accel: Accel, opts: { netns?: string } = {})
     return r.exitCode ?? null;
   });
   let done = false;
-  void exited.then(() => (done = true));
+  void exited.then(() => (done = true)); // proc has reject: false: never rejects
   return {
     spec: vm,
     consoleLog,

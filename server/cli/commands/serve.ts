@@ -113,8 +113,20 @@ export function registerServe(program: Command): void {
       const s = server;
       const stop = (sig: string) => {
         log.info({ signal: sig }, "shutting down");
-        void s.close().then(() => process.exit(0));
+        s.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            log.error({ err }, "shutdown failed");
+            process.exit(1);
+          },
+        );
       };
+      // A DHCP or TFTP socket died under the running server: stop, loudly, non-zero.
+      void s.failed.then((err) => {
+        log.fatal({ err }, `serve: ${err.message}; exiting`);
+        process.stderr.write(`automagic serve: ${err.message}\n`);
+        void s.close().then(() => process.exit(1));
+      });
       process.once("SIGINT", () => stop("SIGINT"));
       process.once("SIGTERM", () => stop("SIGTERM"));
     });

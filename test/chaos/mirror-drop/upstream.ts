@@ -22,6 +22,7 @@ for (let i = 0; i < flags.length; i += 2) {
 createServer((req, res) => {
   const rel = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname.slice(1));
   console.log(`GET ${rel}`);
+  // Fire-and-forget: nothing in it rejects (a missing file is a 404).
   void (async () => {
     if (rel.includes("..")) return res.writeHead(400).end();
     const body = await readFile(join(root, rel)).catch(() => undefined);

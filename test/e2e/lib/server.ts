@@ -86,7 +86,7 @@ export async function startBedServer(
   });
   proc.all?.pipe(out);
   let exited = false;
-  void proc.then(() => (exited = true));
+  void proc.then(() => (exited = true)); // reject: false, so it never rejects
 
   const cli = async (args: string[]) => {
     const r = await bed.exec(join(REPO, "bin/automagic"), args, { cwd: REPO, reject: false });

@@ -102,7 +102,7 @@ export async function startCaptureBed(o: BedOptions): Promise<CaptureBed> {
         { reject: false, stdin: feed ? "pipe" : "ignore" },
       );
       let exitedAt = 0;
-      void p.finally(() => (exitedAt = performance.now()));
+      void p.finally(() => (exitedAt = performance.now())); // reject: false: never rejects
       if (feed) {
         const stdin = p.stdin!;
         stdin.on("error", () => {}); // curl gone: seen through exitedAt

@@ -121,6 +121,7 @@ export async function startServe(world: World, args: string[], netns?: string): 
         resolveUrl(m[1]!);
       }
     });
+    // reject: false, so proc never rejects: it resolves when serve exits.
     void proc.then((r) => {
       clearTimeout(timer);
       reject(new Error(`serve exited (${r.exitCode ?? r.signal}):\n${out}`));

@@ -84,6 +84,7 @@ export async function startServerIn(
   const nextLine = () =>
     new Promise<string>((resolve, reject) => {
       waiters.push(resolve);
+      // reject: false, so proc never rejects: it resolves when the server exits.
       void proc.then(() => reject(new Error(`dhcp server exited: ${err}`)));
     });
   const ready = await nextLine();

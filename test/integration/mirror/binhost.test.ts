@@ -73,6 +73,7 @@ async function countingUpstream(root: string): Promise<Upstream> {
   const server = createServer((req, res) => {
     const rel = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname.slice(1));
     hits.set(rel, (hits.get(rel) ?? 0) + 1);
+    // Fire-and-forget: nothing in it rejects (a missing file is a 404).
     void (async () => {
       await sleep(150);
       if (refuse.has(rel)) return res.writeHead(403).end();

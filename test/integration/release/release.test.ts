@@ -140,6 +140,7 @@ test("the release installs, its unit verifies and its ExecStart serves boot scri
         res();
       }
     });
+    // reject: false, so serve never rejects: it resolves when it exits.
     void serve!.then(() => rej(new Error(`serve exited:\n${log}`)));
   });
   assert.match(log, /"config":"\/etc\/automagic\/serve.yaml","msg":"config: read"/);

@@ -159,3 +159,58 @@ test("a step's failure found through cause: a phase-2 step reports the command t
     ["services", "rc-update add nginx default", 1, "no such service"],
   );
 });
+
+test("an event the server would refuse is printed, not queued; the events after it still go out", async () => {
+  const posted: number[] = [];
+  const fakeFetch = (async (_url: string, init: { body: string }) => {
+    posted.push(...(JSON.parse(init.body) as { events: RunEvent[] }).events.map((e) => e.seq));
+    return new Response("{}", { status: 200 });
+  }) as unknown as typeof fetch;
+  const lines: string[] = [];
+  const r = new Reporter({
+    phase: 1,
+    server: "http://s",
+    token: "t",
+    fetch: fakeFetch,
+    write: (l) => lines.push(l),
+    batchDelayMs: 1000,
+  });
+  r.emit({ kind: "log", step: "a", message: "x".repeat(70 * 1024) });
+  r.emit({ kind: "log", step: "a", message: "after" });
+  await r.flush();
+  assert.deepEqual(posted, [2]);
+  assert.ok(lines.some((l) => /event 1 \(log\) not reported: .*message/s.test(l)));
+});
+
+test("a send that throws is logged and does not break later flushes", async () => {
+  let calls = 0;
+  const posted: number[] = [];
+  const fakeFetch = (async (_url: string, init: { body: string }) => {
+    if (++calls === 1) return new Response("no", { status: 403 });
+    posted.push(...(JSON.parse(init.body) as { events: RunEvent[] }).events.map((e) => e.seq));
+    return new Response("{}", { status: 200 });
+  }) as unknown as typeof fetch;
+  const lines: string[] = [];
+  let thrown = false;
+  const r = new Reporter({
+    phase: 1,
+    server: "http://s",
+    token: "t",
+    fetch: fakeFetch,
+    write: (l) => {
+      lines.push(l);
+      // The console goes away while the first failed send is being reported.
+      if (!thrown && l.includes("could not report 1 event")) {
+        thrown = true;
+        throw new Error("console gone");
+      }
+    },
+    batchDelayMs: 1000,
+  });
+  r.emit({ kind: "run-start" });
+  await r.flush();
+  assert.ok(lines.some((l) => l === "automagic-install: could not report events: console gone"));
+  r.emit({ kind: "step-start", step: "a" });
+  await r.flush();
+  assert.deepEqual(posted, [1, 2]);
+});
