@@ -6,9 +6,9 @@ import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
-import { hashFile } from "../../payload/verify/hash.ts";
+import { hashFile } from "../../shared/verify/hash.ts";
 import { progressLine } from "../../server/app/progress-line.ts";
-import { AUTOBUILDS } from "../../payload/verify/layout.ts";
+import { AUTOBUILDS } from "../../shared/verify/layout.ts";
 import {
   BINPKGS,
   COMPONENTS,
