@@ -4,7 +4,9 @@
 // with systemd onto a blank disk (`create` layout: GPT, ESP, root) beside its
 // /home disk, boots through the UEFI entry the payload created (netboot stays
 // first in BootOrder; iPXE's `exit 1` for `local` makes OVMF move on to it),
-// finishes phase 2, and keeps /home.
+// finishes phase 2, and keeps /home. Before it, on SeaBIOS VMs in the same
+// bed: an unknown MAC and the unarmed qemu-bios end at `local` with their
+// disks untouched, and an armed rescue of qemu-uefi touches no disk.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
@@ -18,6 +20,7 @@ import {
   installMachine,
   type Machine,
 } from "../e2e/lib/install-flow.ts";
+import { checkRescue, checkUnarmedMachines } from "../e2e/lib/safety-checks.ts";
 
 const MIN = 60_000;
 
@@ -29,7 +32,7 @@ describe("UEFI install end to end, proxy DHCP", { timeout: 85 * MIN }, () => {
     b = await openInstallBed({
       name: "am-e2e-uefi",
       ns: "am-e2eu",
-      taps: ["tap0"],
+      taps: ["tap0", "tap1", "tap2"],
       dhcpMode: "proxy",
       prepare: async (work) => {
         await makeRawDisk(join(work, "uefi-sys.img"), 8 * 1024 * 1024 * 1024);
@@ -39,6 +42,21 @@ describe("UEFI install end to end, proxy DHCP", { timeout: 85 * MIN }, () => {
   });
 
   after(() => b?.close());
+
+  test("an unknown MAC and an unarmed host netboot to `local`; their disks are untouched", () =>
+    checkUnarmedMachines(b, {
+      unknownMac: "52:54:00:ee:ee:01",
+      unarmed: { host: "qemu-bios", mac: "52:54:00:a0:00:01", serial: "AM-SYS-BIOS" },
+      taps: ["tap1", "tap2"],
+    }));
+
+  test("arm rescue -> netboot -> sshd with root's key from the host file; run done; disk untouched", () =>
+    checkRescue(b, {
+      host: "qemu-uefi",
+      mac: "52:54:00:a0:00:02",
+      serial: "AM-SYS-UEFI",
+      tap: "tap0",
+    }));
 
   test(
     "OVMF + proxy DHCP: arm -> netboot -> create layout -> reboot via the UEFI entry -> phase 2 -> done",

@@ -10,7 +10,6 @@ import assert from "node:assert/strict";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
-import { startVm, makeRawDisk } from "../lib/qemu.ts";
 import {
   makeBiosSystemDisk,
   makeHomeDisk,
@@ -19,7 +18,6 @@ import {
   type OldRoot,
 } from "./lib/disks.ts";
 import { openInstallBed, type InstallBed } from "./lib/install-bed.ts";
-import { sshTo, waitForSsh } from "./lib/ssh.ts";
 import {
   assertCommonSystem,
   assertHomeIntact,
@@ -27,7 +25,7 @@ import {
   type Machine,
 } from "./lib/install-flow.ts";
 import type { HostImages } from "../../server/app/format.ts";
-import { ROOT_FS_LABEL } from "../../payload/plan/plan.ts";
+import { ROOT_FS_LABEL } from "../../payload/plan/groups/disk.ts";
 import { withMountedImage } from "../lib/home-disk.ts";
 
 const MAC = "52:54:00:a0:00:01";
@@ -89,27 +87,11 @@ describe("BIOS install end to end", { timeout: 85 * MIN }, () => {
     home,
   });
 
-  const bootVm = (
-    name: string,
-    mac: string,
-    disks: Array<{ file: string; serial: string }>,
-    tap: string,
-    memMiB = 512,
-  ) => {
-    const vm = startVm(
-      { name, firmware: "bios", mac, memMiB, disks, tap, netbootFirst: true, workDir: b.work },
-      b.accel,
-      { netns: b.bed.ns },
-    );
-    b.vms.push(vm);
-    return vm;
-  };
-
   before(async () => {
     b = await openInstallBed({
       name: "am-e2e",
       ns: "am-e2e",
-      taps: ["tap0", "tap1", "tap2"],
+      taps: ["tap0"],
       prepare: async (work) => {
         oldRoot = await makeBiosSystemDisk(join(work, "bios-sys.img"), work);
         // Room for two images of the installed root beside the users' files.
@@ -121,82 +103,6 @@ describe("BIOS install end to end", { timeout: 85 * MIN }, () => {
   });
 
   after(() => b?.close());
-
-  test("an unknown MAC and an unarmed host netboot to `local`; their disks are untouched", async () => {
-    const unknownDisk = join(b.work, "unknown.img");
-    const unarmedDisk = join(b.work, "unarmed.img");
-    await makeRawDisk(unknownDisk, 64 * 1024 * 1024);
-    await makeRawDisk(unarmedDisk, 64 * 1024 * 1024);
-    await execa("sgdisk", ["-Z", "-n", "1:2048:0", "-c", "1:data", unarmedDisk]);
-    const sums = [await sha256File(unknownDisk), await sha256File(unarmedDisk)];
-    const unknown = bootVm(
-      "unknown",
-      "52:54:00:ee:ee:01",
-      [{ file: unknownDisk, serial: "AM-UNKNOWN" }],
-      "tap1",
-    );
-    // qemu-uefi is a known host that nobody armed.
-    const unarmed = bootVm(
-      "unarmed",
-      "52:54:00:a0:00:02",
-      [{ file: unarmedDisk, serial: "AM-SYS-UEFI" }],
-      "tap2",
-    );
-    // The script says `exit`: iPXE hands back to SeaBIOS, which moves on to the disk.
-    const handedBack = /No more network devices[\s\S]*(Booting from Hard Disk|No bootable device)/;
-    await Promise.all([unknown.waitFor(handedBack, 3 * MIN), unarmed.waitFor(handedBack, 3 * MIN)]);
-    await unknown.kill();
-    await unarmed.kill();
-    assert.deepEqual([await sha256File(unknownDisk), await sha256File(unarmedDisk)], sums);
-
-    const unknownTrace = await b.server.json<{
-      trace: Array<{ what: string; detail?: { decision?: string } }>;
-    }>(["trace", "52:54:00:ee:ee:01"]);
-    const served = unknownTrace.trace.filter((r) => r.what === "boot.ipxe served");
-    assert.ok(served.length > 0, "the unknown MAC's boot.ipxe request is traced");
-    assert.ok(
-      served.every((r) => r.detail?.decision === "local"),
-      JSON.stringify(served),
-    );
-    const discovered = await b.server.json<Array<{ mac: string }>>(["hosts", "discovered"]);
-    assert.ok(
-      discovered.some((d) => d.mac === "52:54:00:ee:ee:01"),
-      "the unknown MAC is listed as discovered",
-    );
-    const unarmedStatus = await b.server.json<{ state: string }>(["status", "qemu-uefi"]);
-    assert.equal(unarmedStatus.state, "local");
-  });
-
-  test("arm rescue -> netboot -> sshd with root's key from the host file; run done; disk untouched", async () => {
-    // qemu-uefi's host file (its firmware does not matter to rescue) on a BIOS VM.
-    const disk = join(b.work, "rescue.img");
-    await makeRawDisk(disk, 64 * 1024 * 1024);
-    await execa("sgdisk", ["-Z", "-n", "1:2048:0", "-c", "1:data", disk]);
-    const before = await sha256File(disk);
-    await b.server.cli(["next", "qemu-uefi", "rescue"]);
-    const vm = bootVm(
-      "rescue",
-      "52:54:00:a0:00:02",
-      [{ file: disk, serial: "AM-SYS-UEFI" }],
-      "tap2",
-      1024, // the RAM system (the unarmed machines only ever reach iPXE)
-    );
-    const up = await vm.waitFor(/rescue system up: ssh root@(\S+) \(root's keys (\S+)\)/, 6 * MIN);
-    const [, ip, keys] = /rescue system up: ssh root@(\S+) \(root's keys (\S+)\)/.exec(up)!;
-    assert.equal(keys, "installed", up.slice(-2000));
-    // The console line comes as the event is sent: give the server a moment.
-    let status = { state: "" } as { state: string; run?: { status: string } };
-    for (let i = 0; i < 30 && status.state !== "local"; i++) {
-      if (i) await new Promise((r) => setTimeout(r, 1000));
-      status = await b.server.json(["status", "qemu-uefi"]);
-    }
-    assert.deepEqual([status.state, status.run?.status], ["local", "done"]);
-    await waitForSsh(b.bed, ip!, b.keyFile, 2 * MIN);
-    const seen = await sshTo(b.bed, ip!, b.keyFile, "cat /run/automagic/rescue-keys.done");
-    assert.equal(seen.trim(), "ok", "logged in with the key from the host file");
-    await vm.kill();
-    assert.equal(await sha256File(disk), before, "rescue touched no disk");
-  });
 
   test(
     "arm install -> netboot -> phase 1 -> reboot -> phase 2 -> capture to /home and the server, one run done; the rest of /home intact",
