@@ -13,7 +13,6 @@ import {
   cpSync,
   mkdirSync,
   mkdtempSync,
-  readFileSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -25,6 +24,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { artifactPath } from "../../server/http/images.ts";
+import { treeRss } from "../lib/rss.ts";
 import { requireTool } from "../lib/tools.ts";
 import { sha256File } from "../../shared/hash.ts";
 
@@ -32,26 +32,6 @@ const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 200);
 const MIB = Number(process.env.BENCH_MIB ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const REPO = resolve(import.meta.dirname, "../..");
-
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
-/** Sum of RSS over a process and its children (nginx master + workers). */
-function treeRss(pid: number): number {
-  let total = rssMiB(pid);
-  try {
-    for (const c of readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
-      .split(/\s+/)
-      .filter(Boolean)) {
-      total += treeRss(Number(c));
-    }
-  } catch {
-    // process gone
-  }
-  return total;
-}
 
 /** One raw HTTP/1.1 GET, body discarded; resolves with the bytes received. */
 function fetchDiscard(port: number, path: string): Promise<number> {

@@ -18,6 +18,8 @@ export interface DnsmasqOptions {
   /** Log every DHCP exchange (--log-dhcp) and keep the whole output in this file. */
   logFile?: string;
   readyTimeoutMs?: number;
+  /** More options (TFTP, boot files), after the ones above. */
+  extra?: string[];
 }
 
 export interface Dnsmasq {
@@ -44,6 +46,7 @@ export function dnsmasqArgs(o: DnsmasqOptions): string[] {
     ...(o.logFile ? ["--log-dhcp"] : []),
     "--log-facility=-",
     "--pid-file=",
+    ...(o.extra ?? []),
   ];
 }
 

@@ -28,11 +28,13 @@ export async function tftpGet(opts: {
   mode?: string;
   options?: OptionList;
   timeoutMs?: number;
+  /** The address to send from (a machine's leased address among many on one link). */
+  localAddress?: string;
 }): Promise<GetResult> {
   const sock = dgram.createSocket("udp4");
   const windowsize = Number(opts.options?.find(([n]) => n === "windowsize")?.[1] ?? 1);
   try {
-    await new Promise<void>((r) => sock.bind(0, "0.0.0.0", r));
+    await new Promise<void>((r) => sock.bind(0, opts.localAddress ?? "0.0.0.0", r));
     return await new Promise<GetResult>((resolve, reject) => {
       const chunks: Buffer[] = [];
       let blksize = 512;
