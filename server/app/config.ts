@@ -114,6 +114,27 @@ export const serveConfigSchema = z
       })
       .strict()
       .default({ maxBytes: 64 * 2 ** 30, keepFree: 2 ** 30, idleTimeout: 120_000 }),
+    /**
+     * Commissioning: a machine whose MAC no host file claims boots the RAM
+     * system once and reports its hardware (action discover), instead of its
+     * disk. Off by default: an unknown machine boots local.
+     */
+    commission: z
+      .object({
+        unknown: z.boolean().default(false),
+        /** After a discover run (any host's): power off, or reboot to the disk. */
+        then: z.enum(["poweroff", "reboot"]).default("poweroff"),
+        /**
+         * Addresses an unknown machine may ask from when the server cannot tie
+         * the address to its MAC (a relay): netboot.allowFrom for machines
+         * without a host file.
+         */
+        allowFrom: z
+          .array(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/, "an IPv4 address or CIDR"))
+          .default([]),
+      })
+      .strict()
+      .default({ unknown: false, then: "poweroff", allowFrom: [] }),
     trustedKeys: z.array(z.string().regex(/^[0-9A-F]{40}$/)).default(GENTOO_KEYS),
     tokenTtl: duration.default(6 * 3600_000),
     stallAfter: duration.default(15 * 60_000),

@@ -47,6 +47,8 @@ export function formatStatus(rows: HostStatus[]): string {
     else if (s.state === "local" && s.run?.status === "expired" && s.run.failure)
       text += `\n${s.host}: ${s.run.failure}\n`;
     if (s.note) text += `\n${s.host}: ${s.note}\n`;
+    if (s.inventory)
+      text += `\n${s.host}: hardware (${s.inventory.reportedAt}): ${s.inventory.summary}\n`;
   }
   return text;
 }

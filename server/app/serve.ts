@@ -37,6 +37,12 @@ export interface RunningServer {
   httpPort: number;
   store: StateStore;
   hosts: LiveHosts;
+  /**
+   * Settles when a protocol server stopped by itself (its listening socket
+   * errored or closed underneath; the error names the socket). The CLI then
+   * exits non-zero, and systemd restarts serve. Never settles otherwise.
+   */
+  failed: Promise<Error>;
   close(): Promise<void>;
 }
 
@@ -78,6 +84,8 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
     eventsPerRun: cfg.eventsPerRun,
   });
   const cleanups: Array<() => Promise<void> | void> = [() => store.close(), () => hosts.close()];
+  let die: (err: Error) => void = () => {};
+  const failed = new Promise<Error>((res) => (die = res));
   const closeAll = async () => {
     for (const c of cleanups.reverse()) {
       try {
@@ -132,6 +140,7 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
       allowedHosts: [...cfg.http.allowedHosts, new URL(serverUrl).hostname],
       ipxeDir: cfg.ipxeDir,
       artifactCacheBytes: cfg.http.artifactCacheMiB * 1024 * 1024,
+      commission: cfg.commission,
     };
     // Without a valid run token, the mirror fetches only what host files use.
     const mirror = mirrorCache(cfg, log, {
@@ -210,6 +219,7 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
           log,
           onTrace: (ev) => store.obs.trace(ev.mac, "dhcp", ev.what, ev.detail),
           reservationFor: (mac) => reservationFor(hosts.get(), mac),
+          onFatal: die,
         },
       );
       const d = dhcp;
@@ -234,11 +244,13 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
           address: cfg.listen,
           port: cfg.tftp.port,
           interface: cfg.interface,
-          log,
+        },
+        {
           onTrace: (ev) => {
             const mac = addressOwner(ev.peer.replace(/:\d+$/, ""))?.mac;
             if (mac) store.obs.trace(mac, "tftp", ev.what, { peer: ev.peer, ...ev.detail });
           },
+          onFatal: die,
         },
         log,
       );
@@ -278,7 +290,7 @@ export async function startServer(cfg: ServeConfig, log: Logger): Promise<Runnin
     process.on("SIGHUP", onHup);
     cleanups.push(() => void process.off("SIGHUP", onHup));
 
-    return { url: serverUrl, httpPort: port, store, hosts, close: closeAll };
+    return { url: serverUrl, httpPort: port, store, hosts, failed, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

@@ -39,6 +39,11 @@ hostsDir: hosts                    # one <name>.yaml per machine (automagic host
 #   cacheDir: /var/lib/automagic/mirror-cache
 #   maxCacheGiB: 50
 
+# Commissioning: a machine no host file claims boots the RAM system once,
+# reports its hardware (automagic inventory MAC; automagic hosts draft MAC
+# writes its host file) and powers off. Off: unknown machines boot their disk.
+# commission: { unknown: true, then: poweroff }   # then: reboot (to the disk)
+
 # tokenTtl: 6h       # run token lifetime
 # stallAfter: 15m    # a silent run shows as stalled
 # armFor: 24h        # an armed action no machine boots goes back to local

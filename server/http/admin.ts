@@ -9,6 +9,9 @@ import { adminGuard } from "./admin-guard.ts";
 import type { AppDeps } from "./deps.ts";
 import { HttpError } from "./errors.ts";
 import { hostStatus, inventory } from "./views.ts";
+import { inventorySchema, inventorySummary } from "../../payload/spec/inventory.ts";
+import { normalizeMac } from "../policy/mac.ts";
+import { renderDraft } from "../hosts/draft.ts";
 import { followEvents } from "./sse.ts";
 
 export function adminRouter(deps: AppDeps): Router {
@@ -31,7 +34,47 @@ export function adminRouter(deps: AppDeps): Router {
       throw new HttpError(404, `no host "${name}" in ${deps.hosts().hosts.length} host files`);
     return h;
   }
-  const status = (h: HostEntry) => hostStatus(h, store.hostFacts(h.name), now(), config.stallMs);
+  const status = (h: HostEntry) => {
+    const s = hostStatus(h, store.hostFacts(h.name), now(), config.stallMs);
+    const inv = storedInventory(h.name);
+    return inv
+      ? {
+          ...s,
+          inventory: { reportedAt: inv.reportedAt, summary: inventorySummary(inv.inventory) },
+        }
+      : s;
+  };
+
+  /**
+   * The newest inventory of a host (under its name or, reported before it had
+   * a host file, one of its MACs) or of a MAC no host file claims.
+   */
+  function storedInventory(name: string) {
+    const mac = normalizeMac(name);
+    const h = mac ? deps.hosts().byMac(mac) : deps.hosts().byName(name);
+    if (!h && !mac)
+      throw new HttpError(404, `no host "${name}" in ${deps.hosts().hosts.length} host files`);
+    const found = store.inventory(h ? [h.name, ...h.macs] : [mac!]);
+    const parsed = found && inventorySchema.safeParse(found.inventory);
+    if (!found || !parsed?.success) return undefined;
+    return {
+      host: h?.name,
+      macs: h ? h.macs : [mac!],
+      ...(found.runId !== undefined ? { runId: found.runId } : {}),
+      reportedAt: new Date(found.reportedAt).toISOString(),
+      inventory: parsed.data,
+    };
+  }
+  function requireInventory(req: Request) {
+    const name = String(req.params.name ?? "");
+    const inv = storedInventory(name);
+    if (!inv)
+      throw new HttpError(
+        404,
+        `no inventory for ${name}: arm a discover run (automagic next ${name} discover), or commission unknown machines (serve.yaml commission.unknown)`,
+      );
+    return inv;
+  }
 
   r.get("/api/v1/admin/hosts", (_req, res) => {
     res.json(deps.hosts().hosts.map(status));
@@ -80,6 +123,22 @@ export function adminRouter(deps: AppDeps): Router {
       return;
     }
     res.json(store.hostEvents(h.name, after));
+  });
+  // The hardware a discover run reported (#20); :name is a host or a MAC.
+  r.get("/api/v1/admin/hosts/:name/inventory", (req, res) => {
+    res.json(requireInventory(req));
+  });
+  r.get("/api/v1/admin/hosts/:name/draft", (req, res) => {
+    const inv = requireInventory(req);
+    const name = inv.host ?? `new-${inv.macs[0]!.replace(/:/g, "").slice(6)}`;
+    const yaml = renderDraft({
+      name,
+      inventory: inv.inventory,
+      macs: inv.macs,
+      reportedAt: inv.reportedAt,
+      ...(inv.runId !== undefined ? { runId: inv.runId } : {}),
+    });
+    res.json({ name, file: `${name}.yaml`, reportedAt: inv.reportedAt, yaml });
   });
   r.get("/api/v1/admin/hosts/:name/trace", (req, res) => {
     const h = host(req);

@@ -6,6 +6,7 @@ import { proveAddress } from "../policy/address.ts";
 import { decideBoot, type BootRequest, type Decision } from "../policy/decide.ts";
 import { renderIpxe, type Script } from "../policy/ipxe.ts";
 import { normalizeMac } from "../policy/mac.ts";
+import { discoveredHost } from "../policy/actions.ts";
 import type { AppDeps } from "./deps.ts";
 import { artifactPath } from "./images.ts";
 import { noteBootDecision } from "./request-metrics.ts";
@@ -46,30 +47,34 @@ export function bootRouter(deps: AppDeps): Router {
     if (!host) {
       store.obs.discover(mac, { arch, uuid, ip, via: "boot.ipxe" });
     }
+    // Commissioning: an unknown MAC's discover run is filed under a name of
+    // its own, and its token is bound to that MAC like any host's.
+    const commission = !host && config.commission?.unknown === true;
+    const runHost = host?.name ?? (commission ? discoveredHost(mac) : undefined);
     // The token goes only to the machine at the other end: the asking address
     // must belong to the MAC asked for (server/policy/address.ts). A foreign
     // request neither gets the token nor consumes the armed action.
-    const proof = host
+    const proof = runHost
       ? proveAddress({
           ip,
           macs: [mac],
           owner: ip ? deps.addressOwner?.(ip) : undefined,
-          allowFrom: host.raw.netboot?.allowFrom ?? [],
+          allowFrom: host ? (host.raw.netboot?.allowFrom ?? []) : [...config.commission!.allowFrom],
         })
       : undefined;
-    const image = host && proof?.ok ? await deps.images.current() : undefined;
+    const image = runHost && proof?.ok ? await deps.images.current() : undefined;
     let begun: { decision: Decision; runId?: number; token?: string };
-    if (!host) {
+    if (!runHost) {
       begun = { decision: decideBoot(undefined, undefined, breq) };
     } else if (!proof?.ok) {
       const reason = `boot script asked for ${mac} from ${ip ?? "?"}: ${proof?.reason ?? "no proof"}`;
-      log.warn({ mac, ip, host: host.name }, reason);
+      log.warn({ mac, ip, host: runHost }, reason);
       begun = { decision: { kind: "local", reason } };
     } else {
       begun = store.decideAndBegin(
-        host.name,
+        runHost,
         mac,
-        (f) => decideBoot(host, f, breq),
+        (f) => decideBoot(host, f, breq, { commission }),
         image !== undefined,
         ip,
       );
@@ -79,8 +84,8 @@ export function bootRouter(deps: AppDeps): Router {
     if (decision.kind === "local") {
       script = local(mac, decision.reason, deps);
     } else if (!image || !token || runId === undefined) {
-      const message = `${decision.action} is armed for ${host?.name} but there is no netboot image (images/current); booting local, action stays armed`;
-      log.error({ mac, host: host?.name, action: decision.action }, message);
+      const message = `${decision.action} is armed for ${runHost} but there is no netboot image (images/current); booting local, action stays armed`;
+      log.error({ mac, host: runHost, action: decision.action }, message);
       script = { kind: "error", mac, message, localBoot: config.localBoot };
     } else {
       const k = image.files.vmlinuz;
@@ -88,7 +93,7 @@ export function bootRouter(deps: AppDeps): Router {
       script = {
         kind: "boot",
         mac,
-        host: host!.name,
+        host: runHost!,
         action: decision.action,
         runId,
         token,

@@ -32,6 +32,12 @@ export interface AppConfig {
   ipxeDir?: string;
   /** Memory for shared copies of the boot artifacts (blob-cache.ts); 0 or absent streams from disk. */
   artifactCacheBytes?: number;
+  /** serve.yaml `commission`; absent: unknown MACs boot local, discover runs power off. */
+  commission?: {
+    unknown: boolean;
+    then: "poweroff" | "reboot";
+    allowFrom: readonly string[];
+  };
 }
 
 export interface AppDeps {

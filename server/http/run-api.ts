@@ -6,10 +6,11 @@ import { z } from "zod";
 import express, { Router, type Request, type RequestHandler, type Response } from "express";
 import { eventBatchSchema } from "../../payload/spec/events.ts";
 import { issueLines } from "../../payload/spec/schema.ts";
+import { INVENTORY_MAX_BYTES, inventorySchema } from "../../payload/spec/inventory.ts";
 import type { HostEntry } from "../hosts/index.ts";
 import { proveAddress } from "../policy/address.ts";
 import type { RunFacts, RunPhase } from "../policy/state-machine.ts";
-import { captureStoresOf, isCapture } from "../policy/actions.ts";
+import { captureStoresOf, discoveredMac, isCapture } from "../policy/actions.ts";
 import { sysimgMetaSchema, type InstallSpec, type RunSpec } from "../../payload/spec/schema.ts";
 import { imageName, type SysImage } from "../sysimgs/store.ts";
 import type { AppDeps } from "./deps.ts";
@@ -18,9 +19,18 @@ import { HttpError } from "./errors.ts";
 import { uploadDeadline } from "./deadlines.ts";
 import { UploadRefused } from "../sysimgs/store.ts";
 
-interface Authed {
+/** Who called with a valid token: a host's run, or (commissioning) an unknown MAC's. */
+interface Caller {
   run: RunFacts;
   phase: RunPhase;
+  /** Absent for the discover run of a machine no host file claims. */
+  host?: HostEntry;
+  /** The run's host name, or discoveredHost(mac). */
+  name: string;
+  macs: string[];
+}
+
+interface Authed extends Caller {
   host: HostEntry;
 }
 
@@ -30,15 +40,29 @@ export function runRouter(deps: AppDeps): Router {
   const r = Router();
   const { store, log } = deps;
 
+  /** A host's run: what every route but discover, inventory and events needs. */
   function auth(req: Request, opts: { pin?: boolean } = {}): Authed {
+    const a = caller(req, opts);
+    if (!a.host)
+      throw new HttpError(403, `run ${a.run.id} of ${a.name} may only report (discover)`);
+    return a as Authed;
+  }
+
+  function caller(req: Request, opts: { pin?: boolean } = {}): Caller {
     const token = String(req.params.token ?? "");
     const c = store.checkToken(token);
     if (!c.ok) {
       // unknown -> 404 (nothing by that name); expired/revoked -> 401.
       throw new HttpError(c.reason === "unknown" ? 404 : 401, `run token ${c.reason}`);
     }
-    const host = deps.hosts().byName(c.run.host);
-    if (!host) throw new HttpError(410, `host ${c.run.host} no longer has a host file`);
+    const unknownMac = discoveredMac(c.run.host);
+    const host = unknownMac ? undefined : deps.hosts().byName(c.run.host);
+    if (!host && !unknownMac)
+      throw new HttpError(410, `host ${c.run.host} no longer has a host file`);
+    const macs = host ? host.macs : [unknownMac!];
+    const allowFrom = host
+      ? (host.raw.netboot?.allowFrom ?? [])
+      : [...(deps.config.commission?.allowFrom ?? [])];
     // Bound to the machine: every call must come from an address of the
     // host's (server/policy/address.ts), and the first spec fetch pins the
     // token to its address; later calls must come from there. Not earlier:
@@ -54,15 +78,15 @@ export function runRouter(deps: AppDeps): Router {
       const earlier = c.phase === 2 ? c.run.specIp : c.run.bootIp;
       const proof = proveAddress({
         ip,
-        macs: host.macs,
+        macs,
         owner: ip ? deps.addressOwner?.(ip) : undefined,
-        allowFrom: host.raw.netboot?.allowFrom ?? [],
+        allowFrom,
         ...(earlier !== undefined ? { bootIp: earlier } : {}),
       });
       if (!proof.ok) refuse(c.run, proof.reason, earlier, ip);
       if (opts.pin) store.pinToken(c.hash, ip!);
     }
-    return { run: c.run, phase: c.phase, host };
+    return { run: c.run, phase: c.phase, name: c.run.host, macs, ...(host ? { host } : {}) };
   }
 
   function refuse(
@@ -123,15 +147,20 @@ export function runRouter(deps: AppDeps): Router {
 
   // The token is checked before a byte of the body is parsed; a batch is at
   // most MAX_BATCH events (payload/spec/events.ts), well under 1 MB.
-  const authFirst: RequestHandler = (req, res, next) => {
-    res.locals.authed = auth(req);
+  const callerFirst: RequestHandler = (req, res, next) => {
+    res.locals.caller = caller(req);
     next();
   };
-  const authed = (res: Response) => res.locals.authed as Authed;
+  const authFirst: RequestHandler = (req, res, next) => {
+    res.locals.caller = auth(req);
+    next();
+  };
+  const authed = (res: Response) => res.locals.caller as Authed;
+  const called = (res: Response) => res.locals.caller as Caller;
   const json = express.json({ limit: "1mb" });
 
-  r.post("/api/v1/run/:token/events", authFirst, json, (req, res) => {
-    const a = authed(res);
+  r.post("/api/v1/run/:token/events", callerFirst, json, (req, res) => {
+    const a = called(res);
     const parsed = eventBatchSchema.safeParse(req.body);
     if (!parsed.success) {
       throw new HttpError(400, issueLines(parsed.error, "event batch").join("; "));
@@ -170,7 +199,7 @@ export function runRouter(deps: AppDeps): Router {
         e.kind === "run-done" ||
         e.kind === "phase-done"
       ) {
-        for (const mac of a.host.macs) {
+        for (const mac of a.macs) {
           store.obs.trace(mac, "payload", e.kind, {
             run: a.run.id,
             phase: e.phase,
@@ -178,7 +207,7 @@ export function runRouter(deps: AppDeps): Router {
             ip: clientIp(req),
           });
         }
-        log.info({ host: a.host.name, run: a.run.id, kind: e.kind, step: e.step }, "run event");
+        log.info({ host: a.name, run: a.run.id, kind: e.kind, step: e.step }, "run event");
       }
     }
     // Phase 2 done and the capture follows (it said so from the spec it was
@@ -188,16 +217,13 @@ export function runRouter(deps: AppDeps): Router {
     );
     if (captureNext && store.beginCapture(a.run.id)) {
       log.info(
-        { host: a.host.name, run: a.run.id },
+        { host: a.name, run: a.run.id },
         "phase 2 done; capture follows on the next netboot",
       );
       run = store.run(a.run.id) ?? run;
     }
     if (dropped > 0)
-      log.warn(
-        { host: a.host.name, run: a.run.id, dropped },
-        "run event quota reached: events dropped",
-      );
+      log.warn({ host: a.name, run: a.run.id, dropped }, "run event quota reached: events dropped");
     res.json({ accepted, duplicates, dropped, status: run.status, phase: run.phase });
   });
 
@@ -325,6 +351,51 @@ export function runRouter(deps: AppDeps): Router {
     store.setHomeSysimgs(a.host.name, parsed.data.images);
     res.json({ stored: parsed.data.images.length });
   });
+
+  // discover (#20): what follows the inventory, and the MAC the run was served
+  // to (the NIC that netbooted). Starts the run like a spec fetch, pins the
+  // token; a discover run never gets the spec (no secrets for an unknown MAC).
+  r.get("/api/v1/run/:token/discover", (req, res) => {
+    const a = caller(req, { pin: true });
+    if (a.run.action !== "discover")
+      throw new HttpError(409, `run ${a.run.id} (action ${a.run.action}) is not a discover run`);
+    store.markStarted(a.run.id, clientIp(req));
+    for (const mac of a.macs)
+      store.obs.trace(mac, "payload", "discover started", { run: a.run.id, ip: clientIp(req) });
+    res.setHeader("Cache-Control", "no-store");
+    res.json({
+      then: deps.config.commission?.then ?? "poweroff",
+      mac: store.runMac(a.run.id) ?? a.macs[0]!,
+      ...(a.host ? { host: a.host.name } : {}),
+    });
+  });
+  // The inventory: bounded (INVENTORY_MAX_BYTES), validated, filed under the
+  // host's name, or the MAC of a machine no host file claims.
+  r.post(
+    "/api/v1/run/:token/inventory",
+    callerFirst,
+    express.json({ limit: INVENTORY_MAX_BYTES }),
+    (req, res) => {
+      const a = called(res);
+      if (a.run.action !== "discover")
+        throw new HttpError(409, `run ${a.run.id} (action ${a.run.action}) is not a discover run`);
+      const parsed = inventorySchema.safeParse(req.body);
+      if (!parsed.success)
+        throw new HttpError(400, issueLines(parsed.error, "inventory").join("; "));
+      const key = a.host?.name ?? a.macs[0]!;
+      store.setInventory(key, a.run.id, parsed.data);
+      log.info(
+        {
+          host: a.name,
+          run: a.run.id,
+          disks: parsed.data.disks.length,
+          problems: parsed.data.problems.length,
+        },
+        "inventory stored",
+      );
+      res.json({ stored: key });
+    },
+  );
 
   r.get("/api/v1/run/:token/overlay.tar", async (req, res) => {
     const a = auth(req);

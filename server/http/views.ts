@@ -24,6 +24,8 @@ export interface HostStatus {
     /** The address that fetched the spec: the run's tokens work from there only. */
     specIp?: string;
   };
+  /** The hardware its last discover run reported (admin.ts adds it). */
+  inventory?: { reportedAt: string; summary: string };
 }
 
 export function hostStatus(

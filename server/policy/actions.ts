@@ -3,7 +3,13 @@
 
 /** `local` boots the disk; every other action boots the RAM image in that mode. */
 export type Action =
-  "local" | "install" | "capture" | `capture:${string}` | "rescue" | `deploy:${string}`;
+  | "local"
+  | "install"
+  | "capture"
+  | `capture:${string}`
+  | "rescue"
+  | "discover"
+  | `deploy:${string}`;
 
 export type SysimgStore = "home" | "server";
 
@@ -32,10 +38,11 @@ export class ActionError extends Error {
   }
 }
 
-/** Parses "local", "install", "capture", "rescue" or "deploy:<image>"; throws naming the input. */
+/** Parses "local", "install", "capture", "rescue", "discover" or "deploy:<image>"; throws naming the input. */
 export function parseAction(text: string): Action {
   const t = text.trim();
-  if (t === "local" || t === "install" || t === "capture" || t === "rescue") return t;
+  if (t === "local" || t === "install" || t === "capture" || t === "rescue" || t === "discover")
+    return t;
   if (t.startsWith("capture:")) {
     const to = t.slice("capture:".length).split(",");
     if (to.some((s) => s !== "home" && s !== "server") || new Set(to).size !== to.length)
@@ -56,6 +63,18 @@ export function parseAction(text: string): Action {
     return `deploy:${image}`;
   }
   throw new ActionError(
-    `action "${text}": expected local, install, capture[:home,server], rescue or deploy:<image|latest|previous>`,
+    `action "${text}": expected local, install, capture[:home,server], rescue, discover or deploy:<image|latest|previous>`,
   );
+}
+
+/**
+ * The run of a machine no host file claims (commissioning, serve.yaml
+ * `commission.unknown`) is filed under this name: no host file name can
+ * contain a colon, so it never meets a real host's runs.
+ */
+export const discoveredHost = (mac: string): string => `discovered:${mac}`;
+
+/** The MAC of a discoveredHost() name; undefined for a real host. */
+export function discoveredMac(host: string): string | undefined {
+  return host.startsWith("discovered:") ? host.slice("discovered:".length) : undefined;
 }

@@ -18,16 +18,31 @@ export type Decision =
    * machine was power-cycled) with a fresh token. */
   | { kind: "boot"; action: Action; reason: string; reuseRun?: number };
 
+export interface DecideOptions {
+  /**
+   * serve.yaml commission.unknown: a MAC no host file claims boots `discover`
+   * once (facts are then its discovered run's, server/policy/actions.ts
+   * discoveredHost); off, it boots local as before.
+   */
+  commission?: boolean;
+}
+
 export function decideBoot(
   host: { name: string } | undefined,
   facts: HostFacts | undefined,
   _req: BootRequest,
+  o: DecideOptions = {},
 ): Decision {
-  if (!host) return { kind: "local", reason: "unknown MAC (recorded as discovered)" };
+  if (!host && !o.commission)
+    return { kind: "local", reason: "unknown MAC (recorded as discovered)" };
+  if (!host && !facts?.run)
+    return { kind: "boot", action: "discover", reason: "unknown MAC: commissioning (discover)" };
   if (!facts) return { kind: "local", reason: "no action armed" };
   if (facts.armed !== "local") {
     return { kind: "boot", action: facts.armed, reason: `armed ${facts.armed}` };
   }
+  // An unknown machine discovers once: its run, whatever became of it,
+  // decides below like any host's (done, failed or expired: local).
   const run = facts.run;
   if (!run) return { kind: "local", reason: "no action armed" };
   if (run.phase === 3 && (run.status === "booting" || run.status === "running")) {

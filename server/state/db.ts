@@ -94,6 +94,16 @@ const MIGRATIONS: string[] = [
     images TEXT NOT NULL
   );
   `,
+  // Hardware inventories (#20): what a discover run reported, per host, or
+  // per MAC for a machine no host file claimed when it reported.
+  `
+  CREATE TABLE inventories (
+    key TEXT PRIMARY KEY,
+    run_id INTEGER,
+    reported_at INTEGER NOT NULL,
+    inventory TEXT NOT NULL
+  );
+  `,
 ];
 
 export function openDb(stateDir: string): Db {

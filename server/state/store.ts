@@ -325,6 +325,43 @@ export class StateStore {
     return r ? { reportedAt: r.reported_at, images: JSON.parse(r.images) as unknown[] } : undefined;
   }
 
+  /** The MAC a run's boot script was served to. */
+  runMac(runId: number): string | undefined {
+    const r = this.db.prepare("SELECT mac FROM runs WHERE id = ?").get(runId) as
+      { mac: string | null } | undefined;
+    return r?.mac ?? undefined;
+  }
+
+  /** A discover run's inventory, filed under a host name or (no host file) a MAC. */
+  setInventory(key: string, runId: number, inventory: unknown): void {
+    this.db
+      .prepare(
+        "INSERT INTO inventories (key, run_id, reported_at, inventory) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET run_id = excluded.run_id, reported_at = excluded.reported_at, inventory = excluded.inventory",
+      )
+      .run(key, runId, this.now(), JSON.stringify(inventory));
+    this.emitter.emit("change", key);
+  }
+
+  /** The newest inventory filed under any of `keys` (a host's name and its MACs). */
+  inventory(
+    keys: string[],
+  ): { key: string; runId?: number; reportedAt: number; inventory: unknown } | undefined {
+    if (keys.length === 0) return undefined;
+    const r = this.db
+      .prepare(
+        `SELECT key, run_id, reported_at, inventory FROM inventories WHERE key IN (${keys.map(() => "?").join(", ")}) ORDER BY reported_at DESC, rowid DESC LIMIT 1`,
+      )
+      .get(...keys) as
+      { key: string; run_id: number | null; reported_at: number; inventory: string } | undefined;
+    if (!r) return undefined;
+    return {
+      key: r.key,
+      ...(r.run_id !== null ? { runId: r.run_id } : {}),
+      reportedAt: r.reported_at,
+      inventory: JSON.parse(r.inventory) as unknown,
+    };
+  }
+
   /** Phase 1 hands over to phase 2: the phase-1 token dies, a phase-2 token is born. */
   beginPhase2(runId: number): string {
     const now = this.now();

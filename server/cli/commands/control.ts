@@ -11,6 +11,7 @@ import {
   type HostImages,
   formatTrace,
 } from "../../app/format.ts";
+import { formatInventory, type StoredInventory } from "../../app/format-inventory.ts";
 import type { SysImage } from "../../sysimgs/store.ts";
 import type { HostStatus } from "../../http/views.ts";
 import type { StoredEvent } from "../../state/store.ts";
@@ -43,7 +44,9 @@ function withServer(cmd: Command): Command {
 
 export function registerControl(program: Command): void {
   withServer(program.command("next"))
-    .description("arm the next-boot action: local | install | capture | rescue | deploy:<image>")
+    .description(
+      "arm the next-boot action: local | install | capture | rescue | discover | deploy:<image>",
+    )
     .argument("<host>")
     .argument("<action>")
     .option("--json", "the host's status after arming")
@@ -115,11 +118,22 @@ export function registerControl(program: Command): void {
     });
 
   withServer(program.command("inventory"))
-    .description("Ansible inventory JSON (usable as an `ansible-inventory -i` script)")
+    .description(
+      "inventory HOST|MAC: the hardware its discover run reported; without one: Ansible inventory JSON (an `ansible-inventory -i` script)",
+    )
+    .argument("[host]", "a host or MAC: show the hardware a discover run reported")
     .option("--list", "all hosts (the default)")
     .option("--host <name>", "one host's variables (ansible script protocol)")
-    .option("--json", "accepted like every command's; the output is always JSON")
-    .action(async (o: { host?: string }, cmd: Command) => {
+    .option("--json", "machine-readable (the Ansible forms are always JSON)")
+    .action(async (hw: string | undefined, o: { host?: string; json?: boolean }, cmd: Command) => {
+      if (hw) {
+        const r = await client(cmd).json<StoredInventory>(
+          "GET",
+          `/api/v1/admin/hosts/${encodeURIComponent(hw)}/inventory`,
+        );
+        out(o.json ? `${JSON.stringify(r, null, 2)}\n` : formatInventory(hw, r));
+        return;
+      }
       const inv = await client(cmd).json<{ _meta: { hostvars: Record<string, unknown> } }>(
         "GET",
         "/api/v1/admin/inventory",
@@ -163,8 +177,21 @@ export function registerControl(program: Command): void {
       );
     });
 
-  // `hosts discovered` lives under the hosts command (registered by hosts.ts).
+  // `hosts discovered` and `hosts draft` live under the hosts command (registered by hosts.ts).
   const hosts = program.commands.find((c) => c.name() === "hosts");
+  withServer(hosts ? hosts.command("draft") : program.command("draft"))
+    .description(
+      "print a commented host file drafted from the hardware a discover run reported (save it as NAME.yaml)",
+    )
+    .argument("<host-or-mac>")
+    .option("--json", "{name, file, reportedAt, yaml}")
+    .action(async (what: string, o: { json?: boolean }, cmd: Command) => {
+      const r = await client(cmd).json<{ name: string; file: string; yaml: string }>(
+        "GET",
+        `/api/v1/admin/hosts/${encodeURIComponent(what)}/draft`,
+      );
+      out(o.json ? `${JSON.stringify(r, null, 2)}\n` : r.yaml);
+    });
   const discovered = hosts ? hosts.command("discovered") : program.command("discovered");
   withServer(discovered)
     .description("machines that netbooted with a MAC no host file claims")

@@ -32,12 +32,15 @@ function offered(shell: "bash" | "zsh", words: string[]): string[] {
   }
 }
 
-const HOSTS_SUBCOMMANDS = ["discovered", "list", "render", "schema", "validate"];
+const HOSTS_SUBCOMMANDS = ["discovered", "draft", "list", "render", "schema", "validate"];
 
 test("completion bash: subcommands, nested subcommands, options and choices", () => {
   const complete = (words: string[]) => offered("bash", words);
   assert.deepEqual(complete(["ho"]), ["hosts"]);
   assert.deepEqual(complete(["hosts", "l"]), ["list"]);
+  assert.deepEqual(complete(["hosts", "dr"]), ["draft"]);
+  assert.deepEqual(complete(["hosts", "draft", "--j"]), ["--json"]);
+  assert.deepEqual(complete(["inventory", "--j"]), ["--json"]);
   assert.deepEqual(complete(["hosts", ""]), HOSTS_SUBCOMMANDS);
   assert.deepEqual(complete(["status", "--j"]), ["--json"]);
   assert.ok(complete(["next", "web1", "--"]).includes("--server"));
