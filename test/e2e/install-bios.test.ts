@@ -21,8 +21,12 @@ import { openInstallBed, type InstallBed } from "./lib/install-bed.ts";
 import {
   assertCommonSystem,
   assertHomeIntact,
+  assertHomeUnchanged,
+  assertInstalledFiles,
+  installAndCapture,
   installMachine,
   type Machine,
+  type Ssh,
 } from "./lib/install-flow.ts";
 import type { HostImages } from "../../server/app/format.ts";
 import { ROOT_FS_LABEL } from "../../payload/plan/groups/disk.ts";
@@ -38,6 +42,14 @@ const SYSIMGS_ON_HOME = /^(added|changed): \/?data(\/sysimgs(\/[^:]*)?)?(:|$)/;
 function withCapture(text: string): string {
   assert.ok(!/^postInstall:|^sysimgs:/m.test(text), text);
   return `${text}\npostInstall:\n  capture: { to: [home, server] }\nsysimgs: { keep: 2 }\n`;
+}
+
+/** qemu-bios's own choices (beyond what every host shows): bob, the motd and sudoers overlay, the paved root. */
+async function assertInstallChoices(run: Ssh): Promise<void> {
+  assert.match(await run("id bob"), /uid=1001\(bob\) gid=1001\(bob\)/);
+  assert.match(await run("cat /etc/motd"), /.+/);
+  assert.match(await run("stat -c %a /etc/sudoers.d/wheel"), /^440/);
+  assert.equal((await run("test -e /OLD-ROOT-MARKER && echo old || echo paved")).trim(), "paved");
 }
 
 /** Runs `fn` on the system disk's root filesystem (found by its label), mounted read-write. */
@@ -109,26 +121,26 @@ describe("BIOS install end to end", { timeout: 85 * MIN }, () => {
     { timeout: 100 * MIN },
     async () => {
       const m = machine();
-      const { vm, ip, ssh, t0, timeline } = await installMachine(b, m, "install", {
-        captureAfter: true,
+      const { t0, timeline } = await installAndCapture(b, m);
+      // Off, on its disk: the OpenRC host with the `keep` layout has its root
+      // paved, users, services and files as the spec says, the old host key.
+      await withRootOf(sysDisk(), join(b.work, "root-mnt"), async (root) => {
+        const inRoot: Ssh = async (cmd) =>
+          (await execa("chroot", [root, "/bin/sh", "-c", cmd])).stdout;
+        await assertInstalledFiles(inRoot, m);
+        await assertInstallChoices(inRoot);
+        assert.match(await inRoot("ls /etc/runlevels/default"), /^sshd$/m);
+        const fp = await execa("ssh-keygen", [
+          "-l",
+          "-f",
+          join(root, "etc/ssh/ssh_host_ed25519_key.pub"),
+        ]);
+        assert.equal(
+          fp.stdout.split(/\s+/)[1],
+          oldRoot.hostKeyFingerprint,
+          "the old SSH host key was kept",
+        );
       });
-      await assertCommonSystem(ssh, m);
-      // OpenRC host with the `keep` layout: root paved, users and host key as the spec says.
-      assert.match(await ssh("id bob"), /uid=1001\(bob\) gid=1001\(bob\)/);
-      assert.match(await ssh("rc-update show default"), /sshd/);
-      assert.match(await ssh("cat /etc/motd"), /.+/);
-      assert.match(await ssh("stat -c %a /etc/sudoers.d/wheel"), /^440/);
-      assert.equal(
-        (await ssh("test -e /OLD-ROOT-MARKER && echo old || echo paved")).trim(),
-        "paved",
-      );
-      const scan = await b.bed.exec("ssh-keyscan", ["-t", "ed25519", ip]);
-      const fp = await execa("ssh-keygen", ["-l", "-f", "-"], { input: String(scan.stdout) });
-      assert.equal(
-        fp.stdout.split(/\s+/)[1],
-        oldRoot.hostKeyFingerprint,
-        "the old SSH host key was kept",
-      );
       // One run: install, phase 2 and the capture (phase 3); nobody armed anything else.
       const runIds = new Set(timeline.events.map((e) => e.runId));
       assert.equal(runIds.size, 1, `one run: ${[...runIds].join(", ")}`);
@@ -148,7 +160,7 @@ describe("BIOS install end to end", { timeout: 85 * MIN }, () => {
       assert.equal(await sha256File(file), img.sha256, "the server's bytes are what was committed");
       const hostname = await execa("sh", ["-c", `zstd -dc '${file}' | tar -xOf - ./etc/hostname`]);
       assert.equal(hostname.stdout.trim(), HOST);
-      const after = await assertHomeIntact(b, ssh, vm, m, SYSIMGS_ON_HOME);
+      const after = await assertHomeUnchanged(b, m, SYSIMGS_ON_HOME);
       // On the /home disk itself: the archive and its record, the same sha256.
       const onHome = await withMountedImage(
         home.file,
@@ -186,7 +198,7 @@ describe("BIOS install end to end", { timeout: 85 * MIN }, () => {
       for (const ext of ["json", "tar.zst"])
         await execa("rm", [join(b.work, "state", "sysimgs", `${img.name}.${ext}`)]);
       assert.deepEqual((await b.server.json<HostImages>(["sysimgs", HOST])).server, []);
-      const { vm, ssh, timeline } = await installMachine(b, m, "deploy:latest");
+      const { vm, ip, ssh, timeline } = await installMachine(b, m, "deploy:latest");
       const steps = timeline.events.map((e) => e.event.step).filter(Boolean);
       assert.ok(
         steps.includes("fetch-sysimg") && steps.includes("extract-sysimg"),
@@ -206,7 +218,12 @@ describe("BIOS install end to end", { timeout: 85 * MIN }, () => {
       );
       await assertCommonSystem(ssh, m);
       assert.match(await ssh("test -x /sbin/init && echo restored"), /restored/);
-      assert.match(await ssh("stat -c %a /etc/sudoers.d/wheel"), /^440/);
+      // The install's system, booted: what the image holds is what the install made.
+      await assertInstallChoices(ssh);
+      assert.match(await ssh("rc-update show default"), /sshd/);
+      const scan = await b.bed.exec("ssh-keyscan", ["-t", "ed25519", ip]);
+      const fp = await execa("ssh-keygen", ["-l", "-f", "-"], { input: String(scan.stdout) });
+      assert.equal(fp.stdout.split(/\s+/)[1], oldRoot.hostKeyFingerprint, "the host key survived");
       await assertHomeIntact(b, ssh, vm, m);
     },
   );

@@ -15,7 +15,13 @@ import type { Testbed } from "../../lib/testbed.ts";
 import type { HomeDisk } from "./disks.ts";
 import type { BedServer } from "./server.ts";
 import { sshTo, waitForSsh } from "./ssh.ts";
-import { fetchTimeline, findTrace, renderTimeline, type Timeline } from "./timeline.ts";
+import {
+  fetchTimeline,
+  findTrace,
+  renderTimeline,
+  type Timeline,
+  type TraceRow,
+} from "./timeline.ts";
 
 const MIN = 60_000;
 
@@ -85,15 +91,8 @@ async function waitStatus(
   return s;
 }
 
-/** Runs the whole install; returns the running installed machine, its address and the timeline. */
-export async function installMachine(
-  ctx: FlowContext,
-  m: Machine,
-  /** install, or deploy:<image> (an install from a captured image) */
-  action = "install",
-  /** The host file has postInstall.capture: phase 2 reboots into the capture of the same run. */
-  opts: { captureAfter?: boolean } = {},
-): Promise<{ vm: RunningVm; ip: string; timeline: Timeline; ssh: Ssh; t0: number }> {
+/** Arms `action`, powers on, and waits for phase 1 to reboot without failing; returns t0. */
+async function runPhase1(ctx: FlowContext, m: Machine, action: string): Promise<number> {
   const { server } = ctx;
   await server.cli(["next", m.host, action]);
   const t0 = Date.now();
@@ -113,49 +112,103 @@ export async function installMachine(
     `phase 1 failed: ${JSON.stringify(afterPhase1)}`,
   );
   log(`${m.host}: phase 1 done after ${secs(t0)} s`);
+  return t0;
+}
 
-  // Power on again: the run is past phase 1, so the server must send it to its disk.
-  let vm = bootMachine(ctx, m, `${m.host}-firstboot`);
-  if (opts.captureAfter) {
-    // Phase 2 ends with a reboot into netboot (QEMU exits: -no-reboot); the
-    // next power-on gets the capture of the same run, which reboots when stored.
-    const rebooted = await Promise.race([
-      vm.exited.then(() => true),
-      sleep(40 * MIN).then(() => false),
-    ]);
-    const s = await server.json<Status>(["status", m.host]);
-    assert.ok(rebooted, `phase 2 did not reboot for the capture: ${JSON.stringify(s)}`);
-    assert.equal(s.run?.phase, 3, `the run waits for its capture: ${JSON.stringify(s)}`);
-    log(`${m.host}: phase 2 done, rebooted for the capture after ${secs(t0)} s`);
-    const cap = bootMachine(ctx, m, `${m.host}-capture`);
-    const stored = await Promise.race([
-      cap.exited.then(() => true),
-      sleep(20 * MIN).then(() => false),
-    ]);
-    assert.ok(
-      stored,
-      `the capture did not finish: ${JSON.stringify(await server.json(["status", m.host]))}`,
-    );
-    log(`${m.host}: capture stored after ${secs(t0)} s`);
-    vm = bootMachine(ctx, m, `${m.host}-after-capture`);
-  }
-  const status = await waitStatus(server, m.host, (s) => s.run?.status === "done", 30 * MIN);
+/** Waits for the run to end done with the host back at `local`; prints and checks the timeline. */
+async function finishedRun(ctx: FlowContext, m: Machine, t0: number, action: string) {
+  const status = await waitStatus(ctx.server, m.host, (s) => s.run?.status === "done", 30 * MIN);
   assert.equal(status.run?.status, "done", `run not done: ${JSON.stringify(status)}`);
   assert.equal(status.state, "local", "the host is back at `local`");
   log(`${m.host}: run done after ${secs(t0)} s`);
-
   // This run only: the same machine may have been installed before.
-  const timeline = await fetchTimeline(server, m.host, t0 - 5000);
+  const timeline = await fetchTimeline(ctx.server, m.host, t0 - 5000);
   process.stderr.write(
     `\n[e2e] timeline (${m.host}, ${ctx.accel.name}):\n${renderTimeline(timeline)}\n\n`,
   );
   assertChain(timeline, action);
+  return timeline;
+}
 
-  const ip = await leaseAddress(server, m.mac);
-  // After a capture the installed system has only just been powered on again.
-  await waitForSsh(ctx.bed, ip, ctx.keyFile, (opts.captureAfter ? 20 : 3) * MIN);
+/** Runs the whole install; returns the running installed machine, its address and the timeline. */
+export async function installMachine(
+  ctx: FlowContext,
+  m: Machine,
+  /** install, or deploy:<image> (an install from a captured image) */
+  action = "install",
+): Promise<{ vm: RunningVm; ip: string; timeline: Timeline; ssh: Ssh; t0: number }> {
+  const t0 = await runPhase1(ctx, m, action);
+  // Power on again: the run is past phase 1, so the server must send it to its disk.
+  const vm = bootMachine(ctx, m, `${m.host}-firstboot`);
+  const timeline = await finishedRun(ctx, m, t0, action);
+  const ip = await leaseAddress(ctx.server, m.mac);
+  await waitForSsh(ctx.bed, ip, ctx.keyFile, 3 * MIN);
   const ssh: Ssh = (cmd) => sshTo(ctx.bed, ip, ctx.keyFile, cmd);
   return { vm, ip, timeline, ssh, t0 };
+}
+
+/**
+ * An install whose host file says postInstall.capture: phase 2 reboots into
+ * netboot (QEMU exits: -no-reboot), the next power-on gets the capture of the
+ * same run, which reboots when stored; the power-on after that must get
+ * `local`. The machine is left off: the installed system is checked on its
+ * disk (a deploy of the same image boots it and checks it over SSH).
+ */
+export async function installAndCapture(
+  ctx: FlowContext,
+  m: Machine,
+): Promise<{ timeline: Timeline; t0: number }> {
+  const { server } = ctx;
+  const t0 = await runPhase1(ctx, m, "install");
+  const firstBoot = bootMachine(ctx, m, `${m.host}-firstboot`);
+  const rebooted = await Promise.race([
+    firstBoot.exited.then(() => true),
+    sleep(40 * MIN).then(() => false),
+  ]);
+  const s = await server.json<Status>(["status", m.host]);
+  assert.ok(rebooted, `phase 2 did not reboot for the capture: ${JSON.stringify(s)}`);
+  assert.equal(s.run?.phase, 3, `the run waits for its capture: ${JSON.stringify(s)}`);
+  log(`${m.host}: phase 2 done, rebooted for the capture after ${secs(t0)} s`);
+  const cap = bootMachine(ctx, m, `${m.host}-capture`);
+  const stored = await Promise.race([
+    cap.exited.then(() => true),
+    sleep(20 * MIN).then(() => false),
+  ]);
+  assert.ok(
+    stored,
+    `the capture did not finish: ${JSON.stringify(await server.json(["status", m.host]))}`,
+  );
+  log(`${m.host}: capture stored after ${secs(t0)} s`);
+  const capturedAt = Date.now();
+  const timeline = await finishedRun(ctx, m, t0, "install");
+  // Powered on once more: the finished run sends it to its disk, not to another capture.
+  const after = bootMachine(ctx, m, `${m.host}-after-capture`);
+  const local = await waitTrace(
+    server,
+    m.host,
+    (r) => r.time >= capturedAt && r.what === "boot.ipxe served",
+    3 * MIN,
+  );
+  assert.equal(local.detail?.decision, "local", JSON.stringify(local));
+  await after.kill();
+  return { timeline, t0 };
+}
+
+/** The first of the host's trace rows that `match`es, polled until `ms` ran out. */
+async function waitTrace(
+  server: BedServer,
+  host: string,
+  match: (r: TraceRow) => boolean,
+  ms: number,
+): Promise<TraceRow> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const rows = (await server.json<{ trace: TraceRow[] }>(["trace", host])).trace;
+    const hit = rows.find(match);
+    if (hit) return hit;
+    assert.ok(Date.now() < deadline, `no matching trace row for ${host} within ${ms} ms`);
+    await sleep(2000);
+  }
 }
 
 /** The chain in order, as the server recorded it (trace rows and run events). */
@@ -187,14 +240,22 @@ export function assertChain(tl: Timeline, action = "install"): void {
   );
 }
 
-/** What every installed host must show, whatever its firmware and init. */
+/** What every installed host must show while it runs, whatever its firmware and init. */
 export async function assertCommonSystem(ssh: Ssh, m: Machine): Promise<void> {
   assert.equal((await ssh("hostname")).trim(), m.host);
+  assert.match(await ssh("findmnt -n -o FSTYPE /home"), /ext4/);
+  assert.match(await ssh("pgrep -x sshd >/dev/null && echo running"), /running/);
+  await assertInstalledFiles(ssh, m);
+}
+
+/**
+ * What every installed root must hold, read through `ssh` (into the
+ * running system, or a chroot into its root on the host).
+ */
+export async function assertInstalledFiles(ssh: Ssh, m: Machine): Promise<void> {
   assert.match(await ssh("id alice"), /uid=1000\(alice\) gid=1000\(alice\)/);
   const fstab = await ssh("cat /etc/fstab");
   assert.match(fstab, new RegExp(`UUID=${m.home.uuid}\\s+/home\\s+ext4`), fstab);
-  assert.match(await ssh("findmnt -n -o FSTYPE /home"), /ext4/);
-  assert.match(await ssh("pgrep -x sshd >/dev/null && echo running"), /running/);
   assert.match(await ssh("test -s /var/lib/automagic/overlay.manifest && echo present"), /present/);
   // Real Portage merged what a stage3 lacks and the host's packages, from the
   // signed binhost through the server (the stage3 carries none of them).
@@ -246,6 +307,15 @@ export async function assertHomeIntact(
   await ssh("sync; poweroff").catch(() => undefined);
   await Promise.race([vm.exited, sleep(90_000)]);
   await vm.kill();
+  return assertHomeUnchanged(ctx, m, allowed);
+}
+
+/** With the machine off: /home's manifest against `m.home.before`; returns what it saw. */
+export async function assertHomeUnchanged(
+  ctx: FlowContext,
+  m: Machine,
+  allowed?: RegExp,
+): Promise<ManifestEntry[]> {
   const after = await withMountedImage(
     m.home.file,
     join(ctx.work, `${m.host}-home-mnt`),
