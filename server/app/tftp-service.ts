@@ -8,6 +8,7 @@ import type { ComponentCheck } from "../http/health.ts";
 import {
   startTftpServer,
   type TftpConfig,
+  type TftpHooks,
   type TftpServer,
   type TftpStats,
 } from "../tftp/index.ts";
@@ -26,8 +27,10 @@ function isBindError(err: unknown): boolean {
   return code !== undefined && BIND_ERRORS.has(code);
 }
 
+/** `hooks.log` defaults to `log`; `hooks.onFatal` hears a listening socket that died. */
 export async function startTftpService(
   cfg: TftpConfig,
+  hooks: TftpHooks,
   log: Logger,
   retryMs = 10_000,
 ): Promise<TftpService> {
@@ -38,7 +41,16 @@ export async function startTftpService(
 
   const attempt = async (): Promise<void> => {
     try {
-      const s = await startTftpServer(cfg);
+      const s = await startTftpServer(cfg, {
+        log,
+        ...hooks,
+        // The listening socket died: TFTP is down (serve's onFatal decides the rest).
+        onFatal: (err) => {
+          server = undefined;
+          down = err.message.replace(/^tftp: /, "");
+          hooks.onFatal?.(err);
+        },
+      });
       if (closed) return void (await s.close());
       server = s;
       if (down) log.info({ port: s.port }, "tftp: bound after all; serving");

@@ -97,7 +97,10 @@ export const dhcpConfigSchema = z
 
 export type DhcpConfig = z.input<typeof dhcpConfigSchema>;
 
-export function parseDhcpConfig(cfg: unknown): z.output<typeof dhcpConfigSchema> {
+/** A config that passed parseDhcpConfig (defaults filled in). */
+export type DhcpSettings = z.output<typeof dhcpConfigSchema>;
+
+export function parseDhcpConfig(cfg: unknown): DhcpSettings {
   const r = dhcpConfigSchema.safeParse(cfg);
   if (!r.success) {
     throw new Error(issueLines(r.error, "dhcp config").join("\n"), { cause: r.error });

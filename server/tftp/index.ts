@@ -5,7 +5,7 @@
 // slots.ts (who may start a transfer).
 //
 // Bounds against clients that hold slots or are not there at all (issue #14;
-// defaults in TftpConfig, server.ts):
+// defaults in TftpConfig, config.ts):
 //   timeout option   <= 5 s, else left out of the OACK (RFC 2349 allows only
 //                    echo or omit; the client keeps its default)
 //   transfer         ends with an ERROR after 5 min (maxTransferMs)
@@ -13,11 +13,6 @@
 //                    transfers from your address" (512 for the whole server)
 //   unanswered RRQ   first packet sent 3 times at most (firstRetries 2), then
 //                    dropped silently: a spoofed RRQ reflects <= 3 packets
-export {
-  startTftpServer,
-  type TftpConfig,
-  type TftpLogger,
-  type TftpServer,
-  type TftpStats,
-  type TftpTraceEvent,
-} from "./server.ts";
+export { startTftpServer } from "./server.ts";
+export { parseTftpConfig, type TftpConfig } from "./config.ts";
+export type { TftpHooks, TftpLogger, TftpServer, TftpStats, TftpTraceEvent } from "./hooks.ts";

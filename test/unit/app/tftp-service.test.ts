@@ -15,7 +15,7 @@ test("tftp service: down while the port is taken, up once it is free, down when 
   await new Promise<void>((r) => blocker.bind(0, "127.0.0.1", () => r()));
   const port = blocker.address().port;
   const log = pino({ level: "silent" });
-  const svc = await startTftpService({ root, address: "127.0.0.1", port }, log, 50);
+  const svc = await startTftpService({ root, address: "127.0.0.1", port }, {}, log, 50);
   t.after(async () => {
     await svc.close();
     rmSync(root, { recursive: true, force: true });
@@ -43,6 +43,7 @@ test("tftp service: an error other than binding still stops the start", async ()
   await assert.rejects(
     startTftpService(
       { root: "/nonexistent/ipxe", address: "127.0.0.1", port: 0 },
+      {},
       pino({ level: "silent" }),
     ),
     /tftp: root \/nonexistent\/ipxe does not exist/,

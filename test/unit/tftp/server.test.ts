@@ -30,14 +30,16 @@ before(async () => {
   await writeFile(join(dir, "big.bin"), big);
   await writeFile(join(dir, "empty"), "");
   await symlink("/etc/passwd", join(dir, "passwd"));
-  server = await startTftpServer({
-    root: dir,
-    address: "127.0.0.1",
-    port: 0,
-    // Every client below comes from 127.0.0.1; the per-address bound has its own test.
-    maxTransfersPerAddress: 64,
-    onTrace: (e) => traces.push(e),
-  });
+  server = await startTftpServer(
+    {
+      root: dir,
+      address: "127.0.0.1",
+      port: 0,
+      // Every client below comes from 127.0.0.1; the per-address bound has its own test.
+      maxTransfersPerAddress: 64,
+    },
+    { onTrace: (e) => traces.push(e) },
+  );
 });
 after(async () => {
   await server.close();
@@ -202,14 +204,16 @@ test(
   async () => {
     await writeFile(join(dir, "crawl.bin"), Buffer.alloc(800, 1));
     const clock = new FakeClock();
-    const srv = await startTftpServer({
-      root: dir,
-      address: "127.0.0.1",
-      port: 0,
-      clock,
-      maxTransferMs: 5000,
-      maxTransfersPerAddress: 1,
-    });
+    const srv = await startTftpServer(
+      {
+        root: dir,
+        address: "127.0.0.1",
+        port: 0,
+        maxTransferMs: 5000,
+        maxTransfersPerAddress: 1,
+      },
+      { clock },
+    );
     const c = await rawClient("127.0.0.3");
     try {
       c.rrq(srv.port, "crawl.bin", [["blksize", "8"]]);
