@@ -2,7 +2,7 @@
 // by real clients in the client namespace: udhcpc as the firmware's and
 // iPXE's DHCP, tftp for the first stage, curl for boot.ipxe.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestNet, type TestNet } from "../../lib/netns.ts";
@@ -36,8 +36,14 @@ export interface NetbootBed {
   close(): Promise<void>;
 }
 
-/** `serve` in full DHCP mode (pool .100-.150) on a fresh test net, ready for clients. */
-export async function startNetbootBed(prefix: string): Promise<NetbootBed> {
+/**
+ * `serve` in full DHCP mode (pool .100-.150) on a fresh test net, ready for
+ * clients; `serveYaml`: more top-level lines for its serve.yaml.
+ */
+export async function startNetbootBed(
+  prefix: string,
+  serveYaml: string[] = [],
+): Promise<NetbootBed> {
   for (const t of ["udhcpc", "tftp", "curl"]) requireTool(t);
   const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
   const world = makeWorld();
@@ -55,6 +61,7 @@ export async function startNetbootBed(prefix: string): Promise<NetbootBed> {
       "probeMs: 0",
       "subnet: { network: 10.77.0.0, prefixLen: 24, poolStart: 10.77.0.100, poolEnd: 10.77.0.150 }",
     ]);
+    appendFileSync(cfg, serveYaml.map((l) => `${l}\n`).join(""));
     bed.srv = await startServe(world, ["--config", cfg], bed.net.server);
   } catch (err) {
     await close();
