@@ -3,7 +3,7 @@
 // more than one is a refusal naming the disk, never a guess.
 import type { InstallSpec } from "../spec/schema.ts";
 import type { ProbedPartition, ProbedSystem } from "../probe/types.ts";
-import { ROOT_FS_LABEL } from "./plan.ts";
+import { ROOT_FS_LABEL } from "./groups/disk.ts";
 import { describeDisk, selectDisk } from "./select.ts";
 import { PlanRefusal } from "./types.ts";
 

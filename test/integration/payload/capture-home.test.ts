@@ -15,7 +15,7 @@ import { sha256File } from "../../../shared/hash.ts";
 import { attachLoop, manifest, withMount } from "./loopdisk.ts";
 import { runPayload } from "./run.ts";
 import { startServer, type TestServer } from "./server.ts";
-import { ROOT_FS_LABEL } from "../../../payload/plan/plan.ts";
+import { ROOT_FS_LABEL } from "../../../payload/plan/groups/disk.ts";
 
 for (const t of ["losetup", "sgdisk", "mkfs.ext4", "mount", "partx", "unshare", "tar", "zstd"])
   requireTool(t);
