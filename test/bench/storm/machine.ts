@@ -251,7 +251,7 @@ export async function walk(
             port: 69,
             file: l.bootfile,
             localAddress: l.ip,
-            timeoutMs: 10_000,
+            timeoutMs: 30_000,
             // What PXE ROMs ask for (an Ethernet frame's worth per block, and the size).
             options: [
               ["blksize", "1432"],

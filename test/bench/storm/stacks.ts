@@ -97,10 +97,12 @@ export async function automagicStack(
   const served = srv;
   const stop = async () => {
     await served.stop();
+    writeFileSync(join(dir, "serve.log"), served.log());
     await n.close();
   };
   try {
     await arm(n, stateDir, armed);
+    await healthy(n);
   } catch (err) {
     await stop();
     throw err;
@@ -136,6 +138,22 @@ export async function automagicStack(
     },
     stop,
   };
+}
+
+/** Until /healthz says 200: HTTP answers first, DHCP after its probe for other servers. */
+async function healthy(n: TestNet): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const r = await n.inServer(
+      "curl",
+      ["-s", "-o", "/dev/null", "-w", "%{http_code}", `${HTTP}/healthz`],
+      { reject: false },
+    );
+    if (String(r.stdout) === "200") return;
+    if (Date.now() > deadline)
+      throw new Error(`serve: /healthz still ${String(r.stdout)} after 60 s`);
+    await new Promise((res) => setTimeout(res, 250));
+  }
 }
 
 /**
