@@ -42,6 +42,9 @@ test("cli: --json and exit codes of the control commands", async (t) => {
   await run(["status", "nosuch"], 3);
   await run(["next", "nosuch", "install"], 3);
   await run(["next", "qemu-bios", "deploy:nosuch"], 3);
+  // no discover run has reported yet (#20)
+  assert.match((await run(["inventory", "qemu-bios"], 3)).stderr, /next qemu-bios discover/);
+  await run(["hosts", "draft", "52:54:00:00:00:99", "--json"], 3);
   // usage: nothing is sent
   await run(["next", "qemu-bios", "reinstall"], 2);
   await run(["next", "qemu-bios"], 2);
