@@ -11,7 +11,7 @@ import type { LeaseJournal } from "./journal.ts";
 import { datagramCap, interfaceMtu } from "./limits.ts";
 import { DhcpLoop } from "./loop.ts";
 import { deviceBoundUdp, openDhcpSockets, type DhcpSocket } from "./socket.ts";
-import { openFailure, socketName, watchListening } from "../net/udp.ts";
+import { closeSocket, openFailure, socketName, watchListening } from "../net/udp.ts";
 
 export type { DhcpHooks, DhcpLogger, DhcpServer, DhcpStats, DhcpTraceEvent } from "./hooks.ts";
 
@@ -68,11 +68,9 @@ export async function startDhcpServer(
   const loop = new DhcpLoop({ serverIp: cfg.serverIp, boot, cap, full, journal, hooks, log });
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= closeAll(sockets, loop, journal));
-  const dead = (err: Error) => {
-    if (closing) return;
-    const fatal = new Error(`dhcp: ${err.message}; the DHCP server has stopped`, { cause: err });
-    log.error({ err: fatal }, fatal.message);
-    void close().then(() => hooks.onFatal?.(fatal));
+  const stop = (err: Error) => {
+    log.error({ err }, err.message);
+    void close().then(() => hooks.onFatal?.(err));
   };
   for (const s of sockets) {
     if (s.via === "dhcp") {
@@ -80,7 +78,7 @@ export async function startDhcpServer(
       else loop.unicastSock = s.sock;
     }
     s.sock.on("message", (m, r) => loop.receive(s.sock, s.via, m, r));
-    watchListening(s.sock, socketName(s), () => !closing, dead);
+    watchListening(s.sock, "dhcp", socketName(s), () => !closing, stop);
   }
   log.info({ mode: cfg.mode, interface: cfg.interface, port, maxDatagram: cap }, "dhcp: serving");
 
@@ -108,19 +106,7 @@ async function closeAll(
   loop: DhcpLoop,
   journal: LeaseJournal | undefined,
 ): Promise<void> {
-  // A socket that already closed underneath calls back at once (or never): do not wait on it.
-  await Promise.all(
-    sockets.map(
-      (s) =>
-        new Promise<void>((res) => {
-          try {
-            s.sock.close(() => res());
-          } catch {
-            res();
-          }
-        }),
-    ),
-  );
+  await Promise.all(sockets.map((s) => closeSocket(s.sock)));
   loop.close();
   await journal?.close();
 }

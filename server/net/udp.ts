@@ -89,20 +89,34 @@ export function socketName(o: { address: string; port: number }): string {
 }
 
 /**
- * Calls `dead` once when a listening socket errors or closes while the
- * server still runs (`running()`): such a socket answers nobody any more, and
- * a server that only logged it would look up while it serves nothing.
+ * Watches a listening socket: when it errors or closes while the server
+ * still runs (`running()`), `stop` is called once with an error naming the
+ * server and the socket. Such a socket answers nobody any more, and a server
+ * that only logged it would look up while it serves nothing.
  */
 export function watchListening(
   sock: UdpSocket,
+  server: "dhcp" | "tftp",
   name: string,
   running: () => boolean,
-  dead: (err: Error) => void,
+  stop: (err: Error) => void,
 ): void {
-  sock.on("error", (err) => {
-    if (running()) dead(new Error(`socket ${name} failed: ${err.message}`, { cause: err }));
-  });
-  sock.on("close", () => {
-    if (running()) dead(new Error(`socket ${name} closed underneath the server`));
+  const dead = (why: string, cause?: Error) => {
+    if (!running()) return;
+    const label = server.toUpperCase();
+    stop(new Error(`${server}: socket ${name} ${why}; the ${label} server has stopped`, { cause }));
+  };
+  sock.on("error", (err) => dead(`failed: ${err.message}`, err));
+  sock.on("close", () => dead("closed underneath the server"));
+}
+
+/** Closes `sock` and waits; one that already closed underneath does not hold the caller up. */
+export function closeSocket(sock: UdpSocket): Promise<void> {
+  return new Promise<void>((resolve) => {
+    try {
+      sock.close(() => resolve());
+    } catch {
+      resolve();
+    }
   });
 }

@@ -13,6 +13,7 @@ import { onRequest } from "./requests.ts";
 import { Slots } from "./slots.ts";
 import { systemClock } from "./transfer.ts";
 import {
+  closeSocket,
   openFailure,
   openUdpSocket,
   socketName,
@@ -94,14 +95,15 @@ export async function startTftpServer(
   const port = main.address().port;
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= closeAll(ctx, main));
+  const name = socketName({ address: cfg.address, port });
   watchListening(
     main,
-    socketName({ address: cfg.address, port }),
+    "tftp",
+    name,
     () => !closing,
     (err) => {
-      const fatal = new Error(`tftp: ${err.message}; the TFTP server has stopped`, { cause: err });
-      log.error({ err: fatal }, fatal.message);
-      void close().then(() => hooks.onFatal?.(fatal));
+      log.error({ err }, err.message);
+      void close().then(() => hooks.onFatal?.(err));
     },
   );
   log.info({ address: cfg.address, port, root: ctx.realRoot, ...ctx.limits }, "tftp: listening");
@@ -121,12 +123,5 @@ async function closeAll(ctx: TftpContext, main: UdpSocket): Promise<void> {
   }
   for (const s of ctx.stray) s.close();
   ctx.stray.clear();
-  // A socket that already closed underneath throws (or never calls back): do not wait on it.
-  await new Promise<void>((resolve) => {
-    try {
-      main.close(() => resolve());
-    } catch {
-      resolve();
-    }
-  });
+  await closeSocket(main);
 }
