@@ -24,6 +24,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { artifactPath } from "../../server/http/images.ts";
+import { nginxArgs } from "../lib/nginx.ts";
 import { treeRss } from "../lib/rss.ts";
 import { requireTool } from "../lib/tools.ts";
 import { sha256File } from "../../shared/hash.ts";
@@ -126,19 +127,12 @@ async function main() {
     const ngPorts = [amPort + 1, amPort + 2];
     mkdirSync(join(dir, "www", path.split("/").slice(1, -1).join("/")), { recursive: true });
     symlinkSync(initrd, join(dir, "www", path.slice(1)));
-    const nginx = (workers: string, port: number) => {
-      const conf = join(dir, `nginx-${port}.conf`);
-      writeFileSync(
-        conf,
-        `user root;\nworker_processes ${workers};\ndaemon off;\npid ${dir}/nginx-${port}.pid;\n` +
-          `error_log ${dir}/nginx-error.log;\nevents { worker_connections 4096; }\n` +
-          `http { access_log off; sendfile on; tcp_nopush on; default_type application/octet-stream;\n` +
-          `  client_body_temp_path ${dir}/ngt; proxy_temp_path ${dir}/ngt; fastcgi_temp_path ${dir}/ngt;\n` +
-          `  uwsgi_temp_path ${dir}/ngt; scgi_temp_path ${dir}/ngt;\n` +
-          `  server { listen 127.0.0.1:${port}; root ${dir}/www; } }\n`,
+    const nginx = (workers: string, port: number) =>
+      execa(
+        "nginx",
+        nginxArgs({ dir, listen: `127.0.0.1:${port}`, root: join(dir, "www"), workers }),
+        { reject: false },
       );
-      return execa("nginx", ["-c", conf, "-e", join(dir, "nginx-error.log")], { reject: false });
-    };
     const ng1 = nginx("1", ngPorts[0]!);
     const ngAuto = nginx("auto", ngPorts[1]!);
     try {

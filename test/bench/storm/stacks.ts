@@ -16,6 +16,7 @@ import { join } from "node:path";
 import type { ResultPromise } from "execa";
 import { startDnsmasq } from "../../lib/dnsmasq.ts";
 import { createTestNet, type TestNet } from "../../lib/netns.ts";
+import { nginxArgs } from "../../lib/nginx.ts";
 import { sample } from "../../lib/prom.ts";
 import { treeRss } from "../../lib/rss.ts";
 import { requireTool } from "../../lib/tools.ts";
@@ -214,19 +215,8 @@ export async function peerStack(dir: string, image: Image): Promise<Stack> {
       join(www, "boot.ipxe"),
       `#!ipxe\nkernel ${HTTP}/s1/vmlinuz initrd=initrd.img console=ttyS0\ninitrd --name initrd.img ${HTTP}/s1/initrd.img\nboot\n`,
     );
-    const conf = join(dir, "nginx.conf");
-    writeFileSync(
-      conf,
-      `user root;\nworker_processes auto;\ndaemon off;\npid ${dir}/nginx.pid;\n` +
-        `error_log ${dir}/nginx-error.log;\nevents { worker_connections 4096; }\n` +
-        `http { access_log off; sendfile on; tcp_nopush on; default_type application/octet-stream;\n` +
-        `  client_body_temp_path ${dir}/ngt; proxy_temp_path ${dir}/ngt; fastcgi_temp_path ${dir}/ngt;\n` +
-        `  uwsgi_temp_path ${dir}/ngt; scgi_temp_path ${dir}/ngt;\n` +
-        `  server { listen ${SERVER_IP}:8080; root ${www}; } }\n`,
-    );
-    procs.push(
-      n.inServer("nginx", ["-c", conf, "-e", join(dir, "nginx-error.log")], { reject: false }),
-    );
+    const site = { dir, listen: `${SERVER_IP}:8080`, root: www, workers: "auto" };
+    procs.push(n.inServer("nginx", nginxArgs(site), { reject: false }));
     const dm = await startDnsmasq((c, a, o) => n.inServer(c, a, o), {
       iface: "srv0",
       range: `${POOL.start},${POOL.end},255.255.252.0,1h`,
