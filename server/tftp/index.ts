@@ -2,7 +2,10 @@
 // RFC 1350 + 2347 (options) + 2348 (blksize) + 2349 (tsize, timeout) + 7440
 // (windowsize). See packet.ts (codec), options.ts (negotiation), session.ts
 // (transfer state machine), transfer.ts (runner), paths.ts (root containment),
-// slots.ts (who may start a transfer).
+// slots.ts (who may start a transfer), config.ts (zod), server.ts (start,
+// listening socket), requests.ts (a datagram on it), serve-file.ts (one
+// accepted RRQ). Sockets come from hooks.socket (server/net/udp.ts), fakes in
+// unit tests; a listening socket that dies stops the server (hooks.onFatal).
 //
 // Bounds against clients that hold slots or are not there at all (issue #14;
 // defaults in TftpConfig, config.ts):
