@@ -53,6 +53,11 @@ export function armChoices(host: HostEntry, sysimgs: readonly string[]): ArmChoi
       label: "rescue (RAM system with SSH)",
       confirm: `Arm rescue on ${n}: ${next} it boots the RAM system with SSH; no disk is touched.`,
     },
+    {
+      action: "discover",
+      label: "discover (report the hardware)",
+      confirm: `Arm discover on ${n}: ${next} it boots the RAM system, reports firmware, disks and NICs (nothing is mounted read-write), then powers off or reboots as serve.yaml says.`,
+    },
   ];
 }
 
