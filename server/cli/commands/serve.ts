@@ -111,21 +111,25 @@ export function registerServe(program: Command): void {
         throw err;
       }
       const s = server;
-      const stop = (sig: string) => {
-        log.info({ signal: sig }, "shutting down");
+      /** Closes everything, then exits with `code` (1 when closing failed). */
+      const exitAfterClose = (code: number) =>
         s.close().then(
-          () => process.exit(0),
+          () => process.exit(code),
           (err: unknown) => {
             log.error({ err }, "shutdown failed");
             process.exit(1);
           },
         );
+      const stop = (sig: string) => {
+        log.info({ signal: sig }, "shutting down");
+        void exitAfterClose(0);
       };
       // A DHCP or TFTP socket died under the running server: stop, loudly, non-zero.
+      // (`failed` only ever resolves; exitAfterClose handles a failing close.)
       void s.failed.then((err) => {
         log.fatal({ err }, `serve: ${err.message}; exiting`);
         process.stderr.write(`automagic serve: ${err.message}\n`);
-        void s.close().then(() => process.exit(1));
+        void exitAfterClose(1);
       });
       process.once("SIGINT", () => stop("SIGINT"));
       process.once("SIGTERM", () => stop("SIGTERM"));
