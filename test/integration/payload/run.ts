@@ -32,7 +32,8 @@ async function runPrivate(script: string, args: string[], timeout: number): Prom
  * payload unmounted them.
  */
 export async function runPayload(o: {
-  srv: TestServer;
+  /** The test server, or `automagic serve` itself (test/bench/deploy.bench.ts). */
+  srv: Pick<TestServer, "url">;
   token: string;
   devices: string[];
   target: string;
