@@ -2,6 +2,7 @@
 // mount of it (never through the root's own symlinks on the host). Shared by
 // the installer tests.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
@@ -98,6 +99,16 @@ export function assertKernelAndGrub(root: string, rootUuid: string): void {
     boot.includes(`initramfs-${kv}.img`),
     `dracut's initramfs-${kv}.img in /boot (${boot.join(", ")})`,
   );
+  // 10-automagic-compress.conf reached dracut: zstd after any early-microcode cpio.
+  const magic = execFileSync("chroot", [
+    root,
+    "/bin/sh",
+    "-c",
+    `/usr/lib/dracut/skipcpio /boot/initramfs-${kv}.img | head -c 4 | od -An -tx1`,
+  ])
+    .toString()
+    .trim();
+  assert.equal(magic, "28 b5 2f fd", `initramfs-${kv}.img is zstd-compressed`);
   const cfg = readIn(root, "boot/grub/grub.cfg");
   assert.match(
     cfg,
