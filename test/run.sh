@@ -26,8 +26,8 @@ case "$level" in
     # one after the other they took longer than CI should. Output goes to a
     # log per suite, printed whole when both are done.
     # The BIOS file (install, capture, deploy) is the long lane; the UEFI
-    # install and the netboot-chain checks share the other.
-    lanes="test/e2e-uefi/install-uefi.test.ts test/e2e/install-bios.test.ts test/e2e/netboot-chain.test.ts"
+    # install, the netboot-chain checks and the device matrix share the other.
+    lanes="test/e2e-uefi/install-uefi.test.ts test/e2e/device-matrix.test.ts test/e2e/install-bios.test.ts test/e2e/netboot-chain.test.ts"
     have=$(find test/e2e test/e2e-uefi -name '*.test.ts' | sort | tr '\n' ' ')
     if [ "$have" != "$lanes " ]; then
       echo "test/run.sh: the QEMU lanes list $lanes but the folders hold $have; add the new file to a lane" >&2
@@ -38,7 +38,7 @@ case "$level" in
       test/e2e/install-bios.test.ts >var/e2e.log 2>&1 &
     bios=$!
     node --import tsx --test --test-reporter=spec --test-concurrency=1 \
-      test/e2e-uefi/install-uefi.test.ts test/e2e/netboot-chain.test.ts >var/e2e-uefi.log 2>&1 &
+      test/e2e-uefi/install-uefi.test.ts test/e2e/netboot-chain.test.ts test/e2e/device-matrix.test.ts >var/e2e-uefi.log 2>&1 &
     uefi=$!
     rc=0
     wait "$bios" || rc=1

@@ -31,6 +31,14 @@ export async function ensureArtifacts(opts: { variants?: string[] } = {}): Promi
     cwd: REPO,
     stdio: ["ignore", "inherit", "inherit"],
   });
+  await ensureImage();
+  const fixtureKey = readFileSync(join(FIXTURE_DIR, "TEST-KEY-FPR"), "utf8").trim();
+  log(`artifacts ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return { imagesDir: IMAGES_DIR, fixtureDir: FIXTURE_DIR, fixtureKey };
+}
+
+/** Builds (or reuses) the netboot image only; returns the images folder. */
+export async function ensureImage(): Promise<string> {
   log("building/reusing the netboot image (images/current) ...");
   await execa(join(REPO, "bin/automagic"), ["image", "build"], {
     cwd: REPO,
@@ -38,7 +46,5 @@ export async function ensureArtifacts(opts: { variants?: string[] } = {}): Promi
   });
   if (!existsSync(join(IMAGES_DIR, "current")))
     throw new Error("image build left no images/current");
-  const fixtureKey = readFileSync(join(FIXTURE_DIR, "TEST-KEY-FPR"), "utf8").trim();
-  log(`artifacts ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  return { imagesDir: IMAGES_DIR, fixtureDir: FIXTURE_DIR, fixtureKey };
+  return IMAGES_DIR;
 }

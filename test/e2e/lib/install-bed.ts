@@ -3,12 +3,12 @@
 // namespace with taps, and `automagic serve` in it — in full DHCP mode, or in
 // proxy mode beside a dnsmasq that hands out the addresses. close() tears it
 // all down (also after a failure); consoles, server log and state stay.
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { createTestbed, type Testbed } from "../../lib/testbed.ts";
 import { probeAccel, type Accel, type RunningVm } from "../../lib/qemu.ts";
-import { ensureArtifacts, type Artifacts } from "./artifacts.ts";
+import { ensureArtifacts, ensureImage, type Artifacts } from "./artifacts.ts";
 import { PROXY_IP, startSiteDhcp } from "./chain-bed.ts";
 import { prepareHosts, startBedServer, type BedServer } from "./server.ts";
 import type { FlowContext } from "./install-flow.ts";
@@ -27,11 +27,16 @@ export async function openInstallBed(opts: {
   dhcpMode?: "full" | "proxy";
   /** Runs after the work dir and key exist, before any VM: make the disks here. */
   prepare?: (work: string) => Promise<void>;
+  /**
+   * No Gentoo mirror behind the server (machines only armed `rescue`): the
+   * image alone is built, the fixture mirror is an empty stand-in.
+   */
+  noMirror?: boolean;
 }): Promise<InstallBed> {
   const accel: Accel = probeAccel();
   process.stderr.write(`[e2e] accelerator: ${accel.name} (${accel.why})\n`);
-  const art = await ensureArtifacts();
   const work = await mkdtemp(`/tmp/${opts.name}-`);
+  const art = opts.noMirror ? await imageOnly(work) : await ensureArtifacts();
   const keyFile = join(work, "id_ed25519");
   await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "e2e", "-f", keyFile]);
   const hostsDir = await prepareHosts(work, await readFile(`${keyFile}.pub`, "utf8"));
@@ -65,4 +70,10 @@ export async function openInstallBed(opts: {
     await close();
     throw err;
   }
+}
+
+async function imageOnly(work: string): Promise<Artifacts> {
+  const fixtureDir = join(work, "no-mirror");
+  await mkdir(join(fixtureDir, "keys"), { recursive: true });
+  return { imagesDir: await ensureImage(), fixtureDir, fixtureKey: "A".repeat(40) };
 }
