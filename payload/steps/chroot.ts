@@ -5,6 +5,7 @@ import type { Handler } from "../run/executor.ts";
 import type { RunContext } from "../run/context.ts";
 import { showCommand } from "../../shared/command-error.ts";
 import { inChroot } from "../run/runner.ts";
+import { stopLeftovers } from "./leftovers.ts";
 import { writeTargetFile } from "./target-fs.ts";
 
 export const chrootMounts: Handler<"chroot-mounts"> = async (a, ctx) => {
@@ -91,6 +92,9 @@ export async function mountsUnder(dir: string): Promise<string[]> {
 
 /** Unmounts everything under the target; lazy only as a last resort, and then says so. */
 export async function unmountAll(ctx: RunContext, target: string): Promise<void> {
+  const stopped = await stopLeftovers(target);
+  if (stopped.length)
+    ctx.log(`stopped what the install left running in ${target}: ${stopped.join(", ")}`);
   await ctx.runner.run(["sync"]).catch(() => undefined);
   for (const m of ["dev/shm", "dev/pts", "dev"]) {
     const p = path.join(target, m);
