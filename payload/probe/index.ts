@@ -8,6 +8,7 @@ import path from "node:path";
 import type { InstallSpec } from "../spec/schema.ts";
 import type { CommandRunner } from "../run/runner.ts";
 import { parseLsblk } from "./lsblk.ts";
+import { cleanSerial, sysfsSerial } from "./serial.ts";
 import { mergeBlkidDisk, mergeBlkidPartition, parseBlkidExport } from "./blkid.ts";
 import { bootifMac } from "./cmdline.ts";
 import { parsePasswd, parseShadow, usableHash } from "../keep/accounts.ts";
@@ -118,8 +119,8 @@ export async function probeDisk(r: CommandRunner, device: string): Promise<Probe
 
 /**
  * lsblk takes SERIAL from the udev database; the RAM image runs no udev, so
- * virtio disks (serial only in /sys/block/<dev>/serial) and SCSI/SATA disks
- * (device/serial) would look serial-less and a spec's `serial:` never match.
+ * the serial comes from sysfs (./serial.ts), trimmed as udev trims it, or a
+ * spec's `serial:` would never match a SATA, SCSI, USB or NVMe disk.
  * A loop device's identity is its image file.
  */
 async function withSysfs(d: ProbedDisk): Promise<ProbedDisk> {
@@ -130,11 +131,8 @@ async function withSysfs(d: ProbedDisk): Promise<ProbedDisk> {
     const file = await read(`/sys/block/${name}/loop/backing_file`);
     if (file) out.backingFile = file;
   }
-  if (d.serial) return out;
-  for (const f of [`/sys/block/${name}/serial`, `/sys/block/${name}/device/serial`]) {
-    const v = await read(f);
-    if (v) return { ...out, serial: v };
-  }
+  const serial = cleanSerial(d.serial) ?? (await sysfsSerial(name));
+  if (serial) out.serial = serial;
   return out;
 }
 

@@ -1,26 +1,29 @@
-// The RAM image on hardware other than virtio (issue #20). Every other test
-// machine has a virtio NIC and virtio disks; here:
-//   - one short boot per NIC model (e1000e, rtl8139, vmxnet3), netbooted by
-//     that model's iPXE ROM from Debian's ipxe-qemu: the RAM system's own
-//     driver must then take DHCP and serve SSH (the machines are armed
-//     `rescue`), and the NIC carrying the address must be bound to the
-//     expected driver;
-//   (the disk-controller machine is still to come: issue #20 item 4).
-// One server bed for all boots; the NIC machines boot together.
+// The RAM image on hardware other than virtio (issue #20), in one boot: a
+// machine netboots through an e1000e NIC with that model's iPXE ROM (Debian's
+// ipxe-qemu), has two more NICs (rtl8139, vmxnet3) and six disks behind six
+// controllers (nvme, ich9-ahci, megasas-gen2, lsi53c895a, pvscsi,
+// usb-storage), each with its own serial, and /home on a virtio disk. It is
+// armed `discover`: the inventory its RAM system reports (the payload's own
+// probe) must name each NIC's driver (the e1000e as the netboot NIC, with the
+// address the RAM system's own driver took by DHCP) and each disk by its
+// serial, and no disk is written; `hosts draft` turns it into a host file.
+// One machine instead of one per device: every boot under TCG costs minutes.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { startVm, type RunningVm } from "../lib/qemu.ts";
+import { makeExt4Image } from "../lib/home-disk.ts";
+import { makeRawDisk, startVm, type RunningVm } from "../lib/qemu.ts";
 import { requireTool } from "../lib/tools.ts";
+import type { StoredInventory } from "../../server/app/format-inventory.ts";
 import { openInstallBed, type InstallBed } from "./lib/install-bed.ts";
-import { leaseAddress } from "./lib/install-flow.ts";
-import { sshTo, waitForSsh } from "./lib/ssh.ts";
 
 const MIN = 60_000;
 const IPXE_ROMS = "/usr/lib/ipxe/qemu";
+const HOST = "dm-machine";
 
+/** The netboot NIC first; the others sit on the same bridge. */
 const NICS = [
   { model: "e1000e", driver: /^e1000e$/, mac: "52:54:00:d0:00:01", tap: "tap0" },
   // QEMU's RTL8139 is revision 0x20: 8139cp claims it before 8139too
@@ -28,66 +31,76 @@ const NICS = [
   { model: "vmxnet3", driver: /^vmxnet3$/, mac: "52:54:00:d0:00:03", tap: "tap2" },
 ] as const;
 
+/** A disk (`disk` device) on bus 0 of its own `hba`; NVMe is both in one device. */
+interface Controller {
+  name: string;
+  serial: string;
+  hba?: string;
+  disk: string;
+}
+
+const CONTROLLERS: Controller[] = [
+  { name: "nvme", serial: "DM-NVME-01", disk: "nvme" },
+  { name: "ich9-ahci", serial: "DM-AHCI-02", hba: "ich9-ahci", disk: "ide-hd" },
+  { name: "megasas-gen2", serial: "DM-MEGASAS-03", hba: "megasas-gen2", disk: "scsi-hd" },
+  { name: "lsi53c895a", serial: "DM-LSI-04", hba: "lsi53c895a", disk: "scsi-hd" },
+  { name: "pvscsi", serial: "DM-PVSCSI-05", hba: "pvscsi", disk: "scsi-hd" },
+  { name: "usb-storage", serial: "DM-USB-06", hba: "qemu-xhci", disk: "usb-storage" },
+];
+
+/** QEMU arguments attaching `file` as drive `id` behind controller `c`. */
+function controllerArgs(c: Controller, id: string, file: string): string[] {
+  const drive = ["-drive", `if=none,id=${id},format=raw,file=${file},cache=unsafe`];
+  const disk = `${c.disk},drive=${id},serial=${c.serial}`;
+  if (!c.hba) return [...drive, "-device", disk];
+  return ["-device", `${c.hba},id=${id}hba`, ...drive, "-device", `${disk},bus=${id}hba.0`];
+}
+
+/** QEMU arguments for NIC `i` of NICS; only the first has a ROM and boots. */
+function nicArgs(i: number): string[] {
+  const n = NICS[i]!;
+  const boot = i === 0 ? `,romfile=${join(IPXE_ROMS, `efi-${n.model}.rom`)},bootindex=1` : "";
+  return [
+    "-netdev",
+    `tap,id=n${i},ifname=${n.tap},script=no,downscript=no`,
+    "-device",
+    `${n.model},netdev=n${i},mac=${n.mac}${boot}`,
+  ];
+}
+
 /**
- * A host file for `mac` from the UEFI test host's (its users carry the
- * test's key): BIOS firmware, a fresh GPT on the disk with `serial`.
+ * A host file for the machine from the UEFI test host's (its users carry
+ * the test's key): BIOS firmware, its three MACs, the NVMe disk as target.
  */
-async function writeHost(hostsDir: string, host: string, mac: string, serial: string) {
+async function writeHost(hostsDir: string) {
   const base = await readFile(join(hostsDir, "qemu-uefi.yaml"), "utf8");
+  const macs = NICS.map((n) => `"${n.mac}"`).join(", ");
   const text = base
-    .replace(/^macs: .*$/m, `macs: ["${mac}"]`)
+    .replace(/^macs: .*$/m, `macs: [${macs}]`)
     .replace(/^firmware: uefi$/m, "firmware: bios")
     .replace(/^\s+espSize: .*\n/m, "")
-    .replaceAll("AM-SYS-UEFI", serial);
+    .replaceAll("AM-SYS-UEFI", CONTROLLERS[0]!.serial);
   assert.ok(!/uefi$|espSize|AM-SYS/m.test(text.replace(/groups: \[qemu, uefi\]/, "")), text);
-  await writeFile(join(hostsDir, `${host}.yaml`), text);
+  await writeFile(join(hostsDir, `${HOST}.yaml`), text);
 }
 
-let b: InstallBed | undefined;
-
-before(() => {
-  for (const t of ["qemu-system-x86_64", "dnsmasq", "ip", "ssh", "mkfs.ext4"]) requireTool(t);
-  for (const n of NICS) {
-    const rom = join(IPXE_ROMS, `efi-${n.model}.rom`);
-    assert.ok(existsSync(rom), `${rom} missing (Debian's ipxe-qemu)`);
-  }
-});
-
-after(async () => {
-  await b?.close();
-});
-
-/** Arms `rescue`, waits for the RAM system's SSH at the address its DHCP lease got. */
-async function rescueSsh(bed: InstallBed, host: string, mac: string, ms: number) {
-  const deadline = Date.now() + ms;
-  let ip: string | undefined;
-  while (!ip) {
-    ip = await leaseAddress(bed.server, mac).catch(() => undefined);
-    if (!ip) {
-      assert.ok(Date.now() < deadline, `${host}: no DHCP lease for ${mac}`);
-      await new Promise((r) => setTimeout(r, 2000));
-    }
-  }
-  await waitForSsh(bed.bed, ip, bed.keyFile, deadline - Date.now());
-  return (cmd: string) => sshTo(bed.bed, ip, bed.keyFile, cmd);
-}
-
-/** The NIC machines: no disk, that model's NIC with Debian's iPXE ROM for it. */
-function powerOnNic(bed: InstallBed, n: (typeof NICS)[number]): RunningVm {
-  const rom = join(IPXE_ROMS, `efi-${n.model}.rom`);
+function powerOn(bed: InstallBed): RunningVm {
   return startVm(
     {
-      name: `dm-${n.model}`,
+      name: HOST,
       firmware: "bios",
-      mac: n.mac,
+      mac: NICS[0].mac,
       memMiB: 1536,
-      disks: [],
+      // /home: a whole-disk ext4 on a virtio disk (the host file finds it by label)
+      disks: [{ file: join(bed.work, "home.img"), serial: "DM-HOME" }],
+      // Disks boot after the NIC (bootindex 2 on); the NICs are extraArgs.
+      netbootFirst: true,
       workDir: bed.work,
       extraArgs: [
-        "-netdev",
-        `tap,id=n0,ifname=${n.tap},script=no,downscript=no`,
-        "-device",
-        `${n.model},netdev=n0,mac=${n.mac},romfile=${rom},bootindex=1`,
+        ...NICS.flatMap((_, i) => nicArgs(i)),
+        ...CONTROLLERS.flatMap((c, i) =>
+          controllerArgs(c, `c${i}`, join(bed.work, `${c.name}.img`)),
+        ),
       ],
     },
     bed.accel,
@@ -95,53 +108,94 @@ function powerOnNic(bed: InstallBed, n: (typeof NICS)[number]): RunningVm {
   );
 }
 
-// Under TCG on a loaded 2-core machine one boot takes minutes (rtl8139's
-// iPXE moves the initrd at ~0.5 MB/s): all four machines boot at once.
+// Under TCG on a loaded 2-core machine one boot takes minutes.
 const BOOT_MS = 20 * MIN;
 
-describe("RAM image device matrix (QEMU)", { timeout: 30 * MIN }, () => {
-  let t0 = 0;
-  let nicVms: RunningVm[] = [];
+describe("RAM image device matrix (QEMU, one machine, discover)", { timeout: 30 * MIN }, () => {
+  let b: InstallBed | undefined;
+  let vm: RunningVm | undefined;
+  let got: StoredInventory | undefined;
+
   before(async () => {
+    for (const t of ["qemu-system-x86_64", "dnsmasq", "ip", "mkfs.ext4"]) requireTool(t);
+    const rom = join(IPXE_ROMS, `efi-${NICS[0].model}.rom`);
+    assert.ok(existsSync(rom), `${rom} missing (Debian's ipxe-qemu)`);
     b = await openInstallBed({
       name: "am-devmatrix",
       ns: "am-dm",
-      taps: ["tap0", "tap1", "tap2"],
+      taps: NICS.map((n) => n.tap),
       noMirror: true,
       prepare: async (work) => {
-        const hosts = join(work, "hosts");
-        for (const n of NICS) await writeHost(hosts, `dm-${n.model}`, n.mac, "DM-NONE");
+        await writeHost(join(work, "hosts"));
+        for (const c of CONTROLLERS) await makeRawDisk(join(work, `${c.name}.img`), 8 * 2 ** 30);
+        const src = join(work, "home-src");
+        await mkdir(join(src, "alice"), { recursive: true });
+        await writeFile(join(src, "alice", "notes.txt"), "kept\n");
+        await makeExt4Image(join(work, "home.img"), src, 64 * 2 ** 20, "home");
       },
     });
-    for (const n of NICS) await b.server.cli(["next", `dm-${n.model}`, "rescue"]);
-    t0 = Date.now();
-    nicVms = NICS.map((n) => powerOnNic(b!, n));
-    b.vms.push(...nicVms);
+    await b.server.cli(["next", HOST, "discover"]);
+    const t0 = Date.now();
+    vm = powerOn(b);
+    b.vms.push(vm);
+    const deadline = t0 + BOOT_MS;
+    let exited = false;
+    void vm.exited.then(() => (exited = true));
+    while (!got) {
+      // Discover powers the machine off once its report is in: ask first.
+      const gone = exited;
+      got = await b.server.json<StoredInventory>(["inventory", HOST]).catch(() => undefined);
+      if (!got) {
+        assert.ok(!gone, `${HOST}: QEMU exited without an inventory (console: ${vm.consoleLog})`);
+        assert.ok(
+          Date.now() < deadline,
+          `${HOST}: no inventory within ${BOOT_MS} ms (console: ${vm.consoleLog})`,
+        );
+        await new Promise((r) => setTimeout(r, 3000));
+      }
+    }
+    process.stderr.write(`[matrix] inventory after ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+    await vm.kill();
   });
 
-  test("e1000e, rtl8139, vmxnet3: iPXE ROM netboots, the RAM system's driver takes DHCP and SSH", async () => {
-    const bed = b!;
-    const vms = nicVms;
-    await Promise.all(
-      NICS.map(async (n, i) => {
-        const ssh = await rescueSsh(bed, `dm-${n.model}`, n.mac, BOOT_MS).catch((err: Error) => {
-          throw new Error(`${n.model}: ${err.message} (console: ${vms[i]!.consoleLog})`, {
-            cause: err,
-          });
-        });
-        // the interface with this MAC, and the driver bound to it
-        const out = await ssh(
-          `for i in /sys/class/net/*; do if [ "$(cat $i/address)" = ${n.mac} ]; then ` +
-            `echo "$(basename $(readlink $i/device/driver)) $(ip -4 -o addr show dev \${i##*/} | wc -l)"; fi; done`,
-        );
-        const [driver, addrs] = out.trim().split(" ");
-        assert.match(driver ?? "", n.driver, `${n.model}: driver of ${n.mac} (${out})`);
-        assert.equal(addrs, "1", `${n.model}: the RAM system's ${driver} carries its address`);
-        process.stderr.write(
-          `[matrix] ${n.model}: driver ${driver}, SSH after ${((Date.now() - t0) / 1000).toFixed(0)} s\n`,
-        );
-        await vms[i]!.kill();
-      }),
+  after(async () => {
+    await b?.close();
+  });
+
+  test("e1000e (netboot, iPXE ROM), rtl8139, vmxnet3: each bound to its driver in the RAM system", () => {
+    const nics = got!.inventory.nics;
+    const seen = nics.map((n) => `${n.mac}:${n.driver ?? "-"}${n.netboot ? "*" : ""}`).join(", ");
+    for (const n of NICS) {
+      const nic = nics.find((x) => x.mac.toLowerCase() === n.mac);
+      assert.ok(nic, `${n.model}: a NIC with ${n.mac} (seen ${seen})`);
+      assert.match(nic.driver ?? "", n.driver, `${n.model}: its driver (seen ${seen})`);
+    }
+    const boot = nics.find((x) => x.netboot);
+    // The RAM system took its address on the netboot NIC (BOOTIF) with its own
+    // e1000e driver: the report that reached us went out through it.
+    assert.equal(boot?.mac.toLowerCase(), NICS[0].mac, `the e1000e carried the netboot (${seen})`);
+  });
+
+  test("nvme, ich9-ahci, megasas-gen2, lsi53c895a, pvscsi, usb-storage: each disk by its serial, none written", async () => {
+    const disks = got!.inventory.disks;
+    const seen = disks.map((d) => `${d.name}:${d.serial ?? "-"}`).join(", ");
+    for (const c of CONTROLLERS)
+      assert.ok(
+        disks.some((d) => d.serial === c.serial),
+        `${c.name}: a disk with serial ${c.serial} (seen ${seen})`,
+      );
+    assert.ok(
+      disks.some((d) => d.serial === "DM-HOME"),
+      `the /home disk (seen ${seen})`,
     );
+    // Made sparse and blank: a single block written would be allocated.
+    for (const c of CONTROLLERS)
+      assert.equal(
+        (await stat(join(b!.work, `${c.name}.img`))).blocks,
+        0,
+        `${c.name}: discover wrote nothing`,
+      );
+    const draft = await b!.server.cli(["hosts", "draft", HOST]);
+    for (const n of NICS) assert.match(draft, new RegExp(`^macs: .*${n.mac}`, "im"), draft);
   });
 });
