@@ -32,9 +32,9 @@ import {
 import type { SysimgMeta } from "./spec/schema.ts";
 import { INSTALL_SPEC_SHA256_FILE, INSTALLED_STATE } from "./steps/finish.ts";
 import { probeSystem } from "./probe/index.ts";
-import { Reporter } from "./run/reporter.ts";
+import { openRunChannel } from "./run/channel.ts";
 import { Sha256Tap } from "../shared/hash.ts";
-import { execaRunner, type CommandRunner } from "./run/runner.ts";
+import type { CommandRunner } from "./run/runner.ts";
 
 export interface CaptureOptions {
   server: string;
@@ -92,16 +92,7 @@ export const TAR_CREATE = [
 
 /** Exit code: 0 stored, 1 a step failed, 2 refused (no root to capture, no room, bad spec). */
 export async function runCapture(o: CaptureOptions): Promise<number> {
-  const f = o.fetch ?? fetch;
-  const runner = o.runner ?? execaRunner();
-  const base = `${o.server.replace(/\/+$/, "")}/api/v1/run/${encodeURIComponent(o.token)}`;
-  const reporter = new Reporter({
-    phase: 1,
-    fetch: f,
-    server: o.server,
-    token: o.token,
-    ...(o.write ? { write: o.write } : {}),
-  });
+  const { f, runner, base, reporter } = openRunChannel(o);
   const fail = async (step: string, message: string, code: number) => {
     reporter.emit({ kind: "step-fail", step, message });
     await reporter.flush();

@@ -3,8 +3,8 @@
 // (collect.ts) goes to POST .../inventory with the run's token; then the
 // machine powers off or reboots to its disk, but only when it was netbooted
 // by automagic (a test or a person running it by hand keeps their machine).
-import { execaRunner, type CommandRunner } from "../run/runner.ts";
-import { Reporter } from "../run/reporter.ts";
+import type { CommandRunner } from "../run/runner.ts";
+import { openRunChannel } from "../run/channel.ts";
 import { discoverOrderSchema, inventorySchema, inventorySummary } from "../spec/inventory.ts";
 import { issueLines } from "../spec/schema.ts";
 import { collectInventory } from "./collect.ts";
@@ -23,16 +23,7 @@ export interface DiscoverOptions {
 
 /** Exit code: 0 reported, 1 failed (the run is failed on the server with the reason). */
 export async function runDiscover(o: DiscoverOptions): Promise<number> {
-  const f = o.fetch ?? fetch;
-  const runner = o.runner ?? execaRunner();
-  const base = `${o.server.replace(/\/+$/, "")}/api/v1/run/${encodeURIComponent(o.token)}`;
-  const reporter = new Reporter({
-    phase: 1,
-    fetch: f,
-    server: o.server,
-    token: o.token,
-    ...(o.write ? { write: o.write } : {}),
-  });
+  const { f, runner, base, reporter } = openRunChannel(o);
   reporter.emit({ kind: "run-start", message: "AUTOMAGIC-PAYLOAD-START" });
   let then: "poweroff" | "reboot" = "poweroff";
   try {
