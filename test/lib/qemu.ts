@@ -78,10 +78,7 @@ function nvramFile(vm: VmSpec): string {
 /** Pure: the argv for one VM. */
 export function qemuArgs(vm: VmSpec, accel: Accel): string[] {
   const args = ["-name", vm.name, "-m", String(vm.memMiB ?? 1024), "-smp", "1", ...accel.args];
-  // -nodefaults: no VGA, CD-ROM or floppy. Firmware, iPXE and GRUB print on the
-  // serial console all the same, and the installed system's udev has three
-  // devices fewer to probe and load drivers for under TCG (drm, sr, floppy).
-  args.push("-nodefaults", "-nographic", "-serial", "mon:stdio");
+  args.push("-nographic", "-serial", "mon:stdio");
   // A reboot inside the guest ends QEMU, so the test "powers on" again itself.
   if (vm.noReboot !== false) args.push("-no-reboot");
   if (vm.firmware === "uefi") {
