@@ -30,6 +30,11 @@ export interface DhcpHooks {
   onFatal?(err: Error): void;
 }
 
+/** A fresh counter set: every DhcpStats field at zero. */
+export function zeroDhcpStats(): DhcpStats {
+  return { received: 0, oversized: 0, malformed: 0, replied: 0, ignored: 0, errors: 0 };
+}
+
 export interface DhcpStats {
   received: number;
   /** Longer than the link carries (limits.ts): dropped before decoding. */

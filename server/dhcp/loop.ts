@@ -5,7 +5,7 @@ import type { BootConfig } from "./boot.ts";
 import { decode, encode, messageType, type DhcpPacket } from "./codec.ts";
 import { DropLog } from "./drop-log.ts";
 import { handleFull, type FullContext } from "./full.ts";
-import type { DhcpHooks, DhcpLogger, DhcpStats } from "./hooks.ts";
+import { zeroDhcpStats, type DhcpHooks, type DhcpLogger, type DhcpStats } from "./hooks.ts";
 import { macOf } from "./ip.ts";
 import type { LeaseJournal } from "./journal.ts";
 import { replyCap } from "./limits.ts";
@@ -29,14 +29,7 @@ export interface LoopOptions {
 }
 
 export class DhcpLoop {
-  readonly stats: DhcpStats = {
-    received: 0,
-    oversized: 0,
-    malformed: 0,
-    replied: 0,
-    ignored: 0,
-    errors: 0,
-  };
+  readonly stats: DhcpStats = zeroDhcpStats();
   private readonly drops: Record<"oversized" | "malformed" | "longReply", DropLog>;
   // Broadcast replies leave through the 0.0.0.0 socket; unicast ones (to a
   // relay, to a renewing client) through the socket bound to our address, so

@@ -6,7 +6,7 @@ import type { BootConfig } from "./boot.ts";
 import { parseDhcpConfig, type DhcpConfig } from "./config.ts";
 import type { FullContext } from "./full.ts";
 import { openFullContext, refuseBesideOtherServer } from "./full-setup.ts";
-import type { DhcpHooks, DhcpLogger, DhcpServer, DhcpStats } from "./hooks.ts";
+import { zeroDhcpStats, type DhcpHooks, type DhcpLogger, type DhcpServer } from "./hooks.ts";
 import type { LeaseJournal } from "./journal.ts";
 import { datagramCap, interfaceMtu } from "./limits.ts";
 import { DhcpLoop } from "./loop.ts";
@@ -17,20 +17,11 @@ export type { DhcpHooks, DhcpLogger, DhcpServer, DhcpStats, DhcpTraceEvent } fro
 
 const silent: DhcpLogger = { info() {}, warn() {}, error() {} };
 
-const zeroStats: DhcpStats = {
-  received: 0,
-  oversized: 0,
-  malformed: 0,
-  replied: 0,
-  ignored: 0,
-  errors: 0,
-};
-
 const offServer: DhcpServer = {
   close: async () => {},
   leases: () => [],
   leaseHolder: () => undefined,
-  stats: () => ({ ...zeroStats }),
+  stats: zeroDhcpStats,
 };
 
 export async function startDhcpServer(

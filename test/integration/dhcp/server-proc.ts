@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ResultPromise } from "execa";
+import type { DhcpStats } from "../../../server/dhcp/hooks.ts";
 import { nsExec } from "../../lib/netns.ts";
 
 export interface ServerProc {
@@ -11,14 +12,7 @@ export interface ServerProc {
   dir: string;
   stderr(): string;
   stats(): Promise<{
-    stats: {
-      received: number;
-      oversized: number;
-      malformed: number;
-      replied: number;
-      ignored: number;
-      errors: number;
-    };
+    stats: DhcpStats;
     leases: Array<{ mac: string; ip: string; expires: number }>;
   }>;
   traces(): Array<{ mac: string; what: string; detail: Record<string, unknown> }>;
