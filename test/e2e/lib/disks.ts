@@ -48,6 +48,69 @@ export async function makeBiosSystemDisk(
     "2:gentoo-root",
     file,
   ]);
+  // Leave room for the backup GPT.
+  return writeOldRoot(file, workDir, ROOT_OFFSET, bytes - ROOT_OFFSET - MiB);
+}
+
+/** Slot a of the A/B disk starts after the BIOS boot and the 256 MiB shared boot partition. */
+const AB_BOOT_MIB = 256;
+const AB_SLOT_A_OFFSET = ROOT_OFFSET + AB_BOOT_MIB * MiB;
+
+/**
+ * An A/B table as `layout: ab` adopts it (BIOS): the BIOS boot partition, the
+ * shared `automagic-boot` ext4 (no GRUB state yet: no slot was confirmed),
+ * slot a holding the same old root as makeBiosSystemDisk, slot b blank.
+ */
+export async function makeAbBiosSystemDisk(
+  file: string,
+  workDir: string,
+  slotMiB = 3584,
+): Promise<OldRoot> {
+  requireTool("sgdisk");
+  const bytes = AB_SLOT_A_OFFSET + 2 * slotMiB * MiB + MiB;
+  await execa("truncate", ["-s", String(bytes), file]);
+  await execa("sgdisk", [
+    "-Z",
+    "-n",
+    "1:2048:+1M",
+    "-t",
+    "1:ef02",
+    "-c",
+    "1:bios-boot",
+    "-n",
+    `2:${ROOT_OFFSET / 512}:+${AB_BOOT_MIB}M`,
+    "-t",
+    "2:8300",
+    "-c",
+    "2:automagic-boot",
+    "-n",
+    `3:${AB_SLOT_A_OFFSET / 512}:+${slotMiB}M`,
+    "-t",
+    "3:8304",
+    "-c",
+    "3:automagic-a",
+    "-n",
+    `4:0:+${slotMiB}M`,
+    "-t",
+    "4:8304",
+    "-c",
+    "4:automagic-b",
+    file,
+  ]);
+  const boot = join(workDir, "ab-boot.img");
+  await mkdir(join(workDir, "ab-boot-src"), { recursive: true });
+  await makeExt4Image(boot, join(workDir, "ab-boot-src"), AB_BOOT_MIB * MiB, "automagic-boot");
+  await ddInto(boot, file, ROOT_OFFSET);
+  return writeOldRoot(file, workDir, AB_SLOT_A_OFFSET, slotMiB * MiB);
+}
+
+/** Writes the old root (an ext4 of `partBytes`) into `file` at byte `offset`. */
+async function writeOldRoot(
+  file: string,
+  workDir: string,
+  offset: number,
+  partBytes: number,
+): Promise<OldRoot> {
   const old = join(workDir, "old-root");
   await mkdir(join(old, "etc/ssh"), { recursive: true });
   await writeFile(join(old, "OLD-ROOT-MARKER"), "the previous OS\n");
@@ -74,18 +137,22 @@ export async function makeBiosSystemDisk(
   ]);
   const fp = await execa("ssh-keygen", ["-l", "-f", join(old, "etc/ssh/ssh_host_ed25519_key.pub")]);
   const part = join(workDir, "old-root.img");
-  const partBytes = bytes - ROOT_OFFSET - MiB; // leave room for the backup GPT
   await makeExt4Image(part, old, partBytes, "old-root");
+  await ddInto(part, file, offset);
+  return { hostKeyFingerprint: fp.stdout.split(/\s+/)[1] ?? "" };
+}
+
+/** Copies a filesystem image into a disk image at byte `offset` (MiB-aligned), then removes it. */
+async function ddInto(part: string, file: string, offset: number): Promise<void> {
   await execa("dd", [
     `if=${part}`,
     `of=${file}`,
     "bs=1M",
-    `seek=${ROOT_OFFSET / MiB}`,
+    `seek=${offset / MiB}`,
     "conv=notrunc,sparse",
     "status=none",
   ]);
   await execa("rm", ["-f", part]);
-  return { hostKeyFingerprint: fp.stdout.split(/\s+/)[1] ?? "" };
 }
 
 export interface HomeDisk {
@@ -110,15 +177,7 @@ export async function makeHomeDisk(
   const uuid = await makeExt4Image(part, src, sizeMiB * MiB, "home");
   await execa("truncate", ["-s", String((sizeMiB + 2) * MiB), file]);
   await execa("sgdisk", ["-Z", "-n", `1:2048:+${sizeMiB}M`, "-t", "1:8302", "-c", "1:home", file]);
-  await execa("dd", [
-    `if=${part}`,
-    `of=${file}`,
-    "bs=1M",
-    "seek=1",
-    "conv=notrunc,sparse",
-    "status=none",
-  ]);
-  await execa("rm", ["-f", part]);
+  await ddInto(part, file, MiB);
   const before = await manifest(src);
   return { file, uuid, offset: MiB, before };
 }
