@@ -8,13 +8,7 @@ import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import type { HostEntry } from "../../../server/hosts/index.ts";
 import { fakeHost } from "../../fakes/control-hosts.ts";
-import {
-  KNOWN,
-  OTHER,
-  parseBootScript,
-  startHarness,
-  type Harness,
-} from "../../unit/http/harness.ts";
+import { KNOWN, OTHER, startHarness, type Harness } from "../../unit/http/harness.ts";
 
 export const CHROMIUM = "/usr/bin/chromium";
 export const TOKEN = "console-test-admin-token-0123456789";
@@ -70,31 +64,4 @@ export async function startBed(): Promise<Harness> {
   return h;
 }
 
-/** The machine's side: boot script (with token) and spec, then event batches. */
-export class FakeMachine {
-  private seq = 0;
-  token = "";
-  constructor(private readonly h: Harness) {}
-
-  async boot(): Promise<void> {
-    const script = await (await fetch(`${this.h.url}/boot.ipxe?mac=${KNOWN}&arch=x86_64`)).text();
-    this.token = parseBootScript(script).token;
-    const spec = await fetch(`${this.h.url}/api/v1/run/${this.token}/spec`);
-    assert.equal(spec.status, 200);
-  }
-
-  async send(...events: Array<Record<string, unknown> & { kind: string }>): Promise<void> {
-    const batch = events.map((e) => ({
-      seq: ++this.seq,
-      time: new Date().toISOString(),
-      phase: 1,
-      ...e,
-    }));
-    const r = await fetch(`${this.h.url}/api/v1/run/${this.token}/events`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ events: batch }),
-    });
-    assert.equal(r.status, 200, await r.text());
-  }
-}
+export { FakeMachine } from "../../lib/fake-machine.ts";

@@ -82,7 +82,7 @@ test("console: login, arm with the disk named, live progress, the failure and it
   await page.locator("h1 [data-state]", { hasText: "armed:install" }).waitFor();
 
   // The machine boots and reports; the page follows over SSE.
-  const m = new FakeMachine(h);
+  const m = new FakeMachine(h, KNOWN);
   await m.boot();
   await m.send(
     { kind: "run-start", message: "AUTOMAGIC-PAYLOAD-START" },
@@ -161,7 +161,7 @@ test("console: a host with more stored events than one page shows its latest run
   t.after(() => h.close());
   // Run 1: 1,200 events (more than one page of the API and of the stream's replay), done.
   h.store.arm("ws1", "install");
-  const first = new FakeMachine(h);
+  const first = new FakeMachine(h, KNOWN);
   await first.boot();
   await first.send({ kind: "run-start" }, { kind: "step-start", step: "emerge" });
   for (let batch = 0; batch < 2; batch++)
@@ -175,7 +175,7 @@ test("console: a host with more stored events than one page shows its latest run
   await first.send({ kind: "step-end", step: "emerge" }, { kind: "run-done" });
   // Run 2: a few events, then a failure.
   h.store.arm("ws1", "install");
-  const second = new FakeMachine(h);
+  const second = new FakeMachine(h, KNOWN);
   await second.boot();
   await second.send(
     { kind: "run-start" },
