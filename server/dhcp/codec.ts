@@ -1,6 +1,8 @@
 // DHCPv4 wire codec (RFC 2131 section 2, RFC 2132, RFC 3396 long options).
-// Pure: bytes -> DhcpPacket -> bytes. decode() throws DhcpDecodeError naming
-// the field and offset; callers count and drop such packets.
+// Pure: bytes -> DhcpPacket -> bytes. decode() never throws: a datagram that
+// does not parse comes back as { ok: false, reason, field, offset } so the
+// socket loop counts and drops it (server/net/decoded.ts says why).
+import type { Decoded } from "../net/decoded.ts";
 import { ipToInt, readIp } from "./ip.ts";
 import { Opt } from "./options.ts";
 
@@ -30,15 +32,12 @@ export interface DhcpPacket {
   options: Map<number, Buffer>;
 }
 
-export class DhcpDecodeError extends Error {
-  constructor(
-    message: string,
-    readonly field: string,
-    readonly offset: number,
-  ) {
-    super(`dhcp packet: ${field} at byte ${offset}: ${message}`);
-    this.name = "DhcpDecodeError";
-  }
+/** A failure also names the field (or option area) and the byte offset where parsing stopped. */
+export type DhcpDecoded = Decoded<DhcpPacket, { field: string; offset: number }>;
+type DhcpDecodeFailure = Extract<DhcpDecoded, { ok: false }>;
+
+function failure(message: string, field: string, offset: number): DhcpDecodeFailure {
+  return { ok: false, reason: `${field} at byte ${offset}: ${message}`, field, offset };
 }
 
 export const BROADCAST_FLAG = 0x8000;
@@ -50,7 +49,8 @@ function cString(buf: Buffer): string {
 
 /**
  * Parses one option area, adding each option's value to its code's chunk
- * list in `into`; returns the overload value (option 52) if seen.
+ * list in `into`; returns the overload value (option 52) if seen, or the
+ * failure.
  */
 function parseOptions(
   buf: Buffer,
@@ -58,7 +58,7 @@ function parseOptions(
   area: string,
   into: Map<number, Buffer[]>,
   requireEnd: boolean,
-): number | undefined {
+): number | undefined | DhcpDecodeFailure {
   let overload: number | undefined;
   let i = 0;
   while (i < buf.length) {
@@ -69,15 +69,15 @@ function parseOptions(
     }
     if (code === Opt.end) return overload;
     if (i + 1 >= buf.length) {
-      throw new DhcpDecodeError(`option ${code} has no length byte`, area, base + i);
+      return failure(`option ${code} has no length byte`, area, base + i);
     }
     const len = buf[i + 1]!;
     if (i + 2 + len > buf.length) {
-      throw new DhcpDecodeError(`option ${code} length ${len} runs past the end`, area, base + i);
+      return failure(`option ${code} length ${len} runs past the end`, area, base + i);
     }
     const value = buf.subarray(i + 2, i + 2 + len);
     if (code === Opt.overload) {
-      if (len !== 1) throw new DhcpDecodeError(`option 52 length ${len}, want 1`, area, base + i);
+      if (len !== 1) return failure(`option 52 length ${len}, want 1`, area, base + i);
       overload = value[0];
     } else {
       // Views into the datagram, not copies: node hands every message its own buffer.
@@ -89,7 +89,7 @@ function parseOptions(
   }
   // Real clients (and RFC 2131) always end the option area with 255, but a
   // few old BOOTP stacks pad to the end instead; only the main area must end.
-  if (requireEnd) throw new DhcpDecodeError("no end option (255)", area, base + buf.length);
+  if (requireEnd) return failure("no end option (255)", area, base + buf.length);
   return overload;
 }
 
@@ -106,16 +106,16 @@ function joinChunks(chunks: Map<number, Buffer[]>): Map<number, Buffer> {
   return out;
 }
 
-export function decode(buf: Buffer): DhcpPacket {
+export function decode(buf: Buffer): DhcpDecoded {
   if (buf.length < HEADER_LEN + 4) {
-    throw new DhcpDecodeError(`${buf.length} bytes, need at least ${HEADER_LEN + 4}`, "length", 0);
+    return failure(`${buf.length} bytes, need at least ${HEADER_LEN + 4}`, "length", 0);
   }
   const op = buf[0]!;
-  if (op !== 1 && op !== 2) throw new DhcpDecodeError(`op ${op}, want 1 or 2`, "op", 0);
+  if (op !== 1 && op !== 2) return failure(`op ${op}, want 1 or 2`, "op", 0);
   const hlen = buf[2]!;
-  if (hlen > 16) throw new DhcpDecodeError(`hlen ${hlen} > 16`, "hlen", 2);
+  if (hlen > 16) return failure(`hlen ${hlen} > 16`, "hlen", 2);
   if (buf.readUInt32BE(HEADER_LEN) !== MAGIC_COOKIE) {
-    throw new DhcpDecodeError("magic cookie missing (plain BOOTP?)", "cookie", HEADER_LEN);
+    return failure("magic cookie missing (plain BOOTP?)", "cookie", HEADER_LEN);
   }
   const chunks = new Map<number, Buffer[]>();
   const overload = parseOptions(
@@ -125,23 +125,37 @@ export function decode(buf: Buffer): DhcpPacket {
     chunks,
     true,
   );
+  if (typeof overload === "object") return overload;
   // RFC 2132 9.3: with overload, `file` (1) and/or `sname` (2) carry options
   // and their text meaning is void.
   let file = cString(buf.subarray(108, 236));
   let sname = cString(buf.subarray(44, 108));
   if (overload !== undefined) {
     if (overload < 1 || overload > 3) {
-      throw new DhcpDecodeError(`option 52 value ${overload}`, "overload", HEADER_LEN + 4);
+      return failure(`option 52 value ${overload}`, "overload", HEADER_LEN + 4);
     }
     if (overload & 1) {
-      parseOptions(buf.subarray(108, 236), 108, "file", chunks, false);
+      const f = parseOptions(buf.subarray(108, 236), 108, "file", chunks, false);
+      if (typeof f === "object") return f;
       file = "";
     }
     if (overload & 2) {
-      parseOptions(buf.subarray(44, 108), 44, "sname", chunks, false);
+      const f = parseOptions(buf.subarray(44, 108), 44, "sname", chunks, false);
+      if (typeof f === "object") return f;
       sname = "";
     }
   }
+  return { ok: true, packet: packetOf(buf, op, hlen, sname, file, chunks) };
+}
+
+function packetOf(
+  buf: Buffer,
+  op: number,
+  hlen: number,
+  sname: string,
+  file: string,
+  chunks: Map<number, Buffer[]>,
+): DhcpPacket {
   return {
     op,
     htype: buf[1]!,

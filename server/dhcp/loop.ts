@@ -59,14 +59,13 @@ export class DhcpLoop {
       this.drops.oversized.note({ from: rinfo.address, bytes: msg.length, cap: this.o.cap });
       return;
     }
-    let req: DhcpPacket;
-    try {
-      req = decode(msg);
-    } catch (err) {
+    const d = decode(msg);
+    if (!d.ok) {
       stats.malformed += 1;
-      this.drops.malformed.note({ from: rinfo.address, err: (err as Error).message });
+      this.drops.malformed.note({ from: rinfo.address, reason: d.reason });
       return;
     }
+    const req = d.packet;
     if (req.op !== 1 || messageType(req) === undefined) {
       stats.ignored += 1;
       return;

@@ -59,18 +59,16 @@ export async function probeForOtherServer(
     const found = new Promise<ProbeResult | undefined>((resolve) => {
       const timer = setTimeout(() => resolve(undefined), waitMs);
       sock.on("message", (msg, rinfo) => {
-        try {
-          const p = decode(msg);
-          const sid = p.options.get(Opt.serverId);
-          if (p.op !== 2 || p.xid !== xid || messageType(p) !== MsgType.offer) return;
-          clearTimeout(timer);
-          resolve({
-            serverId: sid && sid.length === 4 ? readIp(sid, 0) : "?",
-            from: rinfo.address,
-          });
-        } catch {
-          // not a DHCP reply; keep listening
-        }
+        const d = decode(msg);
+        if (!d.ok) return; // not a DHCP reply; keep listening
+        const p = d.packet;
+        const sid = p.options.get(Opt.serverId);
+        if (p.op !== 2 || p.xid !== xid || messageType(p) !== MsgType.offer) return;
+        clearTimeout(timer);
+        resolve({
+          serverId: sid && sid.length === 4 ? readIp(sid, 0) : "?",
+          from: rinfo.address,
+        });
       });
     });
     sock.send(probeDiscover(xid, mac), ports.server, "255.255.255.255");

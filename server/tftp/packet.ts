@@ -1,6 +1,8 @@
 // TFTP packet codec (RFC 1350, RFC 2347 OACK). Pure: bytes -> packet -> bytes.
 // decode() never throws: anything a hostile or broken peer can send comes back
-// as { ok: false, reason } so the socket loop can count it and move on.
+// as { ok: false, reason } so the socket loop can count it and move on (the
+// DHCP codec answers the same way; server/net/decoded.ts says why).
+import type { Decoded } from "../net/decoded.ts";
 
 export const OP = { RRQ: 1, WRQ: 2, DATA: 3, ACK: 4, ERROR: 5, OACK: 6 } as const;
 
@@ -26,7 +28,7 @@ export type Packet =
   | { op: "error"; code: number; message: string }
   | { op: "oack"; options: OptionList };
 
-export type Decoded = { ok: true; packet: Packet } | { ok: false; reason: string };
+export type TftpDecoded = Decoded<Packet>;
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -62,7 +64,7 @@ function optionPairs(strings: string[]): OptionList {
   return out;
 }
 
-function decodeRequest(buf: Buffer, op: "rrq" | "wrq"): Decoded {
+function decodeRequest(buf: Buffer, op: "rrq" | "wrq"): TftpDecoded {
   const parts = cStrings(buf, 2);
   if (typeof parts === "string") return { ok: false, reason: `${op}: ${parts}` };
   const [filename, mode, ...rest] = parts.strings;
@@ -76,13 +78,13 @@ function decodeRequest(buf: Buffer, op: "rrq" | "wrq"): Decoded {
   };
 }
 
-function decodeOack(buf: Buffer): Decoded {
+function decodeOack(buf: Buffer): TftpDecoded {
   const parts = cStrings(buf, 2);
   if (typeof parts === "string") return { ok: false, reason: `oack: ${parts}` };
   return { ok: true, packet: { op: "oack", options: optionPairs(parts.strings) } };
 }
 
-export function decode(buf: Buffer): Decoded {
+export function decode(buf: Buffer): TftpDecoded {
   if (buf.length < 2)
     return { ok: false, reason: `datagram of ${buf.length} byte(s) is too short` };
   const opcode = buf.readUInt16BE(0);

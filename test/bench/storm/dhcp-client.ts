@@ -89,12 +89,9 @@ export class StormDhcp {
     await new Promise<void>((r) => this.#sock.bind(68, "0.0.0.0", r));
     this.#sock.setBroadcast(true);
     this.#sock.on("message", (buf) => {
-      let p: DhcpPacket;
-      try {
-        p = decode(buf);
-      } catch {
-        return;
-      }
+      const d = decode(buf);
+      if (!d.ok) return;
+      const p = d.packet;
       const w = this.#waiting.get(p.xid);
       const t = messageType(p);
       if (p.op !== 2 || !w || (t !== w.want && t !== MsgType.nak)) {

@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { createTestNet, nsExec, type TestNet } from "../../lib/netns.ts";
 import { udhcpc } from "./clients.ts";
 import { baseConfig, startServerIn, tempDir } from "./server-proc.ts";
-import { request } from "../../unit/dhcp/build.ts";
-import { decode, encode, messageType } from "../../../server/dhcp/codec.ts";
+import { decodeOk, request } from "../../unit/dhcp/build.ts";
+import { encode, messageType } from "../../../server/dhcp/codec.ts";
 import { macOf } from "../../../server/dhcp/ip.ts";
 import { MsgType } from "../../../server/dhcp/options.ts";
 
@@ -30,7 +30,7 @@ async function offeredTo(net: TestNet, datagrams: Buffer[]): Promise<string[]> {
   const r = await nsExec(net.client, process.execPath, args, { timeout: 30_000 });
   const got = JSON.parse(String(r.stdout)) as Array<{ hex: string }>;
   return got
-    .map((g) => decode(Buffer.from(g.hex, "hex")))
+    .map((g) => decodeOk(Buffer.from(g.hex, "hex")))
     .filter((p) => messageType(p) === MsgType.offer)
     .map((p) => macOf(p.chaddr, p.hlen));
 }

@@ -33,11 +33,8 @@ export async function exchange(
   const r = await nsExec(ns, process.execPath, args, { timeout: 30_000 });
   const got = JSON.parse(String(r.stdout)) as Array<{ from: string; port: number; hex: string }>;
   return got.flatMap((g) => {
-    try {
-      return [{ from: g.from, port: g.port, packet: decode(Buffer.from(g.hex, "hex")) }];
-    } catch {
-      return [];
-    }
+    const d = decode(Buffer.from(g.hex, "hex"));
+    return d.ok ? [{ from: g.from, port: g.port, packet: d.packet }] : [];
   });
 }
 

@@ -1,6 +1,6 @@
 // Builds client requests for unit tests: a DhcpPacket with the given
 // options, as a client of that kind would send it.
-import type { DhcpPacket } from "../../../server/dhcp/codec.ts";
+import { decode, type DhcpPacket } from "../../../server/dhcp/codec.ts";
 import { Opt } from "../../../server/dhcp/options.ts";
 
 export function request(
@@ -52,4 +52,11 @@ export function request(
     file: "",
     options,
   };
+}
+
+/** Decodes bytes the test knows are a DHCP packet; a failure fails the test with the codec's reason. */
+export function decodeOk(bytes: Buffer): DhcpPacket {
+  const d = decode(bytes);
+  if (!d.ok) throw new Error(`expected a DHCP packet: ${d.reason}`);
+  return d.packet;
 }

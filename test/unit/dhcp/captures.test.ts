@@ -6,11 +6,12 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { decode, encode } from "../../../server/dhcp/codec.ts";
+import { encode } from "../../../server/dhcp/codec.ts";
 import { clientFacts } from "../../../server/dhcp/client.ts";
 import { decodeSubOptions, Opt } from "../../../server/dhcp/options.ts";
 import { assertGolden } from "../../lib/golden.ts";
 import { readPcapUdp } from "../../lib/pcap.ts";
+import { decodeOk } from "./build.ts";
 import { summarize } from "./summary.ts";
 
 const dir = join(import.meta.dirname, "../../fixtures/dhcp");
@@ -49,7 +50,7 @@ describe("dhcp codec on real captures", () => {
       const packets = readPcapUdp(join(dir, f)).filter((d) => d.srcPort === 67 || d.srcPort === 68);
       assert.ok(packets.length >= 2, `${f}: only ${packets.length} DHCP packets`);
       const summaries = packets.map((d) => {
-        const p = decode(d.payload);
+        const p = decodeOk(d.payload);
         const again = encode(p);
         const n = meaningfulLength(d.payload);
         assert.deepEqual(again.subarray(0, n), d.payload.subarray(0, n), `${f} #${d.index}`);
@@ -64,7 +65,7 @@ describe("dhcp codec on real captures", () => {
 
   it("reads the PXE facts udhcpc sent as a BIOS ROM", () => {
     const [discover] = readPcapUdp(join(dir, "udhcpc-bios.pcap"));
-    const c = clientFacts(decode(discover!.payload));
+    const c = clientFacts(decodeOk(discover!.payload));
     assert.equal(c.mac, "52:54:00:12:34:56");
     assert.equal(c.vendorClass, "PXEClient");
     assert.equal(c.arch, 0);
@@ -74,15 +75,15 @@ describe("dhcp codec on real captures", () => {
 
   it("reads the arch from option 93 (dhclient) and from option 60 alone (dhcpcd)", () => {
     const [d1] = readPcapUdp(join(dir, "dhclient-uefi.pcap"));
-    assert.equal(clientFacts(decode(d1!.payload)).arch, 7);
+    assert.equal(clientFacts(decodeOk(d1!.payload)).arch, 7);
     const [d2] = readPcapUdp(join(dir, "dhcpcd-uefi.pcap"));
-    assert.equal(clientFacts(decode(d2!.payload)).arch, 9);
+    assert.equal(clientFacts(decodeOk(d2!.payload)).arch, 9);
   });
 });
 
 describe("dhcp captures of real firmware in QEMU (capture-qemu.sh)", () => {
   const packets = (f: string) =>
-    readPcapUdp(join(dir, f)).map((d) => ({ ...d, p: decode(d.payload) }));
+    readPcapUdp(join(dir, f)).map((d) => ({ ...d, p: decodeOk(d.payload) }));
 
   it("iPXE (SeaBIOS + ipxe-qemu ROM) is recognised and gets the script URL and 175.176 = 1", () => {
     const [discover, offer, , ack] = packets("ipxe-bios.pcap");

@@ -6,11 +6,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { decode, encode, messageType } from "../../../server/dhcp/codec.ts";
+import { encode, messageType } from "../../../server/dhcp/codec.ts";
 import { startDhcpServer, type DhcpTraceEvent } from "../../../server/dhcp/index.ts";
 import { MsgType } from "../../../server/dhcp/options.ts";
 import { FakeUdpNet } from "../../fakes/udp.ts";
-import { request } from "./build.ts";
+import { decodeOk, request } from "./build.ts";
 
 let dir = "";
 before(async () => {
@@ -67,7 +67,7 @@ test("DISCOVER -> OFFER -> REQUEST -> ACK through fake sockets, lease journalled
     bcast.deliver(encode(request(MsgType.discover, bios)), client);
     const [offer] = await until(() => (bcast.sent.length ? bcast.take() : undefined));
     assert.deepEqual(offer!.to, { address: "255.255.255.255", port: 68 });
-    const o = decode(offer!.msg);
+    const o = decodeOk(offer!.msg);
     assert.equal(messageType(o), MsgType.offer);
     assert.equal(o.yiaddr, "10.77.0.100");
     assert.equal(o.file, "undionly.kpxe");
@@ -77,7 +77,7 @@ test("DISCOVER -> OFFER -> REQUEST -> ACK through fake sockets, lease journalled
       client,
     );
     const [ack] = await until(() => (bcast.sent.length ? bcast.take() : undefined));
-    const a = decode(ack!.msg);
+    const a = decodeOk(ack!.msg);
     assert.equal(messageType(a), MsgType.ack);
     assert.equal(a.yiaddr, "10.77.0.100");
     assert.deepEqual(
