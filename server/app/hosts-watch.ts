@@ -3,7 +3,7 @@
 // keeps the previous registry, so a half-saved file never drops a host
 // mid-install; state lives in the store, not in the registry.
 import { watch, type FSWatcher } from "node:fs";
-import type { Logger } from "pino";
+import type { Log } from "../log.ts";
 import { HostFileError, loadHostRegistry, type HostRegistry } from "../hosts/index.ts";
 
 export class LiveHosts {
@@ -12,10 +12,10 @@ export class LiveHosts {
   private constructor(
     private current: HostRegistry,
     private readonly dir: string,
-    private readonly log: Logger,
+    private readonly log: Log,
   ) {}
 
-  static async load(dir: string, log: Logger): Promise<LiveHosts> {
+  static async load(dir: string, log: Log): Promise<LiveHosts> {
     return new LiveHosts(await loadHostRegistry(dir), dir, log);
   }
 

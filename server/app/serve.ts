@@ -4,7 +4,7 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
-import type { Logger } from "pino";
+import type { Log } from "../log.ts";
 import { startDhcpServer, type DhcpServer } from "../dhcp/index.ts";
 import { resolveInstallSpec, type HostEntry } from "../hosts/index.ts";
 import { createApp } from "../http/app.ts";
@@ -57,9 +57,9 @@ async function listen(server: Server, port: number, host: string): Promise<numbe
 }
 
 /** The cache behind /mirror/ (server/mirror): only when an upstream is configured. */
-function mirrorCache(cfg: ServeConfig, log: Logger, gate: MirrorGate): MirrorCache | undefined {
+function mirrorCache(cfg: ServeConfig, log: Log, gate: MirrorGate): MirrorCache | undefined {
   if (!cfg.mirror.upstream) {
-    log.warn("mirror: no upstream configured; /mirror/ answers 404");
+    log.warn({}, "mirror: no upstream configured; /mirror/ answers 404");
     return undefined;
   }
   return new MirrorCache(
@@ -75,7 +75,7 @@ function mirrorCache(cfg: ServeConfig, log: Logger, gate: MirrorGate): MirrorCac
   );
 }
 
-export async function startServer(cfg: ServeConfig, log: Logger): Promise<RunningServer> {
+export async function startServer(cfg: ServeConfig, log: Log): Promise<RunningServer> {
   const hosts = await LiveHosts.load(resolve(cfg.hostsDir), log);
   const stateDir = resolve(cfg.stateDir);
   const store = new StateStore(stateDir, {

@@ -3,7 +3,7 @@
 // boot and iPXE need no TFTP, so HTTP and DHCP go on, /healthz names TFTP
 // as down with the bind error, and the bind is tried again every retryMs
 // until it works. Any other start error (no ipxeDir) still stops serve.
-import type { Logger } from "pino";
+import type { Log } from "../log.ts";
 import type { ComponentCheck } from "../http/health.ts";
 import {
   startTftpServer,
@@ -31,7 +31,7 @@ function isBindError(err: unknown): boolean {
 export async function startTftpService(
   cfg: TftpConfig,
   hooks: TftpHooks,
-  log: Logger,
+  log: Log,
   retryMs = 10_000,
 ): Promise<TftpService> {
   let server: TftpServer | undefined;

@@ -4,7 +4,8 @@
 import type { BootConfig } from "./boot.ts";
 import type { DhcpSettings } from "./config.ts";
 import type { FullContext } from "./full.ts";
-import type { DhcpHooks, DhcpLogger } from "./hooks.ts";
+import type { Log } from "../log.ts";
+import type { DhcpHooks } from "./hooks.ts";
 import { LeaseJournal } from "./journal.ts";
 import { LeaseTable } from "./lease-table.ts";
 import { probeForOtherServer } from "./probe.ts";
@@ -24,7 +25,7 @@ export async function openFullContext(
   cfg: DhcpSettings,
   boot: BootConfig,
   hooks: DhcpHooks,
-  log: DhcpLogger,
+  log: Log,
 ): Promise<{ full: FullContext; journal: LeaseJournal }> {
   const opened = await LeaseJournal.open(cfg.leaseFile, Date.now(), cfg.leaseSync ?? "write");
   const subnets = [cfg.subnet!, ...(cfg.relaySubnets ?? [])].map((s) => ({

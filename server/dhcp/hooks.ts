@@ -1,13 +1,7 @@
 // What server/dhcp hands back and takes besides its config: the server's
 // face, its counters, and the hooks (`serve` fills them in; tests pass fakes).
+import type { Log } from "../log.ts";
 import type { UdpSocketFactory } from "../net/udp.ts";
-
-export interface DhcpLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-  debug?(obj: object, msg?: string): void;
-}
 
 export interface DhcpTraceEvent {
   mac: string;
@@ -19,7 +13,7 @@ export interface DhcpTraceEvent {
 export interface DhcpHooks {
   onTrace?(ev: DhcpTraceEvent): void;
   reservationFor?(mac: string): string | undefined;
-  log?: DhcpLogger;
+  log?: Log;
   /** Opens the listening sockets. Default: node:dgram bound to the interface (socket.ts). */
   socket?: UdpSocketFactory;
   /**

@@ -5,13 +5,14 @@ import type { BootConfig } from "./boot.ts";
 import { decode, encode, messageType, type DhcpPacket } from "./codec.ts";
 import { DropLog } from "./drop-log.ts";
 import { handleFull, type FullContext } from "./full.ts";
-import { zeroDhcpStats, type DhcpHooks, type DhcpLogger, type DhcpStats } from "./hooks.ts";
+import { zeroDhcpStats, type DhcpHooks, type DhcpStats } from "./hooks.ts";
 import { macOf } from "./ip.ts";
 import type { LeaseJournal } from "./journal.ts";
 import { replyCap } from "./limits.ts";
 import { msgTypeName } from "./options.ts";
 import type { Outcome } from "./outcome.ts";
 import { handleProxy } from "./proxy.ts";
+import type { Log } from "../log.ts";
 import type { UdpPeer, UdpSocket } from "../net/udp.ts";
 import type { Via } from "./socket.ts";
 
@@ -25,7 +26,7 @@ export interface LoopOptions {
   full?: FullContext;
   journal?: LeaseJournal;
   hooks: DhcpHooks;
-  log: DhcpLogger;
+  log: Log;
 }
 
 export class DhcpLoop {
@@ -45,7 +46,7 @@ export class DhcpLoop {
     const log = o.log;
     this.drops = {
       oversized: new DropLog((x, m) => log.warn(x, m), "oversized datagrams"),
-      malformed: new DropLog((x, m) => log.debug?.(x, m), "malformed datagrams"),
+      malformed: new DropLog((x, m) => log.debug(x, m), "malformed datagrams"),
       longReply: new DropLog((x, m) => log.warn(x, m), "replies longer than the client takes"),
     };
   }

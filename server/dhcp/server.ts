@@ -6,16 +6,15 @@ import type { BootConfig } from "./boot.ts";
 import { parseDhcpConfig, type DhcpConfig } from "./config.ts";
 import type { FullContext } from "./full.ts";
 import { openFullContext, refuseBesideOtherServer } from "./full-setup.ts";
-import { zeroDhcpStats, type DhcpHooks, type DhcpLogger, type DhcpServer } from "./hooks.ts";
+import { zeroDhcpStats, type DhcpHooks, type DhcpServer } from "./hooks.ts";
 import type { LeaseJournal } from "./journal.ts";
 import { datagramCap, interfaceMtu } from "./limits.ts";
+import { silentLog } from "../log.ts";
 import { DhcpLoop } from "./loop.ts";
 import { deviceBoundUdp, openDhcpSockets, type DhcpSocket } from "./socket.ts";
 import { closeSocket, openFailure, socketName, watchListening } from "../net/udp.ts";
 
-export type { DhcpHooks, DhcpLogger, DhcpServer, DhcpStats, DhcpTraceEvent } from "./hooks.ts";
-
-const silent: DhcpLogger = { info() {}, warn() {}, error() {} };
+export type { DhcpHooks, DhcpServer, DhcpStats, DhcpTraceEvent } from "./hooks.ts";
 
 const offServer: DhcpServer = {
   close: async () => {},
@@ -29,7 +28,7 @@ export async function startDhcpServer(
   hooks: DhcpHooks = {},
 ): Promise<DhcpServer> {
   const cfg = parseDhcpConfig(input);
-  const log = hooks.log ?? silent;
+  const log = hooks.log ?? silentLog;
   if (cfg.mode === "off") return offServer;
   const boot: BootConfig = {
     bootfiles: cfg.bootfiles,

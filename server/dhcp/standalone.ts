@@ -28,6 +28,7 @@ try {
     reservationFor: (mac) => reservations[mac],
     onTrace: quietTrace ? undefined : (ev) => process.stderr.write(`${JSON.stringify(ev)}\n`),
     log: {
+      debug: () => {},
       info: (o, m) => process.stderr.write(`info ${m ?? ""} ${JSON.stringify(o)}\n`),
       warn: (o, m) => process.stderr.write(`warn ${m ?? ""} ${JSON.stringify(o)}\n`),
       error: (o, m) =>

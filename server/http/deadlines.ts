@@ -12,7 +12,7 @@ import {
   type Server,
   type ServerResponse,
 } from "node:http";
-import type { Logger } from "pino";
+import type { Log } from "../log.ts";
 
 export interface Deadlines {
   /** A request's body must have arrived this long after its headers (http.requestTimeout). */
@@ -20,8 +20,6 @@ export interface Deadlines {
   /** An upload route's body may pause this long between bytes (sysimgs.idleTimeout). */
   uploadIdleMs: number;
 }
-
-type Log = Pick<Logger, "warn">;
 
 interface Armed {
   timer: NodeJS.Timeout;

@@ -1,7 +1,7 @@
 // What the HTTP app needs from the rest of the server. `serve` wires the real
 // things; tests pass object literals and a temporary state dir.
 import type { Router } from "express";
-import type { Logger } from "pino";
+import type { Log } from "../log.ts";
 import type { InstallSpec } from "../../payload/spec/schema.ts";
 import type { HostEntry, HostRegistry } from "../hosts/index.ts";
 import type { AddressOwner } from "../policy/address.ts";
@@ -60,5 +60,5 @@ export interface AppDeps {
   wake?: (mac: string) => Promise<void>;
   /** What /healthz and /metrics read besides the store (ops.ts). */
   ops?: OpsSources;
-  log: Logger;
+  log: Log;
 }

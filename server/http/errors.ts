@@ -2,7 +2,7 @@
 // transport codes in one place too). Routes throw HttpError; anything else
 // is a 500 logged with its cause, never a stack trace on the wire.
 import type { ErrorRequestHandler } from "express";
-import type { Logger } from "pino";
+import type { Log } from "../log.ts";
 
 export class HttpError extends Error {
   constructor(
@@ -15,7 +15,7 @@ export class HttpError extends Error {
   }
 }
 
-export function errorHandler(log: Logger): ErrorRequestHandler {
+export function errorHandler(log: Log): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     const status =
       err instanceof HttpError

@@ -12,7 +12,8 @@ import { createHash } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { MirrorLog, StageRequest } from "./cache.ts";
+import type { Log } from "../log.ts";
+import type { StageRequest } from "./cache.ts";
 import {
   INDEX_HASHES,
   parsePackagesIndex,
@@ -34,7 +35,7 @@ export interface BinhostOptions {
   cacheDir: string;
   refreshSeconds: number;
   upstream: Upstream;
-  log: MirrorLog;
+  log: Log;
   /** The cache's single-flight: one run per key at a time, shared by concurrent callers. */
   once<T>(key: string, fn: () => Promise<T>): Promise<T>;
   /** The cache's download-check-move-in, under its size limit. */

@@ -6,7 +6,7 @@
 import { readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { formatBytes, makeRoom, type CachedUnit } from "./budget.ts";
-import type { MirrorLog } from "./cache.ts";
+import type { Log } from "../log.ts";
 import { classifyMirrorPath, unitOf } from "./paths.ts";
 import { STAGING } from "./staging.ts";
 
@@ -30,7 +30,7 @@ export interface LedgerOptions {
   cacheDir: string;
   /** No limit when undefined. */
   limitBytes: number | undefined;
-  log: MirrorLog;
+  log: Log;
   /** Which unit keys the current host files need; asked only when something may have to go. */
   inUse: () => Promise<(key: string) => boolean>;
 }

@@ -20,6 +20,7 @@ import { parseLatestPointer, type Stage3Pointer } from "../../shared/verify/poin
 import { Binhost } from "./binhost.ts";
 import { bucketOf, distIndexOf, LAYOUT_CONF, NotInTree, type DistEntry } from "./distfiles.ts";
 import { writeFileAtomic } from "../../shared/durable.ts";
+import { silentLog, type Log } from "../log.ts";
 import { CacheLedger } from "./cache-ledger.ts";
 import type { MirrorConfig } from "./config.ts";
 import type { MirrorGate } from "./gate.ts";
@@ -28,13 +29,8 @@ import { cleanStaleStaging, withStaging } from "./staging.ts";
 import { createUpstream, UpstreamMissing, type Upstream } from "./upstream.ts";
 import { UpstreamHealth } from "./upstream-health.ts";
 
-export interface MirrorLog {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-}
-
 export interface MirrorCacheOptions {
-  log?: MirrorLog;
+  log?: Log;
   /** Replace the configured upstreams (tests); the binhost defaults to `upstream`. */
   upstream?: Upstream;
   binhostUpstream?: Upstream;
@@ -69,14 +65,13 @@ export interface MirrorStats {
   upstreamFailures: number;
 }
 
-const silent: MirrorLog = { info() {}, warn() {} };
 const SMALL = 1 << 20; // pointer, signatures, DIGESTS
 const GiB = 1 << 30;
 
 export class MirrorCache {
   readonly cfg: MirrorConfig;
   readonly upstream: Upstream;
-  readonly log: MirrorLog;
+  readonly log: Log;
   readonly binhost: Binhost;
   readonly gate: MirrorGate | undefined;
   /** Reachability of the main upstream, learned from downloads (upstream-health.ts). */
@@ -96,7 +91,7 @@ export class MirrorCache {
 
   constructor(cfg: MirrorConfig, opts: MirrorCacheOptions = {}) {
     this.cfg = cfg;
-    this.log = opts.log ?? silent;
+    this.log = opts.log ?? silentLog;
     this.gate = opts.gate;
     this.upstream = opts.upstream ?? createUpstream(cfg.upstream);
     const up = this.upstream;

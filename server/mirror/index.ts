@@ -14,7 +14,7 @@
 export { createMirrorRouter, classifyError } from "./router.ts";
 export type { MirrorRouterOptions } from "./router.ts";
 export { MirrorCache } from "./cache.ts";
-export type { MirrorLog, MirrorCacheOptions, MirrorStats } from "./cache.ts";
+export type { MirrorCacheOptions, MirrorStats } from "./cache.ts";
 export { CacheFull } from "./cache-ledger.ts";
 export { demandFromHosts, demandOf, unusedReason, bearerToken } from "./gate.ts";
 export type { MirrorGate, MirrorDemand } from "./gate.ts";

@@ -9,7 +9,8 @@ import { SignatureError } from "../../shared/verify/gpg.ts";
 import { NotInIndex } from "./binhost.ts";
 import { NotInTree } from "./distfiles.ts";
 import { CacheFull } from "./cache-ledger.ts";
-import { MirrorCache, type MirrorLog } from "./cache.ts";
+import type { Log } from "../log.ts";
+import { MirrorCache } from "./cache.ts";
 import { parseMirrorConfig, type MirrorConfigInput } from "./config.ts";
 import { bearerToken, unusedReason, type MirrorGate } from "./gate.ts";
 import { classifyMirrorPath, type MirrorTarget } from "./paths.ts";
@@ -23,7 +24,7 @@ const TYPES: Array<[RegExp, string]> = [
 ];
 
 export interface MirrorRouterOptions {
-  log?: MirrorLog;
+  log?: Log;
   /** What the host files use and which run tokens are valid (ignored when `cache` is given: it has its own). */
   gate?: MirrorGate;
   /** Inject a prepared cache (tests, `mirror sync` sharing one). */

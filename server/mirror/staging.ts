@@ -9,7 +9,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { MirrorLog } from "./cache.ts";
+import type { Log } from "../log.ts";
 
 export const STAGING = ".staging";
 const NONCE = randomBytes(4).toString("hex");
@@ -48,7 +48,7 @@ function pidAlive(pid: number): boolean {
 }
 
 /** Removes what crashed processes left in cacheDir/.staging; logs and returns the names removed. */
-export async function cleanStaleStaging(cacheDir: string, log: MirrorLog): Promise<string[]> {
+export async function cleanStaleStaging(cacheDir: string, log: Log): Promise<string[]> {
   const root = join(cacheDir, STAGING);
   const names = await readdir(root).catch(() => [] as string[]);
   const removed: string[] = [];

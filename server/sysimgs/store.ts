@@ -10,6 +10,7 @@ import { createWriteStream } from "node:fs";
 import { chmod, mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { finished, pipeline } from "node:stream/promises";
+import type { Log } from "../log.ts";
 import { Sha256Tap } from "../../shared/hash.ts";
 import { isAtomicTemp, syncFile, writeFileAtomic } from "../../shared/durable.ts";
 import { pruneChoice } from "../../shared/sysimgs.ts";
@@ -76,7 +77,7 @@ const isNoSpace = (err: unknown) => (err as NodeJS.ErrnoException).code === "ENO
 export interface SysImageStoreOptions {
   limits?: UploadLimits;
   /** Where removed leftovers and skipped metadata files are reported (pino's warn fits). */
-  log?: { warn(obj: Record<string, unknown>, msg: string): void };
+  log?: Log;
 }
 
 export class SysImageStore {

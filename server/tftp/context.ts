@@ -2,7 +2,8 @@
 // share: settings, limits, counters, slots, the socket factory, the clock.
 import type { ContentCache } from "./content.ts";
 import type { TftpSettings } from "./config.ts";
-import type { TftpLogger, TftpTraceEvent } from "./hooks.ts";
+import type { Log } from "../log.ts";
+import type { TftpTraceEvent } from "./hooks.ts";
 import type { Limits } from "./options.ts";
 import type { Slots } from "./slots.ts";
 import type { Clock, Peer, Transfer } from "./transfer.ts";
@@ -25,7 +26,7 @@ export interface TftpContext {
   /** Sockets that carry one ERROR and close once it is sent. */
   stray: Set<UdpSocket>;
   closed: boolean;
-  log: TftpLogger;
+  log: Log;
   clock: Clock;
   open: UdpSocketFactory;
   trace(peer: string, what: TftpTraceEvent["what"], detail: Record<string, unknown>): void;

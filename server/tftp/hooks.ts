@@ -1,5 +1,6 @@
 // What server/tftp hands back and takes besides its config: the server's
 // face, its counters, and the hooks (`serve` fills them in; tests pass fakes).
+import type { Log } from "../log.ts";
 import type { UdpSocketFactory } from "../net/udp.ts";
 import type { Clock } from "./transfer.ts";
 
@@ -10,17 +11,9 @@ export interface TftpTraceEvent {
   detail: Record<string, unknown>;
 }
 
-type LogFn = (obj: object, msg?: string) => void;
-export interface TftpLogger {
-  info: LogFn;
-  warn: LogFn;
-  debug: LogFn;
-  error: LogFn;
-}
-
 export interface TftpHooks {
   onTrace?(ev: TftpTraceEvent): void;
-  log?: TftpLogger;
+  log?: Log;
   clock?: Clock;
   /** Opens the listening socket and one per transfer. Default: node:dgram (openUdpSocket). */
   socket?: UdpSocketFactory;

@@ -18,4 +18,4 @@
 //                    dropped silently: a spoofed RRQ reflects <= 3 packets
 export { startTftpServer } from "./server.ts";
 export { parseTftpConfig, type TftpConfig } from "./config.ts";
-export type { TftpHooks, TftpLogger, TftpServer, TftpStats, TftpTraceEvent } from "./hooks.ts";
+export type { TftpHooks, TftpServer, TftpStats, TftpTraceEvent } from "./hooks.ts";

@@ -8,8 +8,9 @@ import { isIPv6 } from "node:net";
 import { parseTftpConfig, type TftpConfig } from "./config.ts";
 import { ContentCache } from "./content.ts";
 import type { TftpContext } from "./context.ts";
-import type { TftpHooks, TftpLogger, TftpServer } from "./hooks.ts";
+import type { TftpHooks, TftpServer } from "./hooks.ts";
 import { onRequest } from "./requests.ts";
+import { silentLog } from "../log.ts";
 import { Slots } from "./slots.ts";
 import { systemClock } from "./transfer.ts";
 import {
@@ -22,10 +23,7 @@ import {
 } from "../net/udp.ts";
 
 export type { TftpConfig } from "./config.ts";
-export type { TftpHooks, TftpLogger, TftpServer, TftpStats, TftpTraceEvent } from "./hooks.ts";
-
-const noop = () => {};
-const silent: TftpLogger = { info: noop, warn: noop, debug: noop, error: noop };
+export type { TftpHooks, TftpServer, TftpStats, TftpTraceEvent } from "./hooks.ts";
 
 async function mtuCap(iface: string | undefined, ipv6: boolean): Promise<number> {
   if (!iface) return 65464;
@@ -38,7 +36,7 @@ async function mtuCap(iface: string | undefined, ipv6: boolean): Promise<number>
 
 async function tftpContext(input: TftpConfig, hooks: TftpHooks): Promise<TftpContext> {
   const cfg = parseTftpConfig(input);
-  const log = hooks.log ?? silent;
+  const log = hooks.log ?? silentLog;
   const realRoot = await realpath(cfg.root).catch((err: unknown) => {
     throw new Error(`tftp: root ${cfg.root} does not exist`, { cause: err });
   });

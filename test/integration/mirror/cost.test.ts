@@ -12,6 +12,7 @@ import { dirname, join } from "node:path";
 import { execa } from "execa";
 import { MirrorCache } from "../../../server/mirror/cache.ts";
 import { parseMirrorConfig } from "../../../server/mirror/config.ts";
+import { silentLog } from "../../../server/log.ts";
 import type { MirrorGate } from "../../../server/mirror/gate.ts";
 import { mirrorAuth } from "../../../payload/steps/fetch.ts";
 import { fetchStage3, HttpError } from "../../../shared/verify/index.ts";
@@ -66,7 +67,7 @@ function hostsUsing(
 function memoryLog() {
   const lines: string[] = [];
   const rec = (obj: object, msg?: string) => lines.push(`${msg ?? ""} ${JSON.stringify(obj)}`);
-  return { lines, log: { info: rec, warn: rec } };
+  return { lines, log: { ...silentLog, info: rec, warn: rec } };
 }
 
 const get = async (url: string, token?: string) => {

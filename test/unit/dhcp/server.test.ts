@@ -9,6 +9,7 @@ import { after, before, test } from "node:test";
 import { encode, messageType } from "../../../server/dhcp/codec.ts";
 import { startDhcpServer, type DhcpTraceEvent } from "../../../server/dhcp/index.ts";
 import { MsgType } from "../../../server/dhcp/options.ts";
+import { silentLog } from "../../../server/log.ts";
 import { FakeUdpNet } from "../../fakes/udp.ts";
 import { decodeOk, request } from "./build.ts";
 
@@ -151,7 +152,7 @@ for (const how of ["error", "close"] as const) {
       void startDhcpServer(config(join(dir, `d-${how}.jsonl`)), {
         socket: net.open,
         onFatal: res,
-        log: { info() {}, warn() {}, error: (_o, m) => errors.push(m ?? "") },
+        log: { ...silentLog, error: (_o, m) => errors.push(m ?? "") },
       }).then((srv) => {
         const s = net.at("10.77.0.1", 67);
         if (how === "error") s.emit("error", new Error("recvmsg EIO"));

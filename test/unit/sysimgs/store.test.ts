@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { execa } from "execa";
+import { silentLog } from "../../../server/log.ts";
 import { SysImageStore, UploadRefused } from "../../../server/sysimgs/store.ts";
 import { mountTmpfs } from "../../lib/tmpfs.ts";
 import { sha256 as sha } from "../../../shared/hash.ts";
@@ -37,7 +38,9 @@ function tempDir(t: { after(fn: () => void): void }): string {
 
 function recordingLog() {
   const lines: Array<{ obj: Record<string, unknown>; msg: string }> = [];
-  return { lines, warn: (obj: Record<string, unknown>, msg: string) => lines.push({ obj, msg }) };
+  const warn = (obj: object, msg?: string) =>
+    lines.push({ obj: obj as Record<string, unknown>, msg: msg ?? "" });
+  return { ...silentLog, lines, warn };
 }
 
 test("an upload over sysimgs.maxBytes is refused naming the limit, up front or as it arrives; nothing kept", async (t) => {

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { startTftpServer, type TftpTraceEvent } from "../../../server/tftp/index.ts";
 import { decode, encodeAck, encodeRequest, type Packet } from "../../../server/tftp/packet.ts";
+import { silentLog } from "../../../server/log.ts";
 import { FakeUdpNet, type FakeUdpSocket } from "../../fakes/udp.ts";
 import { FakeClock } from "./fakes.ts";
 
@@ -99,7 +100,6 @@ for (const how of ["error", "close"] as const) {
   test(`a listening socket that ${how === "error" ? "errors" : "closes"} underneath stops the server loudly`, async () => {
     const net = new FakeUdpNet();
     const errors: string[] = [];
-    const noop = () => {};
     let fatal!: (err: Error) => void;
     const died = new Promise<Error>((res) => (fatal = res));
     await startTftpServer(
@@ -108,7 +108,7 @@ for (const how of ["error", "close"] as const) {
         socket: net.open,
         clock: new FakeClock(),
         onFatal: fatal,
-        log: { info: noop, warn: noop, debug: noop, error: (_o, m) => errors.push(m ?? "") },
+        log: { ...silentLog, error: (_o, m) => errors.push(m ?? "") },
       },
     );
     // A transfer in flight is ended with the server.
