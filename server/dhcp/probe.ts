@@ -4,7 +4,8 @@
 import { createSocket } from "node:dgram";
 import { randomBytes } from "node:crypto";
 import { bindToDevice } from "./bind-device.ts";
-import { BROADCAST_FLAG, decode, encode, messageType } from "./codec.ts";
+import { clientRequest } from "./client-request.ts";
+import { decode, encode, messageType } from "./codec.ts";
 import { readIp } from "./ip.ts";
 import { MsgType, Opt } from "./options.ts";
 import { CLIENT_PORT, SERVER_PORT } from "./reply.ts";
@@ -15,28 +16,17 @@ export interface ProbeResult {
 }
 
 export function probeDiscover(xid: number, mac: Buffer): Buffer {
-  const chaddr = Buffer.alloc(16);
-  mac.copy(chaddr);
-  return encode({
-    op: 1,
-    htype: 1,
-    hlen: 6,
-    hops: 0,
-    xid,
-    secs: 0,
-    flags: BROADCAST_FLAG,
-    ciaddr: "0.0.0.0",
-    yiaddr: "0.0.0.0",
-    siaddr: "0.0.0.0",
-    giaddr: "0.0.0.0",
-    chaddr,
-    sname: "",
-    file: "",
-    options: new Map([
-      [Opt.messageType, Buffer.from([MsgType.discover])],
-      [Opt.paramRequestList, Buffer.from([Opt.subnetMask, Opt.router])],
-    ]),
-  });
+  return encode(
+    clientRequest({
+      xid,
+      mac,
+      broadcast: true,
+      options: [
+        [Opt.messageType, Buffer.from([MsgType.discover])],
+        [Opt.paramRequestList, Buffer.from([Opt.subnetMask, Opt.router])],
+      ],
+    }),
+  );
 }
 
 export async function probeForOtherServer(

@@ -6,13 +6,8 @@
 // every machine's replies. Lost packets are retried with the firmware's
 // back-off (RFC 2131 4.1: 4 s, 8 s, ...), and every retry is counted.
 import dgram from "node:dgram";
-import {
-  BROADCAST_FLAG,
-  decode,
-  encode,
-  messageType,
-  type DhcpPacket,
-} from "../../../server/dhcp/codec.ts";
+import { clientRequest } from "../../../server/dhcp/client-request.ts";
+import { decode, encode, messageType, type DhcpPacket } from "../../../server/dhcp/codec.ts";
 import { ipBytes, readIp } from "../../../server/dhcp/ip.ts";
 import { MsgType, Opt } from "../../../server/dhcp/options.ts";
 
@@ -35,12 +30,6 @@ export interface DhcpAsk {
 
 type Waiter = { want: number; resolve: (p: DhcpPacket) => void };
 
-function macBytes(mac: string): Buffer {
-  const b = Buffer.alloc(16);
-  Buffer.from(mac.replace(/:/g, ""), "hex").copy(b);
-  return b;
-}
-
 function uuidOption(uuid: string): Buffer {
   return Buffer.concat([Buffer.from([0]), Buffer.from(uuid.replace(/-/g, ""), "hex")]);
 }
@@ -58,24 +47,8 @@ function request(ask: DhcpAsk, xid: number, type: number, extra: Array<[number, 
   options.set(Opt.paramRequestList, Buffer.from([1, 3, 6, 43, 60, 66, 67]));
   options.set(Opt.maxMessageSize, Buffer.from([0x05, 0xc0]));
   for (const [k, v] of extra) options.set(k, v);
-  const p: DhcpPacket = {
-    op: 1,
-    htype: 1,
-    hlen: 6,
-    hops: 0,
-    xid,
-    secs: 0,
-    flags: BROADCAST_FLAG,
-    ciaddr: "0.0.0.0",
-    yiaddr: "0.0.0.0",
-    siaddr: "0.0.0.0",
-    giaddr: "0.0.0.0",
-    chaddr: macBytes(ask.mac),
-    sname: "",
-    file: "",
-    options,
-  };
-  return encode(p);
+  const mac = Buffer.from(ask.mac.replace(/:/g, ""), "hex");
+  return encode(clientRequest({ xid, mac, broadcast: true, options }));
 }
 
 export class StormDhcp {

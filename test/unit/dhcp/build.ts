@@ -1,5 +1,6 @@
 // Builds client requests for unit tests: a DhcpPacket with the given
 // options, as a client of that kind would send it.
+import { clientRequest } from "../../../server/dhcp/client-request.ts";
 import { decode, type DhcpPacket } from "../../../server/dhcp/codec.ts";
 import { Opt } from "../../../server/dhcp/options.ts";
 
@@ -19,8 +20,6 @@ export function request(
     extra?: Array<[number, Buffer]>;
   } = {},
 ): DhcpPacket {
-  const chaddr = Buffer.alloc(16);
-  Buffer.from((opts.mac ?? "52:54:00:aa:bb:cc").replaceAll(":", ""), "hex").copy(chaddr);
   const options = new Map<number, Buffer>([[Opt.messageType, Buffer.from([type])]]);
   const ipb = (s: string) => Buffer.from(s.split(".").map(Number));
   if (opts.requestedIp) options.set(Opt.requestedIp, ipb(opts.requestedIp));
@@ -35,23 +34,8 @@ export function request(
   if (opts.uuid) options.set(Opt.clientUuid, opts.uuid);
   if (opts.ipxe175) options.set(Opt.ipxeEncap, Buffer.from([0x13, 0x01, 0x01]));
   for (const [c, v] of opts.extra ?? []) options.set(c, v);
-  return {
-    op: 1,
-    htype: 1,
-    hlen: 6,
-    hops: 0,
-    xid: 0x11223344,
-    secs: 0,
-    flags: 0,
-    ciaddr: opts.ciaddr ?? "0.0.0.0",
-    yiaddr: "0.0.0.0",
-    siaddr: "0.0.0.0",
-    giaddr: opts.giaddr ?? "0.0.0.0",
-    chaddr,
-    sname: "",
-    file: "",
-    options,
-  };
+  const mac = Buffer.from((opts.mac ?? "52:54:00:aa:bb:cc").replaceAll(":", ""), "hex");
+  return clientRequest({ xid: 0x11223344, mac, options, ciaddr: opts.ciaddr, giaddr: opts.giaddr });
 }
 
 /** Decodes bytes the test knows are a DHCP packet; a failure fails the test with the codec's reason. */
