@@ -21,6 +21,8 @@ export const EXIT = {
   unauthorized: 6,
   /** The server failed (HTTP 5xx other than 501). */
   serverError: 7,
+  /** `reinstall --wait`: the run had not ended when --timeout ran out. */
+  timeout: 8,
 } as const;
 
 export type ExitKind = keyof typeof EXIT;

@@ -8,6 +8,7 @@ import { registerServe } from "./commands/serve.ts";
 import { registerControl } from "./commands/control.ts";
 import { registerImage } from "./commands/image.ts";
 import { registerMirror } from "./commands/mirror.ts";
+import { registerReinstall } from "./commands/reinstall.ts";
 
 export function buildProgram(): Command {
   const program = new Command("automagic")
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerControl(program);
   registerImage(program);
   registerMirror(program);
+  registerReinstall(program);
   program
     .command("completion")
     .description("print a shell completion script: source <(automagic completion bash)")

@@ -3,7 +3,7 @@
 import { pickImage, type SysimgRef } from "../../shared/sysimgs.ts";
 import { sysimgMetaSchema } from "../../payload/spec/schema.ts";
 import express, { Router, type Request, type Response } from "express";
-import { parseAction, ActionError } from "../policy/actions.ts";
+import { parseAction, ActionError, type Action } from "../policy/actions.ts";
 import type { HostEntry } from "../hosts/index.ts";
 import { adminGuard } from "./admin-guard.ts";
 import type { AppDeps } from "./deps.ts";
@@ -13,6 +13,7 @@ import { inventorySchema, inventorySummary } from "../../payload/spec/inventory.
 import { normalizeMac } from "../policy/mac.ts";
 import { renderDraft } from "../hosts/draft.ts";
 import { followEvents } from "./sse.ts";
+import { reinstallRoutes } from "./reinstall.ts";
 
 export function adminRouter(deps: AppDeps): Router {
   const r = Router();
@@ -95,6 +96,10 @@ export function adminRouter(deps: AppDeps): Router {
       if (err instanceof ActionError) throw new HttpError(400, err.message, { cause: err });
       throw err;
     }
+    res.json(await arm(h, action));
+  });
+  /** Arms `action` (`next`, `reinstall --via netboot`): a deploy's image must be known first. */
+  async function arm(h: HostEntry, action: Action) {
     if (action.startsWith("deploy:")) {
       // The image must be known in one of the host's stores: on the server,
       // or on its /home as its RAM system last reported (the payload checks
@@ -113,8 +118,9 @@ export function adminRouter(deps: AppDeps): Router {
     }
     const out = store.arm(h.name, action);
     log.info({ host: h.name, macs: h.macs, action, cancelledRun: out.cancelledRun }, "armed");
-    res.json({ ...status(h), ...out });
-  });
+    return { ...status(h), ...out };
+  }
+  reinstallRoutes(r, deps, { host, arm });
   r.get("/api/v1/admin/hosts/:name/events", (req, res) => {
     const h = host(req);
     const after = Number(req.query.after ?? 0) || 0;

@@ -4,11 +4,11 @@
 import { Router, type Request } from "express";
 import { proveAddress } from "../policy/address.ts";
 import { decideBoot, type BootRequest, type Decision } from "../policy/decide.ts";
-import { renderIpxe, type Script } from "../policy/ipxe.ts";
+import { renderIpxe, type BootScript, type Script } from "../policy/ipxe.ts";
 import { normalizeMac } from "../policy/mac.ts";
 import { discoveredHost } from "../policy/actions.ts";
-import type { AppDeps } from "./deps.ts";
-import { artifactPath } from "./images.ts";
+import type { AppConfig, AppDeps } from "./deps.ts";
+import { artifactPath, type CurrentImage } from "./images.ts";
 import { noteBootDecision } from "./request-metrics.ts";
 
 function q(req: Request, key: string): string | undefined {
@@ -88,23 +88,13 @@ export function bootRouter(deps: AppDeps): Router {
       log.error({ mac, host: runHost, action: decision.action }, message);
       script = { kind: "error", mac, message, localBoot: config.localBoot };
     } else {
-      const k = image.files.vmlinuz;
-      const i = image.files["initrd.img"];
-      script = {
-        kind: "boot",
+      script = bootScript(config, image, {
         mac,
         host: runHost!,
         action: decision.action,
         runId,
         token,
-        serverUrl: config.serverUrl,
-        kernelUrl: config.serverUrl + artifactPath(image.id, "vmlinuz", k.sha256),
-        initrdUrl: config.serverUrl + artifactPath(image.id, "initrd.img", i.sha256),
-        tries: config.bootTries,
-        localBoot: config.localBoot,
-      };
-      if (image.kernelArgs) script.imageArgs = image.kernelArgs;
-      if (config.extraCmdline) script.extraCmdline = config.extraCmdline;
+      });
     }
     const served =
       script.kind === "boot" ? script.action : script.kind === "error" ? "error" : "local";
@@ -124,6 +114,30 @@ export function bootRouter(deps: AppDeps): Router {
     res.send(renderIpxe(script));
   });
   return r;
+}
+
+/**
+ * A run's boot script: what boot.ipxe serves, and (its kernel command line)
+ * what `reinstall --via kexec` boots the same image with. One source for both.
+ */
+export function bootScript(
+  config: AppConfig,
+  image: CurrentImage,
+  run: Pick<BootScript, "mac" | "host" | "action" | "runId" | "token">,
+): BootScript {
+  const k = image.files.vmlinuz;
+  const i = image.files["initrd.img"];
+  return {
+    kind: "boot",
+    ...run,
+    serverUrl: config.serverUrl,
+    kernelUrl: config.serverUrl + artifactPath(image.id, "vmlinuz", k.sha256),
+    initrdUrl: config.serverUrl + artifactPath(image.id, "initrd.img", i.sha256),
+    tries: config.bootTries,
+    localBoot: config.localBoot,
+    ...(image.kernelArgs ? { imageArgs: image.kernelArgs } : {}),
+    ...(config.extraCmdline ? { extraCmdline: config.extraCmdline } : {}),
+  };
 }
 
 function local(mac: string, reason: string, deps: AppDeps): Script {

@@ -7,6 +7,8 @@ import { sha256File } from "../../shared/hash.ts";
 
 export const IMAGE_FILES = ["vmlinuz", "initrd.img"] as const;
 export type ImageFileName = (typeof IMAGE_FILES)[number];
+/** The payload binary in an image folder: served on the admin API only, never to netboot. */
+export const PAYLOAD_FILE = "automagic-install";
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -103,7 +105,42 @@ export class ImageCatalog {
 
   /** A file of image `id`, or undefined if absent or outside the images dir. */
   async file(id: string, name: ImageFileName): Promise<ImageFile | undefined> {
-    if (!isImageId(id) || !isImageFile(name)) return undefined;
+    if (!isImageFile(name)) return undefined;
+    const found = await this.resolve(id, name);
+    if (!found) return undefined;
+    const { path, st } = found;
+    const key = `${path}:${st.ino}:${st.size}:${st.mtimeMs}`;
+    let hash = this.hashes.get(key);
+    if (!hash) {
+      hash = sha256File(path);
+      this.hashes.set(key, hash);
+      hash.catch(() => this.hashes.delete(key));
+    }
+    return { path, size: st.size, mtimeMs: st.mtimeMs, sha256: await hash };
+  }
+
+  /**
+   * The single-file payload published beside the kernel (`reinstall --via
+   * ssh` copies it to the machine), with the sha256 the image's manifest
+   * names for it: the CLI checks what it received against that.
+   */
+  async payload(id: string): Promise<{ path: string; size: number; sha256: string } | undefined> {
+    const found = await this.resolve(id, PAYLOAD_FILE);
+    if (!found) return undefined;
+    const text = await readFile(join(this.dir, id, "manifest.json"), "utf8").catch(() => "{}");
+    let sha: unknown;
+    try {
+      sha = (JSON.parse(text) as { payload?: { binarySha256?: unknown } }).payload?.binarySha256;
+    } catch {
+      return undefined;
+    }
+    if (typeof sha !== "string" || !/^[0-9a-f]{64}$/.test(sha)) return undefined;
+    return { path: found.path, size: found.st.size, sha256: sha };
+  }
+
+  /** A regular file of image `id` by its real path, never one outside the images dir. */
+  private async resolve(id: string, name: string) {
+    if (!isImageId(id)) return undefined;
     let path: string;
     try {
       const root = await realpath(this.dir);
@@ -114,14 +151,6 @@ export class ImageCatalog {
       return undefined;
     }
     const st = await stat(path);
-    if (!st.isFile()) return undefined;
-    const key = `${path}:${st.ino}:${st.size}:${st.mtimeMs}`;
-    let hash = this.hashes.get(key);
-    if (!hash) {
-      hash = sha256File(path);
-      this.hashes.set(key, hash);
-      hash.catch(() => this.hashes.delete(key));
-    }
-    return { path, size: st.size, mtimeMs: st.mtimeMs, sha256: await hash };
+    return st.isFile() ? { path, st } : undefined;
   }
 }

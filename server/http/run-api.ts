@@ -18,6 +18,8 @@ import { clientIp } from "./boot.ts";
 import { HttpError } from "./errors.ts";
 import { uploadDeadline } from "./deadlines.ts";
 import { UploadRefused } from "../sysimgs/store.ts";
+import { sendFile } from "./artifacts.ts";
+import { isImageFile } from "./images.ts";
 
 /** Who called with a valid token: a host's run, or (commissioning) an unknown MAC's. */
 interface Caller {
@@ -396,6 +398,16 @@ export function runRouter(deps: AppDeps): Router {
       res.json({ stored: key });
     },
   );
+
+  // reinstall --via kexec: the machine fetches the current image's kernel and
+  // initrd with its run's token (pinned to its address) before `kexec -l`.
+  r.get("/api/v1/run/:token/image/:file", async (req, res) => {
+    auth(req);
+    const file = String(req.params.file);
+    const image = isImageFile(file) ? await deps.images.current() : undefined;
+    if (!image || !isImageFile(file)) throw new HttpError(404, `no image file ${file}`);
+    await sendFile(req, res, image.files[file]);
+  });
 
   r.get("/api/v1/run/:token/overlay.tar", async (req, res) => {
     const a = auth(req);

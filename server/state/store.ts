@@ -125,6 +125,56 @@ export class StateStore {
   }
 
   /**
+   * A run started without netboot (`reinstall --via ssh|kexec`): it begins at
+   * once, its phase-1 token pinned to the machine's address so nothing else
+   * may use it. A person's new order wins, as in arm(): an armed action is
+   * dropped, an active run cancelled.
+   */
+  beginRemote(
+    host: string,
+    action: Action,
+    mac: string,
+    ip: string,
+    why: string,
+  ): { runId: number; token: string; cancelledRun?: number } {
+    const now = this.now();
+    const out = this.db.transaction(() => {
+      const active = this.latestRun(host);
+      const cancelledRun = active && isActive(active) ? active.id : undefined;
+      if (cancelledRun !== undefined)
+        this.endRun(cancelledRun, "cancelled", `cancelled: ${why}`, now);
+      this.db
+        .prepare(
+          `INSERT INTO host_actions (host, armed, armed_at, updated_at, note) VALUES (?, 'local', NULL, ?, NULL)
+           ON CONFLICT(host) DO UPDATE SET armed = 'local', armed_at = NULL, updated_at = excluded.updated_at, note = NULL`,
+        )
+        .run(host, now);
+      const runId = Number(
+        this.db
+          .prepare(
+            "INSERT INTO runs (host, action, status, phase, mac, started_at, boot_ip) VALUES (?, ?, 'booting', 1, ?, ?, ?)",
+          )
+          .run(host, action, mac, now, ip).lastInsertRowid,
+      );
+      const token = this.insertToken(runId, 1, now);
+      this.pinToken(hashToken(token), ip);
+      return { runId, token, ...(cancelledRun !== undefined ? { cancelledRun } : {}) };
+    })();
+    this.emitter.emit("change", host);
+    return out;
+  }
+
+  /** The newest event id of a host's runs (0: none): where a follower starts. */
+  lastEventId(host: string): number {
+    const r = this.db
+      .prepare(
+        "SELECT MAX(e.id) AS id FROM events e JOIN runs r ON r.id = e.run_id WHERE r.host = ?",
+      )
+      .get(host) as { id: number | null };
+    return r.id ?? 0;
+  }
+
+  /**
    * Applies the host's expiry, if one is due (server/policy/expiry.ts): an
    * armed action goes back to local with a note, a run still booting ends as
    * expired and its tokens die. Runs inside the caller's transaction if any.

@@ -21,7 +21,7 @@ import { normalizeMac } from "../../policy/mac.ts";
 
 const out = (s: string) => process.stdout.write(s);
 
-function client(cmd: Command): AdminClient {
+export function client(cmd: Command): AdminClient {
   const o = cmd.optsWithGlobals<{ server?: string; adminToken?: string }>();
   const token = o.adminToken ?? process.env.AUTOMAGIC_ADMIN_TOKEN;
   return new AdminClient({
@@ -30,7 +30,7 @@ function client(cmd: Command): AdminClient {
   });
 }
 
-function withServer(cmd: Command): Command {
+export function withServer(cmd: Command): Command {
   return cmd
     .option(
       "--server <url>",

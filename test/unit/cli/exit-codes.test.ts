@@ -16,6 +16,7 @@ test("exit codes: the documented numbers", () => {
     unreachable: 5,
     unauthorized: 6,
     serverError: 7,
+    timeout: 8,
   });
 });
 
