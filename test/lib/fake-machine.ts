@@ -47,8 +47,9 @@ export class FakeMachine {
     const r = await fetch(`${this.server.url}/api/v1/run/${this.token}/phase2`, {
       method: "POST",
     });
-    assert.equal(r.status, 200, await r.text());
-    this.token = ((await r.json()) as { token: string }).token;
+    const body = await r.text();
+    assert.equal(r.status, 200, body);
+    this.token = (JSON.parse(body) as { token: string }).token;
     this.phase = 2;
     this.seq = 0;
   }
