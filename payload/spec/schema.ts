@@ -86,7 +86,90 @@ export const createLayoutSchema = z
   })
   .strict();
 
-export const layoutSchema = z.discriminatedUnion("mode", [keepLayoutSchema, createLayoutSchema]);
+/** The two root slots of an A/B layout. */
+export const AB_SLOTS = ["a", "b"] as const;
+export type AbSlot = (typeof AB_SLOTS)[number];
+/** Boots a slot under trial gets before GRUB falls back (ab-design.md). */
+export const abTriesSchema = z.number().int().min(1).max(5).default(3);
+
+/**
+ * The two shapes of layout `ab`, by the names each form gives its fields (the
+ * spec's `espBytes`, the host file's `espSize`): `wipe` creates a fresh A/B
+ * table, `slots` adopts an existing one. Pure; used by both schemas' refine.
+ */
+export function abShapeIssues(
+  l: Record<string, unknown>,
+  createOnly: readonly string[],
+): { path: string[]; message: string }[] {
+  const out: { path: string[]; message: string }[] = [];
+  const has = (k: string) => l[k] !== undefined;
+  if (has("wipe") && has("slots"))
+    out.push({
+      path: ["slots"],
+      message:
+        "give either wipe (create a new A/B table) or slots (adopt an existing one), not both",
+    });
+  else if (!has("wipe") && !has("slots"))
+    out.push({
+      path: [],
+      message:
+        "mode ab needs wipe (create a new A/B table on the disk) or slots: { a, b } (adopt an existing one)",
+    });
+  else if (has("wipe")) {
+    for (const k of ["boot", "esp", "swap"])
+      if (has(k))
+        out.push({
+          path: [k],
+          message: `only with slots (adopting a table); wipe creates the ${k} partition itself`,
+        });
+  } else {
+    for (const k of createOnly)
+      if (has(k)) out.push({ path: [k], message: "only with wipe (creating a new A/B table)" });
+    const s = l.slots as { a?: unknown; b?: unknown } | undefined;
+    if (s && JSON.stringify(s.a) === JSON.stringify(s.b))
+      out.push({ path: ["slots", "b"], message: "is the same partition as slots.a" });
+  }
+  return out;
+}
+
+/** The spec defaults of an `ab` create (ab-design.md). */
+export const AB_CREATE_DEFAULTS = {
+  espBytes: 512 * 1024 * 1024,
+  bootBytes: 256 * 1024 * 1024,
+  swapBytes: 0,
+} as const;
+
+/**
+ * ab: two root slots; an install writes only the one not running / not the
+ * default. `wipe: true` creates the table (slotBytes absent: half of what
+ * is left each); `slots` adopts an existing one (boot on BIOS, esp on UEFI).
+ */
+export const abLayoutSchema = z
+  .object({
+    mode: z.literal("ab"),
+    wipe: z.literal(true).optional(),
+    espBytes: z.number().int().positive().optional(),
+    bootBytes: z.number().int().positive().optional(),
+    swapBytes: z.number().int().nonnegative().optional(),
+    slotBytes: z.number().int().positive().optional(),
+    slots: z.object({ a: partRefSchema, b: partRefSchema }).strict().optional(),
+    boot: partRefSchema.optional(),
+    esp: partRefSchema.optional(),
+    swap: partRefSchema.optional(),
+    tries: abTriesSchema,
+  })
+  .strict()
+  .superRefine((l, ctx) => {
+    for (const i of abShapeIssues(l, ["espBytes", "bootBytes", "swapBytes", "slotBytes"]))
+      ctx.addIssue({ code: "custom", ...i });
+  });
+export type AbLayout = z.infer<typeof abLayoutSchema>;
+
+export const layoutSchema = z.discriminatedUnion("mode", [
+  keepLayoutSchema,
+  createLayoutSchema,
+  abLayoutSchema,
+]);
 export type Layout = z.infer<typeof layoutSchema>;
 
 export const homeSchema = z

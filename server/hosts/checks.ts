@@ -123,41 +123,74 @@ function duplicates<T>(
 }
 
 function checkLayout(h: HostFile): Issue[] {
-  const out: Issue[] = [];
-  const { layout, home, disk } = h;
-  if (layout.mode === "create") {
-    if (!sameDisk(layout.wipe, disk)) {
-      out.push({
-        path: ["layout", "wipe"],
-        message: "must select the same disk as `disk` (create may only wipe the target disk)",
-      });
-    }
-    if (home.disk && (sameDisk(home.disk, disk) || sameDisk(home.disk, layout.wipe))) {
-      out.push({
-        path: ["home", "disk"],
-        message: "/home is on the disk that layout create would wipe",
-      });
-    }
-  } else {
-    const same = (a: object | undefined) => a && JSON.stringify(a) === JSON.stringify(home.ref);
-    if (same(layout.root)) {
-      out.push({
-        path: ["layout", "root"],
-        message: "is the /home partition; root is reformatted",
-      });
-    }
-    if (same(layout.swap)) {
-      out.push({ path: ["layout", "swap"], message: "is the /home partition" });
-    }
-    if (same(layout.esp)) {
-      out.push({ path: ["layout", "esp"], message: "is the /home partition" });
-    }
+  const { layout } = h;
+  if (layout.mode === "create") return checkWipe(h, layout.wipe, "create");
+  if (layout.mode === "keep") {
+    const out = notHome(h, { root: layout.root, swap: layout.swap, esp: layout.esp });
     if (h.firmware === "uefi" && !layout.esp) {
       out.push({
         path: ["layout", "esp"],
         message: "required when firmware is uefi and layout is keep",
       });
     }
+    return out;
+  }
+  if (layout.wipe) return checkWipe(h, layout.wipe, "ab");
+  const out = notHome(h, {
+    "slots.a": layout.slots?.a,
+    "slots.b": layout.slots?.b,
+    boot: layout.boot,
+    esp: layout.esp,
+    swap: layout.swap,
+  });
+  const need = h.firmware === "uefi" ? "esp" : "boot";
+  const wrong = h.firmware === "uefi" ? "boot" : "esp";
+  if (!layout[need])
+    out.push({
+      path: ["layout", need],
+      message: `required when firmware is ${h.firmware} and layout ab adopts slots (the shared partition GRUB and its boot state live on)`,
+    });
+  if (layout[wrong])
+    out.push({
+      path: ["layout", wrong],
+      message: `not used when firmware is ${h.firmware}; the shared partition is layout.${need}`,
+    });
+  return out;
+}
+
+/** create, ab with wipe: only the target disk may be wiped, and /home is not on it. */
+function checkWipe(h: HostFile, wipe: HostDiskSelector, mode: string): Issue[] {
+  const out: Issue[] = [];
+  if (!sameDisk(wipe, h.disk)) {
+    out.push({
+      path: ["layout", "wipe"],
+      message: `must select the same disk as \`disk\` (${mode} may only wipe the target disk)`,
+    });
+  }
+  if (h.home.disk && (sameDisk(h.home.disk, h.disk) || sameDisk(h.home.disk, wipe))) {
+    out.push({
+      path: ["home", "disk"],
+      message: `/home is on the disk that layout ${mode} would wipe`,
+    });
+  }
+  return out;
+}
+
+/** Partitions a layout names (by their path under layout) that are the /home partition. */
+function notHome(h: HostFile, refs: Record<string, object | undefined>): Issue[] {
+  const home = JSON.stringify(h.home.ref);
+  const out: Issue[] = [];
+  for (const [field, ref] of Object.entries(refs)) {
+    if (!ref || JSON.stringify(ref) !== home) continue;
+    out.push({
+      path: ["layout", ...field.split(".")],
+      message:
+        field === "root"
+          ? "is the /home partition; root is reformatted"
+          : field.startsWith("slots.")
+            ? "is the /home partition; a slot is reformatted"
+            : "is the /home partition",
+    });
   }
   return out;
 }

@@ -10,6 +10,8 @@
 //   are optional or absent.
 import { z } from "zod";
 import {
+  abShapeIssues,
+  abTriesSchema,
   cryptHashSchema,
   fsTypeSchema,
   groupSchema,
@@ -111,23 +113,59 @@ const keepLayout = z
   })
   .strict();
 
+/** The disk a layout may wipe (create, ab create): must select the same disk as `disk`. */
+const wipeField = z
+  .preprocess((v) => (typeof v === "string" && !KERNEL_NAME.test(v) ? { byId: v } : v), diskObject)
+  .meta({ description: "The disk that may be wiped: must select the same disk as `disk`" });
+
 const createLayout = z
   .object({
     mode: z.literal("create"),
-    wipe: z
-      .preprocess(
-        (v) => (typeof v === "string" && !KERNEL_NAME.test(v) ? { byId: v } : v),
-        diskObject,
-      )
-      .meta({ description: "The disk that may be wiped: must select the same disk as `disk`" }),
+    wipe: wipeField,
     espSize: positiveSize.optional(),
     swapSize: sizeField.optional(),
     rootSize: positiveSize.optional().meta({ description: "Absent: the rest of the disk" }),
   })
   .strict();
 
-export const layoutField = z.discriminatedUnion("mode", [keepLayout, createLayout], {
-  error: "needs mode: keep (reformat only root) or mode: create (new partition table)",
+const abLayout = z
+  .object({
+    mode: z.literal("ab"),
+    wipe: wipeField.optional().meta({
+      description:
+        "Create a new A/B table on this disk (must select the same disk as `disk`); not with slots",
+    }),
+    espSize: positiveSize.optional().meta({ description: "UEFI, with wipe (default 512MiB)" }),
+    bootSize: positiveSize
+      .optional()
+      .meta({ description: "BIOS automagic-boot partition, with wipe (default 256MiB)" }),
+    swapSize: sizeField.optional().meta({ description: "With wipe (default none)" }),
+    slotSize: positiveSize
+      .optional()
+      .meta({ description: "Each slot, with wipe; absent: half of what is left each" }),
+    slots: z
+      .object({ a: partRefSchema, b: partRefSchema })
+      .strict()
+      .optional()
+      .meta({ description: "Adopt an existing A/B table: its two root slots; not with wipe" }),
+    boot: partRefSchema
+      .optional()
+      .meta({ description: "BIOS, with slots: the shared partition GRUB lives on" }),
+    esp: partRefSchema.optional().meta({ description: "UEFI, with slots: the ESP" }),
+    swap: partRefSchema.optional().meta({ description: "With slots" }),
+    tries: abTriesSchema.unwrap().optional().meta({
+      description: "Boots a new slot gets to confirm before the fallback (1-5, default 3)",
+    }),
+  })
+  .strict()
+  .superRefine((l, ctx) => {
+    for (const i of abShapeIssues(l, ["espSize", "bootSize", "swapSize", "slotSize"]))
+      ctx.addIssue({ code: "custom", ...i });
+  });
+
+export const layoutField = z.discriminatedUnion("mode", [keepLayout, createLayout, abLayout], {
+  error:
+    "needs mode: keep (reformat only root), mode: create (new partition table) or mode: ab (two root slots)",
 });
 
 export const homeField = z

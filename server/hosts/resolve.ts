@@ -10,7 +10,7 @@ import {
 } from "../../payload/spec/schema.ts";
 import { mirrorUrl } from "../../shared/verify/layout.ts";
 import { binhostDir } from "../mirror/paths.ts";
-import type { HostDiskSelector } from "./file-schema.ts";
+import type { HostDiskSelector, HostFile } from "./file-schema.ts";
 import type { HostEntry } from "./types.ts";
 
 export interface ResolveContext {
@@ -29,16 +29,7 @@ export function resolveInstallSpec(host: HostEntry, ctx: ResolveContext): Instal
     macs: h.macs,
     firmware: h.firmware,
     disk: toSpecDisk(h.disk),
-    layout:
-      h.layout.mode === "keep"
-        ? h.layout
-        : {
-            mode: "create",
-            wipe: true,
-            espBytes: h.layout.espSize,
-            swapBytes: h.layout.swapSize,
-            rootBytes: h.layout.rootSize,
-          },
+    layout: toSpecLayout(h.layout),
     home: { ref: h.home.ref, fs: h.home.fs, options: h.home.options },
     rootfs: h.rootfs,
     init: h.init,
@@ -73,6 +64,30 @@ export function resolveInstallSpec(host: HostEntry, ctx: ResolveContext): Instal
     sysimgs: h.sysimgs ?? {},
   };
   return parseInstallSpec(dropUndefined(input), host.file);
+}
+
+/** Pure: the host file's layout as the spec carries it (sizes in bytes, `wipe: true`). */
+export function toSpecLayout(l: HostFile["layout"]): InstallSpecInput["layout"] {
+  if (l.mode === "keep") return l;
+  if (l.mode === "create")
+    return {
+      mode: "create",
+      wipe: true,
+      espBytes: l.espSize,
+      swapBytes: l.swapSize,
+      rootBytes: l.rootSize,
+    };
+  const { wipe, espSize, bootSize, swapSize, slotSize, ...adopt } = l;
+  if (wipe === undefined) return adopt;
+  return {
+    mode: "ab",
+    wipe: true,
+    espBytes: espSize,
+    bootBytes: bootSize,
+    swapBytes: swapSize,
+    slotBytes: slotSize,
+    tries: l.tries,
+  };
 }
 
 /** Pure: the host file's postInstall.capture as the spec carries it (true = the server). */
