@@ -4,10 +4,14 @@
 // runPhase2 itself reports phase-done, run-done and every step's step-fail;
 // this file reports only what happens outside its steps (the spec fetch, or
 // an error no step reported), so the server sees each outcome exactly once.
+import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
-import { parseInstallSpec } from "./spec/schema.ts";
+import path from "node:path";
+import { parseInstallSpec, type InstallSpec } from "./spec/schema.ts";
+import { fallBackIfTrial, isAb, ownSlot } from "./phase2/ab.ts";
 import { runPhase2 } from "./phase2/index.ts";
 import {
+  AB_FALLBACK_FILE,
   CAPTURE_NEXT_FILE,
   FIRSTBOOT_SERVER_FILE,
   FIRSTBOOT_TOKEN_FILE,
@@ -49,11 +53,13 @@ export async function runPhase2Cli(o: Phase2CliOptions): Promise<number> {
     if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
     spec = parseInstallSpec(await res.json(), url);
   } catch (err) {
-    reporter.emit({ kind: "step-fail", step: "spec", message: (err as Error).message });
+    const message = (err as Error).message;
+    reporter.emit({ kind: "step-fail", step: "spec", message });
+    await abFallBack(o, reporter, undefined, `spec: ${message}`);
     await reporter.flush();
     return 1;
   }
-  let stepFailed = false;
+  let failed: Phase2Event | undefined;
   try {
     await runPhase2({
       spec,
@@ -65,7 +71,7 @@ export async function runPhase2Cli(o: Phase2CliOptions): Promise<number> {
       ...(o.now ? { now: o.now } : {}),
       report: {
         emit: (e) => {
-          if (e.kind === "step-fail") stepFailed = true;
+          if (e.kind === "step-fail") failed ??= e;
           reporter.emit(e);
         },
       },
@@ -78,10 +84,47 @@ export async function runPhase2Cli(o: Phase2CliOptions): Promise<number> {
     return 0;
   } catch (err) {
     // A failed step has reported itself (step, command, exit code, tail).
-    if (!stepFailed)
-      reporter.emit({ kind: "step-fail", step: "phase2", message: (err as Error).message });
+    if (!failed) {
+      failed = { kind: "step-fail", step: "phase2", message: (err as Error).message };
+      reporter.emit(failed);
+    }
+    await abFallBack(o, reporter, spec, `${failed.step}: ${failed.message ?? ""}`);
     return 1;
   } finally {
     await reporter.flush();
+  }
+}
+
+/**
+ * Layout ab, phase 2 failed on a slot under trial: the old slot is the
+ * default again and the first-boot wrapper reboots into it (AB_FALLBACK_FILE).
+ * Without the spec (it could not be fetched) the slot is known by its label.
+ */
+async function abFallBack(
+  o: Phase2CliOptions,
+  reporter: Phase2CliReporter,
+  spec: InstallSpec | undefined,
+  why: string,
+): Promise<void> {
+  if (spec && !isAb(spec)) return;
+  const root = o.root ?? "/";
+  const runner = o.runner ?? execaRunner();
+  try {
+    const firmware =
+      spec?.firmware ?? (existsSync(path.join(root, "sys/firmware/efi")) ? "uefi" : "bios");
+    const own = await ownSlot(runner, root, firmware);
+    if (!own || !(await fallBackIfTrial(runner, root, own, why))) return;
+    await writeFile(path.join(root, INSTALLED_STATE, AB_FALLBACK_FILE), `${own.slot}\n`);
+    reporter.emit({
+      kind: "log",
+      step: "phase2",
+      message: `slot ${own.slot} was on trial and failed (${why.split("\n")[0]}); the next boot is the previous slot (ab_default)`,
+    });
+  } catch (err) {
+    reporter.emit({
+      kind: "log",
+      step: "phase2",
+      message: `could not fall back to the previous slot: ${(err as Error).message}`,
+    });
   }
 }

@@ -10,6 +10,8 @@ export const FIRSTBOOT_TOKEN_FILE = "token";
 export const FIRSTBOOT_SERVER_FILE = "server";
 /** Written by phase 2 when a capture follows: the wrapper then reboots into netboot. */
 export const CAPTURE_NEXT_FILE = "capture-next";
+/** Written by phase 2 when a slot on trial failed (layout ab): the wrapper then reboots into the old slot. */
+export const AB_FALLBACK_FILE = "ab-fallback";
 /** UEFI: the boot entry the RAM system was netbooted from (phase 1 reads BootCurrent). */
 export const NETBOOT_ENTRY_FILE = "netboot-entry";
 export const FIRSTBOOT_LOG = "/var/log/automagic-phase2.log";
@@ -104,6 +106,14 @@ if ${opts.binaryPath} --phase 2 --server "$server" --token "$token"; then
   exit 0
 else
   rc=$?
+  if [ -e "$state/${AB_FALLBACK_FILE}" ]; then
+    # Layout ab: this slot was on trial and failed; GRUB boots the previous one next.
+    rm -f "$state/${AB_FALLBACK_FILE}"
+    echo "automagic-phase2: failed with exit code $rc; rebooting into the previous slot" >&2
+    sync
+    reboot
+    exit "$rc"
+  fi
   echo "automagic-phase2: failed with exit code $rc; will retry on next boot" >&2
   exit "$rc"
 fi

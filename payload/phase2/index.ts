@@ -18,6 +18,8 @@ import { planShells } from "./shells.ts";
 import { emergeWorldArgv } from "../render/emerge.ts";
 import { EmergeError, runEmerge } from "../run/emerge.ts";
 import { runStep } from "../run/step.ts";
+import { inRoot } from "./target-fs.ts";
+import { confirmOwnSlot, isAb, ownSlot } from "./ab.ts";
 import type { Phase2Context, Phase2Summary, StepTiming } from "./types.ts";
 
 export type { Phase2Context, Phase2Summary, CommandRunner, Reporter } from "./types.ts";
@@ -27,10 +29,7 @@ export const STATE_DIR = "/var/lib/automagic";
 export const MANIFEST = `${STATE_DIR}/overlay.manifest`;
 export const SYNC_STAMP = `${STATE_DIR}/emerge-sync.stamp`;
 
-/** Commands run inside the target: directly on the machine, through chroot in tests. */
-export function inRoot(root: string, argv: readonly string[]): string[] {
-  return root === "/" ? [...argv] : ["chroot", root, ...argv];
-}
+export { inRoot } from "./target-fs.ts";
 
 const isPortage = (rel: string) => rel === "etc/portage" || rel.startsWith("etc/portage/");
 
@@ -194,6 +193,20 @@ export async function runPhase2(ctx: Phase2Context): Promise<Phase2Summary> {
     totalMs: now().getTime() - t0,
   };
   if (packagesError) throw packagesError;
+  // Layout ab: everything above went well on the new slot; it becomes the default.
+  if (isAb(spec)) {
+    const own = await step("confirm-slot", async () => {
+      const o = await ownSlot(ctx.runner, root, spec.firmware);
+      if (!o)
+        throw new Error(
+          "layout ab, but the filesystem at / is not labelled gentoo-a or gentoo-b: which slot this is is not known",
+        );
+      await confirmOwnSlot(ctx.runner, root, o);
+      return { value: o, message: `slot ${o.slot} confirmed (ab_default=${o.slot})` };
+    });
+    summary.slot = own.slot;
+    summary.confirmed = true;
+  }
   if (spec.postInstall.capture) {
     // The run goes on: the server waits for this system's reboot into the
     // RAM system, which captures it (the first-boot wrapper reboots).

@@ -5,6 +5,11 @@
 import { lstat, readlink } from "node:fs/promises";
 import path from "node:path";
 
+/** Commands run inside the target: directly on the machine, through chroot in tests. */
+export function inRoot(root: string, argv: readonly string[]): string[] {
+  return root === "/" ? [...argv] : ["chroot", root, ...argv];
+}
+
 /** Never written by phase 2's overlay: /home is the user's, the rest belong to the kernel. */
 export const FORBIDDEN_TOP = ["home", "proc", "sys", "dev", "run"];
 

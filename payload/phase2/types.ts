@@ -44,4 +44,7 @@ export interface Phase2Summary {
   sshdRestarted: boolean;
   steps: StepTiming[];
   totalMs: number;
+  /** Layout ab: the slot this system runs from, confirmed as the default. */
+  slot?: "a" | "b";
+  confirmed?: boolean;
 }
