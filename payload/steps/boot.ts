@@ -7,6 +7,7 @@ import type { Handler } from "../run/executor.ts";
 import type { RunContext } from "../run/context.ts";
 import { inChroot } from "../run/runner.ts";
 import { orderWithEntryAfterCurrent, parseEfibootmgr, staleEntries } from "../render/efibootmgr.ts";
+import { mountShared, setAbBoot, type AbBoot } from "./boot-ab.ts";
 import { readUuid } from "./disk.ts";
 import { emergeInTarget } from "./emerge.ts";
 import { inTarget, writeTargetFile } from "./target-fs.ts";
@@ -89,8 +90,13 @@ export const bootloader: Handler<"bootloader"> = async (a, ctx) => {
   const run = (cmd: string[]) => ctx.runner.run(inChroot(a.target, cmd), { onLine: ctx.log });
   const rootUuid = await ensureByUuid(ctx, a.rootDevice);
   await setGrubCmdline(a.target, ctx.spec.kernel.cmdline);
+  // Layout ab: GRUB and its modules live on the shared partition, not in the slot.
+  const ab = (a as { ab?: AbBoot }).ab;
+  const shared = ab ? await mountShared(ctx, a.target, a.firmware, ab) : undefined;
+  if (ab) await ensureByUuid(ctx, ab.shared);
+  const bootDir = shared ? [`--boot-directory=${shared}`] : [];
   if (a.firmware === "bios") {
-    await run(["grub-install", "--target=i386-pc", a.disk]);
+    await run(["grub-install", "--target=i386-pc", ...bootDir, a.disk]);
   } else {
     if (!a.espDevice) throw new Error("UEFI bootloader without an ESP");
     await ensureByUuid(ctx, a.espDevice);
@@ -99,6 +105,7 @@ export const bootloader: Handler<"bootloader"> = async (a, ctx) => {
       "grub-install",
       "--target=x86_64-efi",
       "--efi-directory=/efi",
+      ...bootDir,
       `--bootloader-id=${EFI_LABEL}`,
       "--no-nvram",
     ]);
@@ -107,6 +114,7 @@ export const bootloader: Handler<"bootloader"> = async (a, ctx) => {
       "grub-install",
       "--target=x86_64-efi",
       "--efi-directory=/efi",
+      ...bootDir,
       "--removable",
       "--no-nvram",
     ]);
@@ -119,6 +127,7 @@ export const bootloader: Handler<"bootloader"> = async (a, ctx) => {
       `${a.target}/boot/grub/grub.cfg has no root=UUID=${rootUuid}: the installed system would not find its root`,
     );
   }
+  if (ab && shared) await setAbBoot(ctx, a.target, shared, ab, run);
 };
 
 async function efiEntry(ctx: RunContext, disk: string, esp: string): Promise<void> {
