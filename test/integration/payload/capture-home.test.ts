@@ -6,15 +6,16 @@
 // rest of /home is byte-identical.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { requireTool } from "../../lib/tools.ts";
 import { sha256File } from "../../../shared/hash.ts";
-import { attachLoop, manifest, withMount } from "./loopdisk.ts";
+import { manifest, withMount } from "./loopdisk.ts";
 import { runPayload } from "./run.ts";
 import { startServer, type TestServer } from "./server.ts";
+import { LoopWorld } from "./world.ts";
 import { ROOT_FS_LABEL } from "../../../payload/plan/groups/disk.ts";
 
 for (const t of ["losetup", "sgdisk", "mkfs.ext4", "mount", "partx", "unshare", "tar", "zstd"])
@@ -22,41 +23,22 @@ for (const t of ["losetup", "sgdisk", "mkfs.ext4", "mount", "partx", "unshare", 
 
 const TOKEN = "tok-capture-home";
 const NAME = "cap1-20261207T120000Z";
-let tmp = "";
-const disks: Array<{ detach(): void }> = [];
+let world: LoopWorld;
 
 before(() => {
-  tmp = mkdtempSync("/var/tmp/am-cap-");
+  world = new LoopWorld("am-cap");
 });
-after(() => {
-  for (const m of readFileSync("/proc/self/mounts", "utf8")
-    .split("\n")
-    .map((l) => l.split(" ")[1])
-    .filter((m) => m && m.startsWith(tmp + "/"))
-    .reverse())
-    spawnSync("umount", ["-l", m!]);
-  for (const d of disks) d.detach();
-  rmSync(tmp, { recursive: true, force: true });
-});
+after(() => world.close());
 
 /** A system disk: BIOS boot, a root labelled as automagic labels it (with 40 MB of data), a /home of `homeMiB`. */
 function makeDisk(name: string, homeMiB: number) {
-  const image = join(tmp, `${name}.img`);
-  execFileSync("truncate", ["-s", `${4200 + homeMiB + 4}M`, image]);
-  execFileSync("sgdisk", [
-    "--new=1:0:+1M",
-    "--typecode=1:ef02",
-    "--new=2:0:+4200M",
-    "--change-name=2:root",
-    `--new=3:0:+${homeMiB}M`,
-    "--change-name=3:home",
-    image,
+  const dev = world.disk(name, `${4200 + homeMiB + 4}M`, [
+    { size: "+1M", type: "ef02" },
+    { size: "+4200M", name: "root" },
+    { size: `+${homeMiB}M`, name: "home" },
   ]);
-  const loop = attachLoop(image);
-  disks.push(loop);
-  spawnSync("partx", ["--add", loop.dev]);
-  const root = `${loop.dev}p2`;
-  const home = `${loop.dev}p3`;
+  const root = `${dev}p2`;
+  const home = `${dev}p3`;
   execFileSync("mkfs.ext4", ["-F", "-q", "-L", ROOT_FS_LABEL, root]);
   execFileSync("mkfs.ext4", ["-F", "-q", "-L", "home", home]);
   withMount(root, (m) => {
@@ -68,7 +50,7 @@ function makeDisk(name: string, homeMiB: number) {
     mkdirSync(join(m, "alice"));
     writeFileSync(join(m, "alice/notes.txt"), "alice's notes\n");
   });
-  return { dev: loop.dev, root, home };
+  return { dev, root, home };
 }
 
 function spec(srv: TestServer, keep?: number) {
@@ -102,9 +84,9 @@ function spec(srv: TestServer, keep?: number) {
 
 async function capture(diskDev: string, keep?: number, action = "capture", run?: unknown) {
   const srv = await startServer({
-    upstream: tmp,
-    cacheDir: join(tmp, "cache"),
-    keysDir: tmp,
+    upstream: world.dir,
+    cacheDir: join(world.dir, "cache"),
+    keysDir: world.dir,
     fpr: "A".repeat(40),
     token: TOKEN,
   });
@@ -114,8 +96,8 @@ async function capture(diskDev: string, keep?: number, action = "capture", run?:
       srv,
       token: TOKEN,
       devices: [diskDev],
-      target: join(tmp, "target"),
-      stateDir: join(tmp, "state"),
+      target: join(world.dir, "target"),
+      stateDir: join(world.dir, "state"),
       action,
     });
     return { r, events: srv.events };
@@ -193,8 +175,8 @@ test("with room: archive and record in /home/data/sysimgs, leftovers removed, ke
     true,
   );
   // sha256 of the file as stored equals the record's (read back through the loop device).
-  const file = join(tmp, "check", `${NAME}.tar.zst`);
-  mkdirSync(join(tmp, "check"), { recursive: true });
+  const file = join(world.dir, "check", `${NAME}.tar.zst`);
+  mkdirSync(join(world.dir, "check"), { recursive: true });
   withMount(
     d.home,
     (m) => execFileSync("cp", [join(m, "data/sysimgs", `${NAME}.tar.zst`), file]),

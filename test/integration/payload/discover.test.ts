@@ -7,14 +7,15 @@
 // validates as is, and not one byte of either disk changed.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
-import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { requireTool } from "../../lib/tools.ts";
 import { sha256File } from "../../../shared/hash.ts";
-import { attachLoop, withMount } from "./loopdisk.ts";
+import { withMount } from "./loopdisk.ts";
 import { REPO } from "./run.ts";
+import { LoopWorld } from "./world.ts";
 import {
   BIOS_PXE,
   SERVER,
@@ -40,44 +41,27 @@ for (const t of [
   requireTool(t);
 
 const MAC = "52:54:00:d1:5c:01";
-let tmp = "";
+let world: LoopWorld;
 let bed: NetbootBed | undefined;
-const loops: Array<{ dev: string; detach(): void }> = [];
 
 before(() => {
-  tmp = mkdtempSync("/var/tmp/am-discover-");
+  world = new LoopWorld("am-discover");
 });
 after(async () => {
   await bed?.close();
-  for (const m of readFileSync("/proc/self/mounts", "utf8")
-    .split("\n")
-    .map((l) => l.split(" ")[1])
-    .filter((m) => m && m.startsWith(tmp + "/"))
-    .reverse())
-    spawnSync("umount", ["-l", m!]);
-  for (const l of loops) l.detach();
-  rmSync(tmp, { recursive: true, force: true });
+  world.close();
 });
 
 /** GPT: BIOS boot, an old Gentoo root (partlabel gentoo-root), an unnamed /home of people's files. */
 function systemDisk() {
-  const image = join(tmp, "system.img");
-  execFileSync("truncate", ["-s", "1200M", image]);
-  execFileSync("sgdisk", [
-    "--new=1:0:+1M",
-    "--typecode=1:ef02",
-    "--new=2:0:+600M",
-    "--change-name=2:gentoo-root",
-    "--new=3:0:0",
-    "--change-name=3:data",
-    image,
+  const dev = world.disk("system", "1200M", [
+    { size: "+1M", type: "ef02" },
+    { size: "+600M", name: "gentoo-root" },
+    { size: "0", name: "data" },
   ]);
-  const loop = attachLoop(image);
-  loops.push(loop);
-  spawnSync("partx", ["--add", loop.dev]);
-  execFileSync("mkfs.ext4", ["-F", "-q", `${loop.dev}p2`]);
-  execFileSync("mkfs.ext4", ["-F", "-q", `${loop.dev}p3`]);
-  withMount(`${loop.dev}p2`, (m) => {
+  execFileSync("mkfs.ext4", ["-F", "-q", `${dev}p2`]);
+  execFileSync("mkfs.ext4", ["-F", "-q", `${dev}p3`]);
+  withMount(`${dev}p2`, (m) => {
     mkdirSync(join(m, "etc"));
     writeFileSync(join(m, "etc/gentoo-release"), "Gentoo Base System release 2.17\n");
     writeFileSync(
@@ -89,7 +73,7 @@ function systemDisk() {
       "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n",
     );
   });
-  withMount(`${loop.dev}p3`, (m) => {
+  withMount(`${dev}p3`, (m) => {
     for (const [user, uid] of [
       ["alice", 1000],
       ["bob", 1001],
@@ -101,20 +85,12 @@ function systemDisk() {
       for (const p of ["", "docs"]) chownSync(join(m, user, p), uid, uid);
     }
   });
-  return loop.dev;
-}
-
-function blankDisk() {
-  const image = join(tmp, "blank.img");
-  execFileSync("truncate", ["-s", "64M", image]);
-  const loop = attachLoop(image);
-  loops.push(loop);
-  return loop.dev;
+  return dev;
 }
 
 test("an unknown machine discovers: inventory stored, draft validates, no disk written", async () => {
   const system = systemDisk();
-  const blank = blankDisk();
+  const blank = world.disk("blank", "64M");
   const before = [await sha256File(system), await sha256File(blank)];
   bed = await startNetbootBed("am-disc", ["commission: { unknown: true, then: poweroff }"]);
   const { net, dir } = bed;
@@ -131,7 +107,7 @@ test("an unknown machine discovers: inventory stored, draft validates, no disk w
   // As the image's action script runs it, in the machine's namespace (its
   // NICs, its address), restricted to our loop disks; nothing powers off:
   // there is no automagic.url on this kernel's command line.
-  const state = join(tmp, "run");
+  const state = join(world.dir, "run");
   mkdirSync(state);
   const r = await execa(
     "ip",
@@ -198,7 +174,7 @@ test("an unknown machine discovers: inventory stored, draft validates, no disk w
   const draft = await cli(["hosts", "draft", MAC], env, net.server);
   assert.equal(draft.exitCode, 0, draft.stderr);
   assert.match(draft.stdout, /mode: keep\n {2}root: \{ partlabel: "gentoo-root" \}/);
-  const hosts = join(tmp, "hosts");
+  const hosts = join(world.dir, "hosts");
   mkdirSync(hosts);
   writeFileSync(join(hosts, "defaults.yaml"), readFileSync(join(REPO, "hosts/defaults.yaml")));
   writeFileSync(join(hosts, "new-d15c01.yaml"), draft.stdout);
