@@ -25,7 +25,7 @@ import { bundlePayload } from "./payload/bundle.ts";
 import { ensureRuntime } from "./payload/runtime.ts";
 import { defaultPaths, REPO_ROOT, type BuildPaths } from "./paths.ts";
 import { progressEmitter, type OnProgress } from "./progress.ts";
-import { publishImage, setCurrent } from "./publish.ts";
+import { addPayloadBinary, PAYLOAD_FILE, publishImage, setCurrent } from "./publish.ts";
 import { pruneCache } from "./cache-prune.ts";
 
 export interface BuildOptions {
@@ -183,6 +183,8 @@ async function buildUnlocked(
     const initrd = join(staged, "initrd.img");
     await concat([base.initrd, runtimeLayer.file, payloadLayer.file], initrd);
     await copyFile(base.vmlinuz, join(staged, "vmlinuz"));
+    // Beside the kernel: `reinstall --via ssh` copies it to a running system.
+    await copyFile(paths.payloadOut, join(staged, PAYLOAD_FILE));
     const initrdSha = await sha256File(initrd);
     const kernelSha = await sha256File(join(staged, "vmlinuz"));
     const contentSha = sha256(kernelSha, initrdSha);
@@ -195,6 +197,7 @@ async function buildUnlocked(
       const manifest = manifestSchema.parse(
         JSON.parse(await readFile(join(paths.images, existing, "manifest.json"), "utf8")),
       );
+      await addPayloadBinary(join(paths.images, existing), paths.payloadOut, manifest);
       if (opts.makeCurrent ?? true) await setCurrent(paths.images, existing);
       emit("publish", `image ${existing} unchanged`, { bytes: manifest.totalBytes, cached: true });
       return {

@@ -1,7 +1,20 @@
-// images/<id>/{vmlinuz,initrd.img,manifest.json} and the `current` link.
+// images/<id>/{vmlinuz,initrd.img,automagic-install,manifest.json} and the
+// `current` link. automagic-install is the single-file payload (the manifest's
+// payload.binarySha256): `reinstall --via ssh` copies it to a running system.
 // Each step is atomic (temp dir + rename, temp link + rename) so the server
 // never serves half an image.
-import { mkdir, readdir, readlink, rename, rm, symlink, writeFile } from "node:fs/promises";
+import {
+  copyFile,
+  mkdir,
+  readdir,
+  readlink,
+  rename,
+  rm,
+  symlink,
+  writeFile,
+} from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { sha256File } from "../shared/hash.ts";
 import { join } from "node:path";
 import type { Manifest } from "./manifest.ts";
 
@@ -18,6 +31,24 @@ export async function publishImage(
   await rename(staged, dir);
   if (makeCurrent) await setCurrent(imagesDir, manifest.id);
   return dir;
+}
+
+export const PAYLOAD_FILE = "automagic-install";
+
+/**
+ * An image published before the payload binary was: add it when the build's
+ * binary is the one its manifest names (same content, so same image).
+ */
+export async function addPayloadBinary(
+  dir: string,
+  binary: string,
+  manifest: Manifest,
+): Promise<void> {
+  const dest = join(dir, PAYLOAD_FILE);
+  if (existsSync(dest) || (await sha256File(binary)) !== manifest.payload.binarySha256) return;
+  const tmp = `${dest}.${process.pid}`;
+  await copyFile(binary, tmp);
+  await rename(tmp, dest);
 }
 
 export async function setCurrent(imagesDir: string, id: string): Promise<void> {

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { runPhase1 } from "./install.ts";
 import { cmdlineArgs } from "./probe/cmdline.ts";
+import { readTokenFile } from "./run/token-file.ts";
 
 export function buildProgram(): Command {
   return new Command("automagic-install")
@@ -16,6 +17,10 @@ export function buildProgram(): Command {
       "automagic server base URL (default: automagic.url= on /proc/cmdline)",
     )
     .option("--token <token>", "run token (default: automagic.token= on /proc/cmdline)")
+    .option(
+      "--token-file <file>",
+      "read the run token from a file only root can read (reinstall --via ssh writes it 0600)",
+    )
     .option(
       "--action <action>",
       "install, deploy:<image> (install from a captured image), capture (archive the installed root to the server), rescue (report, leave the machine to sshd), or discover (report the hardware read-only, then power off or reboot as the server says)",
@@ -34,7 +39,10 @@ export function buildProgram(): Command {
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const cmdline = cmdlineArgs(readFileSync("/proc/cmdline", "utf8"));
       const server = (o.server as string | undefined) ?? cmdline.url;
-      const token = (o.token as string | undefined) ?? cmdline.token;
+      const token =
+        (o.token as string | undefined) ??
+        (o.tokenFile ? readTokenFile(o.tokenFile as string) : undefined) ??
+        cmdline.token;
       if (o.phase === "2") {
         const { runPhase2Cli } = await import("./phase2-cli.ts");
         process.exitCode = await runPhase2Cli({ server, token });

@@ -4,11 +4,11 @@
 import { readFile, readlink, realpath, stat } from "node:fs/promises";
 import { basename, join, sep } from "node:path";
 import { sha256File } from "../../shared/hash.ts";
+// The payload binary in an image folder: served on the admin API only, never to netboot.
+import { PAYLOAD_FILE } from "../../image-builder/publish.ts";
 
 export const IMAGE_FILES = ["vmlinuz", "initrd.img"] as const;
 export type ImageFileName = (typeof IMAGE_FILES)[number];
-/** The payload binary in an image folder: served on the admin API only, never to netboot. */
-export const PAYLOAD_FILE = "automagic-install";
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
