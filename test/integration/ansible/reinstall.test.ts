@@ -176,13 +176,24 @@ function runs(afterId = 0): RunRow[] {
 
 test("ansible: the playbook and its role pass ansible-playbook --syntax-check", async () => {
   requireTool("ansible-playbook");
-  const r = await execa(
-    "ansible-playbook",
-    ["--syntax-check", "-i", "localhost,", "-e", "automagic_hosts=all", PLAYBOOK],
-    { reject: false, all: true, env: { ANSIBLE_NOCOLOR: "1" } },
-  );
+  const r = await execa("ansible-playbook", ["--syntax-check", "-i", "localhost,", PLAYBOOK], {
+    reject: false,
+    all: true,
+    env: { ANSIBLE_NOCOLOR: "1" },
+  });
   assert.equal(r.exitCode, 0, String(r.all));
   assert.match(String(r.all), /playbook: .*reinstall\.yml/);
+});
+
+test("ansible: without automagic_hosts the playbook stops before any host", async () => {
+  const r = await execa("ansible-playbook", ["-i", "localhost,", PLAYBOOK], {
+    reject: false,
+    all: true,
+    env: { ANSIBLE_NOCOLOR: "1", PATH: "/usr/bin:/bin" }, // no automagic to call
+  });
+  assert.notEqual(r.exitCode, 0, String(r.all));
+  assert.match(String(r.all), /set automagic_hosts to a host, group or pattern/);
+  assert.doesNotMatch(String(r.all), /Reinstall with automagic/);
 });
 
 test("ansible: the playbook reinstalls a group one host after the other", async () => {
