@@ -1,4 +1,5 @@
 // Text the CLI prints: pure, so it is tested without a server.
+import { formatSlots } from "./slots.ts";
 import type { SysImage } from "../sysimgs/store.ts";
 import type { StoredEvent } from "../state/store.ts";
 import type { TraceEntry, Discovered } from "../state/observations.ts";
@@ -49,6 +50,7 @@ export function formatStatus(rows: HostStatus[]): string {
     if (s.note) text += `\n${s.host}: ${s.note}\n`;
     if (s.inventory)
       text += `\n${s.host}: hardware (${s.inventory.reportedAt}): ${s.inventory.summary}\n`;
+    if (s.slots) text += `\n${formatSlots(s.host, s.slots)}`;
   }
   return text;
 }

@@ -9,6 +9,7 @@ import { adminGuard } from "./admin-guard.ts";
 import type { AppDeps } from "./deps.ts";
 import { HttpError } from "./errors.ts";
 import { hostStatus, inventory } from "./views.ts";
+import { abSlots } from "../app/slots.ts";
 import { inventorySchema, inventorySummary } from "../../payload/spec/inventory.ts";
 import { normalizeMac } from "../policy/mac.ts";
 import { renderDraft } from "../hosts/draft.ts";
@@ -38,12 +39,17 @@ export function adminRouter(deps: AppDeps): Router {
   const status = (h: HostEntry) => {
     const s = hostStatus(h, store.hostFacts(h.name), now(), config.stallMs);
     const inv = storedInventory(h.name);
-    return inv
-      ? {
-          ...s,
-          inventory: { reportedAt: inv.reportedAt, summary: inventorySummary(inv.inventory) },
-        }
-      : s;
+    const slots =
+      String(h.raw.layout?.mode) === "ab" // layout ab
+        ? abSlots(store.slotEvents(h.name), (id) => store.run(id)?.action)
+        : undefined;
+    return {
+      ...s,
+      ...(inv
+        ? { inventory: { reportedAt: inv.reportedAt, summary: inventorySummary(inv.inventory) } }
+        : {}),
+      ...(slots ? { slots } : {}),
+    };
   };
 
   /**

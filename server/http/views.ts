@@ -1,5 +1,6 @@
 // Pure views over the store for the admin API and the CLI: host status rows
 // and the Ansible inventory.
+import type { AbSlots } from "../app/slots.ts";
 import type { HostEntry } from "../hosts/index.ts";
 import { hostPhase, phaseLabel, type HostFacts } from "../policy/state-machine.ts";
 
@@ -26,6 +27,8 @@ export interface HostStatus {
   };
   /** The hardware its last discover run reported (admin.ts adds it). */
   inventory?: { reportedAt: string; summary: string };
+  /** Layout ab: what each root slot holds and which is the default (admin.ts adds it). */
+  slots?: AbSlots;
 }
 
 export function hostStatus(

@@ -541,12 +541,34 @@ export class StateStore {
 
   /** Events of a host's runs with id > afterId, oldest first. */
   hostEvents(host: string, afterId = 0, limit = 1000): StoredEvent[] {
-    const rows = this.db
-      .prepare(
-        `SELECT e.id, e.run_id, e.body, e.received_at, r.host FROM events e JOIN runs r ON r.id = e.run_id
-         WHERE r.host = ? AND e.id > ? ORDER BY e.id LIMIT ?`,
-      )
-      .all(host, afterId, limit) as Array<{
+    return this.eventRows(
+      `SELECT e.id, e.run_id, e.body, e.received_at, r.host FROM events e JOIN runs r ON r.id = e.run_id
+       WHERE r.host = ? AND e.id > ? ORDER BY e.id LIMIT ?`,
+      host,
+      afterId,
+      limit,
+    );
+  }
+
+  /**
+   * What the A/B slot view needs (server/app/slots.ts), oldest first: the
+   * phase-done and run-done events that name a slot, and phase 2's failures,
+   * of the host's newest `runs` runs.
+   */
+  slotEvents(host: string, runs = 20): StoredEvent[] {
+    return this.eventRows(
+      `SELECT e.id, e.run_id, e.body, e.received_at, r.host FROM events e JOIN runs r ON r.id = e.run_id
+       WHERE r.id IN (SELECT id FROM runs WHERE host = ? ORDER BY id DESC LIMIT ?)
+         AND ((e.kind IN ('phase-done', 'run-done') AND e.body LIKE '%"slot":%')
+           OR (e.kind = 'step-fail' AND e.phase = 2))
+       ORDER BY e.id`,
+      host,
+      runs,
+    );
+  }
+
+  private eventRows(sql: string, ...args: Array<string | number>): StoredEvent[] {
+    const rows = this.db.prepare(sql).all(...args) as Array<{
       id: number;
       run_id: number;
       body: string;
