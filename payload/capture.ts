@@ -16,7 +16,7 @@ import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { execa } from "execa";
 import { loadSpec } from "./install.ts";
-import { findCaptureRoot } from "./plan/capture-root.ts";
+import { abCaptureLabel, findAbShared, findCaptureRoot } from "./plan/capture-root.ts";
 import { findPartition } from "./plan/select.ts";
 import {
   commitHome,
@@ -29,9 +29,13 @@ import {
   removeLeftovers,
   reportHomeSysimgs,
 } from "./sysimg/home.ts";
-import type { SysimgMeta } from "./spec/schema.ts";
+import type { InstallSpec, SysimgMeta } from "./spec/schema.ts";
+import type { ProbedSystem } from "./probe/types.ts";
 import { INSTALL_SPEC_SHA256_FILE, INSTALLED_STATE } from "./steps/finish.ts";
-import { probeSystem } from "./probe/index.ts";
+import { probeSystem, roMount } from "./probe/index.ts";
+import { SHARED_GRUBENV } from "./render/grub-ab.ts";
+import { parseGrubEnv } from "./render/grubenv.ts";
+import { ROOT_FS_LABEL } from "./plan/groups/disk.ts";
 import { openRunChannel } from "./run/channel.ts";
 import { Sha256Tap } from "../shared/hash.ts";
 import type { CommandRunner } from "./run/runner.ts";
@@ -289,7 +293,7 @@ async function findParts(o: CaptureOptions, f: typeof fetch, runner: CommandRunn
     downloads: "skip",
     ...(o.devices ? { devices: o.devices } : {}),
   });
-  const root = findCaptureRoot(spec, probe);
+  const root = findCaptureRoot(spec, probe, await captureLabel(spec, probe, runner));
   const run = spec.run?.capture;
   const to = run?.to ?? ["server"];
   let home: string | undefined;
@@ -306,4 +310,21 @@ async function findParts(o: CaptureOptions, f: typeof fetch, runner: CommandRunn
 async function usedBytes(runner: CommandRunner, dir: string): Promise<number> {
   const out = await runner.run(["df", "-B1", "--output=used", dir]).catch(() => undefined);
   return Number(out?.stdout.trim().split("\n")[1] ?? 0);
+}
+
+/**
+ * The root's filesystem label: gentoo-root, or under layout ab the slot
+ * ab_default names, read from the shared partition mounted read-only.
+ */
+async function captureLabel(
+  spec: InstallSpec,
+  probe: ProbedSystem,
+  runner: CommandRunner,
+): Promise<string> {
+  if (spec.layout.mode !== "ab") return ROOT_FS_LABEL;
+  const shared = findAbShared(spec, probe);
+  const env = await roMount(runner, shared.path, shared.fstype, "/run/automagic", (dir) =>
+    readFile(join(dir, SHARED_GRUBENV)).then(parseGrubEnv, () => undefined),
+  );
+  return abCaptureLabel(env, shared.path);
 }

@@ -5,7 +5,8 @@ import type { HomeEntry, ProbedPartition } from "../probe/types.ts";
 import type { PartitionRole } from "../spec/inventory.ts";
 import { parseOsRelease } from "./parse.ts";
 
-const ESP_GUID = "c12a7328-f81f-11d2-ba4b-00a0c93ec93b";
+/** GPT type of an EFI system partition. */
+export const ESP_GUID = "c12a7328-f81f-11d2-ba4b-00a0c93ec93b";
 /** systemd's Discoverable Partitions: "Linux /home". */
 const HOME_GUID = "933ac7e1-2eb4-4f13-b844-0e14e2aef915";
 /** UIDs of people: not root, not system accounts, not nobody. */
