@@ -11,15 +11,21 @@ const bytes = z.number().int().nonnegative();
 export const partitionRoleSchema = z.enum(["home", "gentoo-root", "os-root", "esp", "swap"]);
 export type PartitionRole = z.infer<typeof partitionRoleSchema>;
 
+/** What lsblk and blkid say of any block device, a whole disk or a partition. */
+const blockDevice = {
+  path: text(200),
+  sizeBytes: bytes,
+  /** The filesystem on it (on a whole disk: one without a partition table). */
+  fstype: text(40).optional(),
+  label: text(200).optional(),
+  uuid: text(100).optional(),
+};
+
 export const inventoryPartitionSchema = z
   .object({
-    path: text(200),
+    ...blockDevice,
     number: z.number().int().positive().optional(),
-    sizeBytes: bytes,
-    fstype: text(40).optional(),
-    label: text(200).optional(),
     partlabel: text(200).optional(),
-    uuid: text(100).optional(),
     partuuid: text(100).optional(),
     parttype: text(100).optional(),
     /** Mounted by the RAM system itself (never, unless someone did it by hand). */
@@ -43,10 +49,9 @@ export type InventoryPartition = z.infer<typeof inventoryPartitionSchema>;
 
 export const inventoryDiskSchema = z
   .object({
-    path: text(200),
+    ...blockDevice,
     name: text(100),
     model: text(200).optional(),
-    sizeBytes: bytes,
     serial: text(200).optional(),
     wwn: text(100).optional(),
     byId: z.array(text(300)).max(32),
@@ -54,10 +59,6 @@ export const inventoryDiskSchema = z
     removable: z.boolean().optional(),
     /** gpt, dos, or absent: no partition table. */
     pttype: text(20).optional(),
-    /** A filesystem on the whole disk (no table). */
-    fstype: text(40).optional(),
-    label: text(200).optional(),
-    uuid: text(100).optional(),
     partitions: z.array(inventoryPartitionSchema).max(128),
   })
   .strict();
