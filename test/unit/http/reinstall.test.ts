@@ -42,12 +42,12 @@ test("reinstall --via ssh: refused unless the layout is ab; else a run pinned to
   t.after(() => h.close());
   const no = await reinstall(h.url, "ws2", { via: "ssh", address: "127.0.0.1" });
   assert.equal(no.status, 409);
-  assert.match((await no.json()).error, /ws2's layout is mode create/);
+  assert.match((await json(no)).error, /ws2's layout is mode create/);
   assert.equal(h.store.latestRun("ws2"), undefined, "nothing was started");
 
   const r = await reinstall(h.url, "ws1", { via: "ssh", address: "127.0.0.1" });
   assert.equal(r.status, 200);
-  const s = await r.json();
+  const s = await json(r);
   assert.equal(s.via, "ssh");
   assert.equal(s.address, "127.0.0.1");
   assert.equal(s.serverUrl, "http://127.0.0.1:8080");
@@ -126,7 +126,7 @@ test("reinstall: netboot arms like next; no address, a bad via or action is refu
   h.neighbours.clear();
   const none = await reinstall(h.url, "ws1", { via: "ssh" });
   assert.equal(none.status, 409);
-  assert.match((await none.json()).error, /pass --address/);
+  assert.match((await json(none)).error, /pass --address/);
   assert.equal((await reinstall(h.url, "ws1", { via: "pxe" })).status, 400);
   assert.equal((await reinstall(h.url, "ws1", { via: "kexec", action: "reinstall" })).status, 400);
   assert.equal((await reinstall(h.url, "nosuch", { via: "kexec" })).status, 404);
