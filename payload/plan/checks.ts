@@ -75,11 +75,17 @@ export function checkPortage(spec: InstallSpec): void {
   if (k) throw new PlanRefusal("portage.license", firmwareLicenseProblem(k));
 }
 
-/** The running system must not have anything mounted (or swapped) on the disk we pave. */
-export function checkNotMounted(disk: ProbedDisk): void {
+/**
+ * The running system must not have anything mounted (or swapped) on the disk
+ * we pave, but for the partitions in `allowed` (layout ab run from a slot:
+ * that slot, /home, swap and the shared boot partition).
+ */
+export function checkNotMounted(disk: ProbedDisk, allowed: readonly string[] = []): void {
   const mounted = [
     ...disk.mountpoints.map((m) => `${disk.path} at ${m}`),
-    ...disk.partitions.flatMap((p) => p.mountpoints.map((m) => `${p.path} at ${m}`)),
+    ...disk.partitions
+      .filter((p) => !allowed.includes(p.path))
+      .flatMap((p) => p.mountpoints.map((m) => `${p.path} at ${m}`)),
   ];
   if (mounted.length) {
     throw new PlanRefusal(

@@ -1,9 +1,11 @@
 // Pure: which devices get paved, per layout mode. `keep` reformats only the
-// root partition of the existing table; `create` writes a fresh GPT.
+// root partition of the existing table; `create` writes a fresh GPT; `ab`
+// writes one of two root slots (./ab.ts).
 import type { InstallSpec } from "../spec/schema.ts";
 import type { ProbedDisk, ProbedSystem } from "../probe/types.ts";
 import { partitionPath } from "../probe/lsblk.ts";
-import { BIOS_BOOT_GUID, findPartition, selectDisk } from "./select.ts";
+import { BIOS_BOOT_GUID, findPartition, selectDisk, type Located } from "./select.ts";
+import { homeMounted, resolveAb, type AbDevices } from "./ab.ts";
 import { MIN_ROOT_BYTES, checkNotMounted } from "./checks.ts";
 import { containerProblem, diskIdentity, type PartIdentity } from "./identity.ts";
 import { PlanRefusal, type Action } from "./types.ts";
@@ -26,24 +28,25 @@ export interface Devices {
   oldRoot?: string;
   /** What each partition the plan formats must still be when it is formatted, by path. */
   ids: Record<string, PartIdentity>;
+  /** Layout ab: the slot written (`root` is its partition) and the shared boot partition. */
+  ab?: AbDevices;
 }
 
 export function resolveDevices(spec: InstallSpec, probe: ProbedSystem): Devices {
   const disk = selectDisk(spec.disk, probe);
+  if (spec.layout.mode === "ab") {
+    // Which partitions may be mounted depends on the slot the system runs from.
+    const home = findHome(spec, probe);
+    return {
+      disk,
+      home: home.part.path,
+      homeFs: spec.home.fs,
+      ...resolveAb(spec, probe, disk, home),
+    };
+  }
   checkNotMounted(disk);
-  const home = findPartition(spec.home.ref, probe, "home.ref", { wholeDisk: true });
-  if (home.part.mountpoints.length) {
-    throw new PlanRefusal(
-      "home.ref",
-      `${home.part.path} is mounted by the running system at ${home.part.mountpoints.join(", ")}; unmount it first`,
-    );
-  }
-  if (home.part.fstype && home.part.fstype !== spec.home.fs) {
-    throw new PlanRefusal(
-      "home.fs",
-      `the spec says ${spec.home.fs} but ${home.part.path} holds ${home.part.fstype}`,
-    );
-  }
+  const home = findHome(spec, probe);
+  if (home.part.mountpoints.length) throw homeMounted(home);
   const base = { disk, home: home.part.path, homeFs: spec.home.fs };
   const layout = spec.layout;
   if (layout.mode === "create") {
@@ -109,6 +112,17 @@ export function resolveDevices(spec: InstallSpec, probe: ProbedSystem): Devices 
     oldRoot: root.part.path,
     ids: { [root.part.path]: { partuuid: root.part.partuuid } },
   };
+}
+
+function findHome(spec: InstallSpec, probe: ProbedSystem): Located {
+  const home = findPartition(spec.home.ref, probe, "home.ref", { wholeDisk: true });
+  if (home.part.fstype && home.part.fstype !== spec.home.fs) {
+    throw new PlanRefusal(
+      "home.fs",
+      `the spec says ${spec.home.fs} but ${home.part.path} holds ${home.part.fstype}`,
+    );
+  }
+  return home;
 }
 
 function createTable(spec: InstallSpec, disk: ProbedDisk) {

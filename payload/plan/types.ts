@@ -21,6 +21,8 @@ export type Action =
       kind: "read-keep-list";
       device: string;
       fstype: string;
+      /** Mounted by the running system there (layout ab run from a slot): read it in place. */
+      mountedAt?: string;
       passwords: string[];
       sshHostKeys: boolean;
     }
@@ -32,7 +34,9 @@ export type Action =
       firmware: "bios" | "uefi";
       partitions: {
         number: number;
-        role: "bios_grub" | "esp" | "swap" | "root";
+        role: "bios_grub" | "esp" | "swap" | "root" | "boot";
+        /** GPT partition name (PARTLABEL); absent: the role. */
+        name?: string;
         sizeBytes?: number;
       }[];
     }
@@ -66,6 +70,8 @@ export type Action =
       target: string;
       root: { device: string; fs: string };
       esp?: { device: string };
+      /** Layout ab on BIOS: the shared automagic-boot partition, mounted at /boot/automagic. */
+      abBoot?: { device: string; fs: "ext4" | "vfat" };
       home: { device: string; fs: string; options: string };
       swap?: { device: string };
     }
@@ -81,6 +87,14 @@ export type Action =
       disk: string;
       rootDevice: string;
       espDevice?: string;
+      /** Layout ab: the slot written and the shared partition GRUB and its boot state live on. */
+      ab?: {
+        slot: "a" | "b";
+        shared: string;
+        sharedFs: "vfat" | "ext4";
+        tries: number;
+        first: boolean;
+      };
     }
   | { kind: "first-boot"; target: string }
   | { kind: "rotate-token"; target: string }

@@ -14,7 +14,16 @@ import { bootifMac } from "./cmdline.ts";
 import { parsePasswd, parseShadow, usableHash } from "../keep/accounts.ts";
 import { findPartition } from "../plan/select.ts";
 import { probeDownloads } from "./downloads.ts";
-import type { HomeEntry, OldRootFacts, ProbedDisk, ProbedSystem } from "./types.ts";
+import type {
+  HomeEntry,
+  OldRootFacts,
+  ProbedDisk,
+  ProbedPartition,
+  ProbedSystem,
+} from "./types.ts";
+import { mountedAt, readGrubEnvIn, sharedRef } from "./ab.ts";
+import { chooseSlot } from "../plan/ab.ts";
+import { PlanRefusal } from "../plan/types.ts";
 
 export interface ProbeOptions {
   devices?: string[];
@@ -76,8 +85,9 @@ export async function probeSystem(spec: InstallSpec, o: ProbeOptions): Promise<P
   }
   try {
     const home = findPartition(spec.home.ref, probe, "home.ref", { wholeDisk: true }).part;
-    if (home.mountpoints.length === 0) {
-      probe.home = await roMount(o.runner, home.path, home.fstype, scratch, async (dir) => {
+    // Layout ab run from a slot: the running system has /home mounted; read it there.
+    if (home.mountpoints.length === 0 || (spec.layout.mode === "ab" && mountedAt(home))) {
+      probe.home = await withFiles(o.runner, home, scratch, async (dir) => {
         const st = await statfs(dir);
         return {
           device: home.path,
@@ -103,7 +113,56 @@ export async function probeSystem(spec: InstallSpec, o: ProbeOptions): Promise<P
       // a root that does not mount holds nothing to keep; the plan refuses `keep` then.
     }
   }
+  if (spec.layout.mode === "ab") await probeAb(spec, probe, o.runner, scratch);
   return probe;
+}
+
+/**
+ * Layout ab adopting slots: the boot state on the shared partition, and what
+ * the slot left alone holds (the keep-list's old root). Nothing is written.
+ */
+async function probeAb(
+  spec: InstallSpec,
+  probe: ProbedSystem,
+  r: CommandRunner,
+  scratch: string,
+): Promise<void> {
+  const layout = spec.layout;
+  const ref = sharedRef(spec);
+  if (layout.mode !== "ab" || !layout.slots || !ref) return;
+  try {
+    const shared = findPartition(ref, probe, "layout.shared").part;
+    probe.ab = {
+      shared: shared.path,
+      ...(await withFiles(r, shared, scratch, (dir) => readGrubEnvIn(dir))),
+    };
+  } catch (err) {
+    // planInstall names a missing shared partition; a mount that fails is said here.
+    if (!(err instanceof PlanRefusal)) probe.ab = { shared: "", error: (err as Error).message };
+  }
+  try {
+    const slots = {
+      a: findPartition(layout.slots.a, probe, "layout.slots.a").part,
+      b: findPartition(layout.slots.b, probe, "layout.slots.b").part,
+    };
+    const old = slots[chooseSlot(slots, probe.ab?.env).other];
+    if (old.fstype)
+      probe.oldRoot = await withFiles(r, old, scratch, (dir) => oldRootFacts(old.path, dir));
+  } catch {
+    // the plan refuses with the reason; a slot that does not mount holds nothing to keep.
+  }
+}
+
+/** Runs `fn` on a partition's files: where the running system has it mounted, else mounted read-only. */
+async function withFiles<T>(
+  r: CommandRunner,
+  part: ProbedPartition,
+  scratch: string,
+  fn: (dir: string) => Promise<T>,
+): Promise<T> {
+  // A second mount of a filesystem mounted read-write cannot be read-only (EBUSY).
+  const at = mountedAt(part);
+  return at ? fn(at) : roMount(r, part.path, part.fstype, scratch, fn);
 }
 
 /**

@@ -101,6 +101,11 @@ export interface ProbedSystem {
     /** The machine's own system images (/home/data/sysimgs, payload/sysimg/home.ts). */
     sysimgs?: SysimgMeta[];
   };
+  /**
+   * Layout ab adopting slots: the shared partition's boot state
+   * (grub/grubenv, read-only). `env` absent: no file (no state yet).
+   */
+  ab?: { shared: string; env?: Record<string, string>; error?: string };
   /** The old root (layout keep), if it was found and readable. */
   oldRoot?: OldRootFacts;
   /** Download sizes; absent when the mirror was not asked (offline --dry-run). */

@@ -30,6 +30,9 @@ export const fstab: Handler<"fstab"> = async (a, ctx) => {
   const text = renderFstab({
     root: { uuid: await readUuid(ctx, a.root.device), fs: a.root.fs },
     ...(a.esp ? { esp: { uuid: await readUuid(ctx, a.esp.device) } } : {}),
+    ...(a.abBoot
+      ? { abBoot: { uuid: await readUuid(ctx, a.abBoot.device), fs: a.abBoot.fs } }
+      : {}),
     home: { uuid: await readUuid(ctx, a.home.device), fs: a.home.fs, options: a.home.options },
     ...(a.swap ? { swap: { uuid: await readUuid(ctx, a.swap.device) } } : {}),
   });

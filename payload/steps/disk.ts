@@ -4,7 +4,14 @@ import type { Handler } from "../run/executor.ts";
 import type { RunContext } from "../run/context.ts";
 import { assertDisk, assertPartition } from "../run/identity.ts";
 
-const GPT_TYPE = { bios_grub: "ef02", esp: "ef00", swap: "8200", root: "8304" } as const;
+// boot: layout ab's shared automagic-boot partition, a plain Linux filesystem.
+const GPT_TYPE = {
+  bios_grub: "ef02",
+  esp: "ef00",
+  swap: "8200",
+  root: "8304",
+  boot: "8300",
+} as const;
 
 export const partition: Handler<"partition"> = async (a, ctx) => {
   const r = ctx.runner;
@@ -18,7 +25,7 @@ export const partition: Handler<"partition"> = async (a, ctx) => {
     args.push(
       `--new=${p.number}:0:${size}`,
       `--typecode=${p.number}:${GPT_TYPE[p.role]}`,
-      `--change-name=${p.number}:${p.role}`,
+      `--change-name=${p.number}:${p.name ?? p.role}`,
     );
   }
   await r.run(["sgdisk", ...args, a.disk]);

@@ -98,7 +98,9 @@ async function withReadOnly<T>(
 export { withReadOnly };
 
 export const readKeepList: Handler<"read-keep-list"> = async (a, ctx) => {
-  await withReadOnly(ctx, a.device, a.fstype, async (dir) => {
+  const read = (fn: (dir: string) => Promise<void>) =>
+    a.mountedAt ? fn(a.mountedAt) : withReadOnly(ctx, a.device, a.fstype, fn);
+  await read(async (dir) => {
     if (a.passwords.length) {
       const shadow = parseShadow(
         await readFile(path.join(dir, "etc/shadow"), "utf8"),

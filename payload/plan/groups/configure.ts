@@ -7,6 +7,7 @@ import { systemCommands, systemFiles } from "../../render/system.ts";
 import { emergeInstallArgv } from "../../render/emerge.ts";
 import { stage3Lacks } from "../packages.ts";
 import type { Step } from "../types.ts";
+import { sharedMount } from "../../render/grub-ab.ts";
 
 export const planConfigure: GroupPlanner = (ctx) => {
   const { spec, target, network } = ctx;
@@ -92,7 +93,12 @@ function systemPackages({ spec, target }: PlanContext): Step {
   });
 }
 
-function fstab({ spec, dev, target }: PlanContext): Step {
+/** Layout ab on BIOS: the shared automagic-boot partition (on UEFI it is the ESP, at /efi). */
+export const abBoot = ({ spec, dev }: PlanContext): string | undefined =>
+  dev.ab && spec.firmware === "bios" ? dev.ab.boot : undefined;
+
+function fstab(ctx: PlanContext): Step {
+  const { spec, dev, target } = ctx;
   return step({
     id: "fstab",
     group: "configure",
@@ -100,6 +106,7 @@ function fstab({ spec, dev, target }: PlanContext): Step {
     detail: [
       `/ ${dev.root}`,
       ...(dev.esp ? [`/efi ${dev.esp}`] : []),
+      ...(abBoot(ctx) ? [`${sharedMount("bios")} ${abBoot(ctx)}`] : []),
       `/home ${dev.home}`,
       ...(dev.swap ? [`swap ${dev.swap}`] : []),
     ],
@@ -108,6 +115,7 @@ function fstab({ spec, dev, target }: PlanContext): Step {
       target,
       root: { device: dev.root, fs: spec.rootfs },
       ...(dev.esp ? { esp: { device: dev.esp } } : {}),
+      ...(abBoot(ctx) ? { abBoot: { device: abBoot(ctx)!, fs: dev.ab!.bootFs } } : {}),
       home: { device: dev.home, fs: dev.homeFs, options: spec.home.options },
       ...(dev.swap ? { swap: { device: dev.swap } } : {}),
     },

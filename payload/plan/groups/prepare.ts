@@ -1,6 +1,7 @@
 // Prepare: everything the install needs, in hand before anything is paved:
 // stage3 + snapshot (or the system image) fetched and verified, and what is
 // kept read from the old root.
+import { mountedAt } from "../../probe/ab.ts";
 import type { GroupPlanner, PlanContext } from "./context.ts";
 import { step } from "./context.ts";
 import type { Step } from "../types.ts";
@@ -49,15 +50,14 @@ function fetchRoot({ spec, staging, deploy: d }: PlanContext): Step {
 function readKeepList({ spec, probe, dev }: PlanContext): Step | undefined {
   const keepNames = spec.users.filter((u) => u.password === "keep").map((u) => u.name);
   if (!dev.oldRoot || !(keepNames.length || spec.keepSshHostKeys)) return undefined;
-  const fstype =
-    probe.oldRoot?.device === dev.oldRoot
-      ? (probe.disks.flatMap((d) => d.partitions).find((p) => p.path === dev.oldRoot)?.fstype ??
-        "auto")
-      : "auto";
+  const part = probe.disks.flatMap((d) => d.partitions).find((p) => p.path === dev.oldRoot);
+  const fstype = probe.oldRoot?.device === dev.oldRoot ? (part?.fstype ?? "auto") : "auto";
+  // Layout ab run from a slot: the old root is the running system's, read where it is mounted.
+  const at = dev.ab && part ? mountedAt(part) : undefined;
   return step({
     id: "read-keep-list",
     group: "prepare",
-    title: "read what is kept from the old root (read-only)",
+    title: `read what is kept from the old root${dev.ab ? `, slot ${dev.ab.other}` : ""} (read-only)`,
     device: dev.oldRoot,
     detail: [
       ...(keepNames.length ? [`password hashes of ${keepNames.join(", ")}`] : []),
@@ -67,6 +67,7 @@ function readKeepList({ spec, probe, dev }: PlanContext): Step | undefined {
       kind: "read-keep-list",
       device: dev.oldRoot,
       fstype,
+      ...(at ? { mountedAt: at } : {}),
       passwords: keepNames,
       sshHostKeys: spec.keepSshHostKeys,
     },

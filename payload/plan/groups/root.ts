@@ -5,6 +5,9 @@ import type { GroupPlanner, PlanContext } from "./context.ts";
 import { step } from "./context.ts";
 import { portageFiles } from "../../render/portage.ts";
 import type { Step } from "../types.ts";
+import { abBoot } from "./configure.ts";
+import { slotName } from "./disk.ts";
+import { sharedMount } from "../../render/grub-ab.ts";
 
 export const planRoot: GroupPlanner = (ctx) => {
   const { spec, dev, target } = ctx;
@@ -12,7 +15,7 @@ export const planRoot: GroupPlanner = (ctx) => {
     step({
       id: "mount-root",
       group: "install",
-      title: `mount ${dev.root} at ${target}`,
+      title: `mount ${dev.ab ? slotName(dev.ab.slot, dev.root) : dev.root} at ${target}`,
       device: dev.root,
       detail: [],
       action: { kind: "mount", device: dev.root, target, fs: spec.rootfs },
@@ -27,6 +30,23 @@ export const planRoot: GroupPlanner = (ctx) => {
             device: dev.esp,
             detail: [],
             action: { kind: "mount", device: dev.esp, target: `${target}/efi`, fs: "vfat" },
+          }),
+        ]
+      : []),
+    ...(abBoot(ctx)
+      ? [
+          step({
+            id: "mount-boot",
+            group: "install",
+            title: `mount the shared boot partition ${abBoot(ctx)} at ${target}${sharedMount("bios")}`,
+            device: abBoot(ctx),
+            detail: ["GRUB and its boot state (grub/grubenv) live there, for both slots"],
+            action: {
+              kind: "mount",
+              device: abBoot(ctx)!,
+              target: `${target}${sharedMount("bios")}`,
+              fs: dev.ab!.bootFs,
+            },
           }),
         ]
       : []),
