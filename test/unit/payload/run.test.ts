@@ -10,25 +10,35 @@ import type { Step } from "../../../payload/plan/types.ts";
 import type { RunEvent } from "../../../payload/spec/events.ts";
 import { recordingReporter } from "../../fakes/reporter.ts";
 
+type ReporterOptions = ConstructorParameters<typeof Reporter>[0];
+
+/** A Reporter posting to http://s with token t through `answer`: each batch's events and URL in, a Response out (a throw is a network error). */
+function posting(
+  answer: (events: RunEvent[], url: string) => Response,
+  o: Partial<ReporterOptions> = {},
+): Reporter {
+  const fetch = (async (url: string, init: { body: string }) =>
+    answer(
+      (JSON.parse(init.body) as { events: RunEvent[] }).events,
+      url,
+    )) as unknown as typeof globalThis.fetch;
+  return new Reporter({ phase: 1, server: "http://s", token: "t", fetch, write: () => {}, ...o });
+}
+const ok = () => new Response("{}", { status: 200 });
+
 test("reporter batches events, retries a failed POST, keeps seq order", async () => {
   const posted: RunEvent[][] = [];
   let calls = 0;
-  const fakeFetch = (async (_url: string, init: { body: string }) => {
-    calls++;
-    if (calls === 1) throw new Error("ECONNRESET");
-    posted.push((JSON.parse(init.body) as { events: RunEvent[] }).events);
-    return new Response("{}", { status: 200 });
-  }) as unknown as typeof fetch;
   const lines: string[] = [];
-  const r = new Reporter({
-    phase: 1,
-    server: "http://s",
-    token: "t",
-    fetch: fakeFetch,
-    write: (l) => lines.push(l),
-    batchDelayMs: 5,
-    retryDelayMs: 1,
-  });
+  const r = posting(
+    (events) => {
+      calls++;
+      if (calls === 1) throw new Error("ECONNRESET");
+      posted.push(events);
+      return ok();
+    },
+    { write: (l) => lines.push(l), batchDelayMs: 5, retryDelayMs: 1 },
+  );
   r.emit({ kind: "run-start" });
   r.emit({ kind: "step-start", step: "a" });
   r.emit({ kind: "log", step: "a", message: "hello" });
@@ -42,13 +52,8 @@ test("reporter batches events, retries a failed POST, keeps seq order", async ()
 });
 
 test("reporter gives up on 4xx without losing the console output", async () => {
-  const fakeFetch = (async () => new Response("no", { status: 403 })) as unknown as typeof fetch;
   const lines: string[] = [];
-  const r = new Reporter({
-    phase: 1,
-    server: "http://s",
-    token: "t",
-    fetch: fakeFetch,
+  const r = posting(() => new Response("no", { status: 403 }), {
     write: (l) => lines.push(l),
     retryDelayMs: 1,
   });
@@ -59,22 +64,15 @@ test("reporter gives up on 4xx without losing the console output", async () => {
 
 test("after the phase-2 rotation, queued and later phase-1 events go out under the new token", async () => {
   const byToken = new Map<string, number[]>();
-  const fakeFetch = (async (url: string, init: { body: string }) => {
-    const token = /run\/([^/]+)\/events/.exec(url)![1]!;
-    if (token === "old-revoked") return new Response("revoked", { status: 401 });
-    const seqs = (JSON.parse(init.body) as { events: RunEvent[] }).events.map((e) => e.seq);
-    byToken.set(token, [...(byToken.get(token) ?? []), ...seqs]);
-    return new Response("{}", { status: 200 });
-  }) as unknown as typeof fetch;
-  const r = new Reporter({
-    phase: 1,
-    server: "http://s",
-    token: "old-revoked",
-    fetch: fakeFetch,
-    write: () => {},
-    batchDelayMs: 1000,
-    retryDelayMs: 1,
-  });
+  const r = posting(
+    (events, url) => {
+      const token = /run\/([^/]+)\/events/.exec(url)![1]!;
+      if (token === "old-revoked") return new Response("revoked", { status: 401 });
+      byToken.set(token, [...(byToken.get(token) ?? []), ...events.map((e) => e.seq)]);
+      return ok();
+    },
+    { token: "old-revoked", batchDelayMs: 1000, retryDelayMs: 1 },
+  );
   r.emit({ kind: "step-start", step: "first-boot" });
   r.useToken("new");
   r.emit({ kind: "phase-done" });
@@ -162,19 +160,14 @@ test("a step's failure found through cause: a phase-2 step reports the command t
 
 test("an event the server would refuse is printed, not queued; the events after it still go out", async () => {
   const posted: number[] = [];
-  const fakeFetch = (async (_url: string, init: { body: string }) => {
-    posted.push(...(JSON.parse(init.body) as { events: RunEvent[] }).events.map((e) => e.seq));
-    return new Response("{}", { status: 200 });
-  }) as unknown as typeof fetch;
   const lines: string[] = [];
-  const r = new Reporter({
-    phase: 1,
-    server: "http://s",
-    token: "t",
-    fetch: fakeFetch,
-    write: (l) => lines.push(l),
-    batchDelayMs: 1000,
-  });
+  const r = posting(
+    (events) => {
+      posted.push(...events.map((e) => e.seq));
+      return ok();
+    },
+    { write: (l) => lines.push(l), batchDelayMs: 1000 },
+  );
   r.emit({ kind: "log", step: "a", message: "x".repeat(70 * 1024) });
   r.emit({ kind: "log", step: "a", message: "after" });
   await r.flush();
@@ -185,28 +178,26 @@ test("an event the server would refuse is printed, not queued; the events after 
 test("a send that throws is logged and does not break later flushes", async () => {
   let calls = 0;
   const posted: number[] = [];
-  const fakeFetch = (async (_url: string, init: { body: string }) => {
-    if (++calls === 1) return new Response("no", { status: 403 });
-    posted.push(...(JSON.parse(init.body) as { events: RunEvent[] }).events.map((e) => e.seq));
-    return new Response("{}", { status: 200 });
-  }) as unknown as typeof fetch;
   const lines: string[] = [];
   let thrown = false;
-  const r = new Reporter({
-    phase: 1,
-    server: "http://s",
-    token: "t",
-    fetch: fakeFetch,
-    write: (l) => {
-      lines.push(l);
-      // The console goes away while the first failed send is being reported.
-      if (!thrown && l.includes("could not report 1 event")) {
-        thrown = true;
-        throw new Error("console gone");
-      }
+  const r = posting(
+    (events) => {
+      if (++calls === 1) return new Response("no", { status: 403 });
+      posted.push(...events.map((e) => e.seq));
+      return ok();
     },
-    batchDelayMs: 1000,
-  });
+    {
+      write: (l) => {
+        lines.push(l);
+        // The console goes away while the first failed send is being reported.
+        if (!thrown && l.includes("could not report 1 event")) {
+          thrown = true;
+          throw new Error("console gone");
+        }
+      },
+      batchDelayMs: 1000,
+    },
+  );
   r.emit({ kind: "run-start" });
   await r.flush();
   assert.ok(lines.some((l) => l === "automagic-install: could not report events: console gone"));
