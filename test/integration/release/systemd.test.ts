@@ -47,6 +47,7 @@ import {
   type TestNet,
 } from "../../lib/netns.ts";
 import { requireTool } from "../../lib/tools.ts";
+import { waitFor } from "../../lib/wait.ts";
 import { BIOS_PXE, netboot, setMac } from "../control/netboot-client.ts";
 import { buildRelease, CLEAN_ENV, installLine, makeRoot } from "./root.ts";
 
@@ -96,32 +97,33 @@ async function journal(unit?: string): Promise<string> {
 }
 
 /** The container's PID 1 (systemd), a child of nspawn. */
-async function waitForInit(nspawnPid: number): Promise<number> {
-  for (let i = 0; i < 300; i += 1) {
-    if (nspawn!.exitCode !== null) break;
-    const kids = readFileSync(`/proc/${nspawnPid}/task/${nspawnPid}/children`, "utf8").trim();
-    for (const k of kids.split(/\s+/).filter(Boolean)) {
-      if (readFileSync(`/proc/${k}/comm`, "utf8").trim() === "systemd") return Number(k);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`systemd-nspawn did not boot (exit ${nspawn!.exitCode}):\n${console_}`);
+function waitForInit(nspawnPid: number): Promise<number> {
+  return waitFor(
+    "systemd-nspawn booting systemd",
+    () => {
+      if (nspawn!.exitCode !== null)
+        throw new Error(`systemd-nspawn exited (${nspawn!.exitCode}):\n${console_}`);
+      const kids = readFileSync(`/proc/${nspawnPid}/task/${nspawnPid}/children`, "utf8");
+      const init = kids
+        .split(/\s+/)
+        .find((k) => k && readFileSync(`/proc/${k}/comm`, "utf8") === "systemd\n");
+      return init ? Number(init) : undefined;
+    },
+    { timeoutMs: 30_000, everyMs: 100, last: () => console_ },
+  );
 }
 
-/** Polls `fn` until it returns a value; `last` says what the final try saw. */
+/** waitFor, and the container's journal when it gives up. */
 async function until<T>(
   what: string,
-  fn: () => Promise<T | undefined>,
-  ms: number,
-  last = () => "",
+  check: () => Promise<T | undefined>,
+  timeoutMs: number,
+  last?: () => string,
 ): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end)
-      throw new Error(`${what}: not within ${ms / 1000} s\n${last()}\n${await journal()}`);
-    await new Promise((r) => setTimeout(r, 250));
+  try {
+    return await waitFor(what, check, { timeoutMs, everyMs: 250, ...(last ? { last } : {}) });
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${await journal()}`, { cause: err });
   }
 }
 
