@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { createTestNet, type TestNet } from "../../lib/netns.ts";
 import { sample } from "../../lib/prom.ts";
 import { requireTool } from "../../lib/tools.ts";
+import { waitFor } from "../../lib/wait.ts";
 import {
   BIOS_PXE,
   curlIn,
@@ -24,13 +25,13 @@ const KNOWN = "52:54:00:a0:00:01"; // hosts/qemu-bios.yaml
 const UNKNOWN = "52:54:00:77:77:02";
 const ADMIN = { AUTOMAGIC_SERVER: "http://127.0.0.1:8080" };
 
-/** /healthz until it is 200 (DHCP and TFTP start after HTTP) or `tries` seconds passed. */
-async function healthy(net: TestNet, tries = 20) {
+/** /healthz once it is 200 (DHCP and TFTP start after HTTP); the last answer if it is not within `seconds`. */
+async function healthy(net: TestNet, seconds = 20) {
   let r = await get(net, "/healthz");
-  for (let i = 0; i < tries && r.status !== 200; i++) {
-    await new Promise((res) => setTimeout(res, 1000));
-    r = await get(net, "/healthz");
-  }
+  await waitFor("/healthz 200", async () => (r = await get(net, "/healthz")).status === 200, {
+    timeoutMs: seconds * 1000,
+    everyMs: 200,
+  }).catch(() => undefined);
   return r;
 }
 
@@ -139,11 +140,14 @@ describe("healthz: a TFTP port held by another process", () => {
 
   it("serve runs on; /healthz is 503 naming TFTP and the bind error, then 200 once the port is free", async () => {
     // TFTP starts (and fails to bind) just after HTTP: ask until it has tried.
-    let r = await get(net, "/healthz");
-    for (let i = 0; i < 50 && !r.body.includes("cannot bind"); i++) {
-      await new Promise((res) => setTimeout(res, 100));
-      r = await get(net, "/healthz");
-    }
+    const r = await waitFor(
+      "/healthz to name the bind error",
+      async () => {
+        const h = await get(net, "/healthz");
+        return h.body.includes("cannot bind") && h;
+      },
+      { timeoutMs: 5_000, everyMs: 100 },
+    );
     assert.equal(r.status, 503, r.body);
     const body = JSON.parse(r.body);
     assert.equal(body.status, "down");

@@ -5,15 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { allowBootFrom, cli, freePort, makeWorld, startServe } from "./serve-process.ts";
-
-async function until(what: string, pred: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await pred()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { waitFor } from "../../lib/wait.ts";
 
 test("reload: file change adds a host, a broken file keeps the old set, SIGHUP reloads, runs survive", async (t) => {
   const world = makeWorld();
@@ -37,10 +29,10 @@ test("reload: file change adds a host, a broken file keeps the old set, SIGHUP r
     join(world.hostsDir, "lab3.yaml"),
     uefi.replace("52:54:00:a0:00:02", "52:54:00:a0:00:33"),
   );
-  await until("lab3 to appear", async () => (await hostsNow()).includes("lab3"));
+  await waitFor("lab3 to appear", async () => (await hostsNow()).includes("lab3"));
 
   writeFileSync(join(world.hostsDir, "lab4.yaml"), "macs: [not-a-mac\n");
-  await until("the failed reload to be logged", async () =>
+  await waitFor("the failed reload to be logged", async () =>
     s.log().includes("hosts reload failed"),
   );
   assert.ok((await hostsNow()).includes("lab3"), "previous registry kept");
@@ -51,7 +43,7 @@ test("reload: file change adds a host, a broken file keeps the old set, SIGHUP r
     uefi.replace("52:54:00:a0:00:02", "52:54:00:a0:00:44"),
   );
   s.proc.kill("SIGHUP");
-  await until("lab4 after SIGHUP", async () => (await hostsNow()).includes("lab4"));
+  await waitFor("lab4 after SIGHUP", async () => (await hostsNow()).includes("lab4"));
   assert.match(s.log(), /"why":"SIGHUP"/);
 
   const spec = await fetch(`${s.url}/api/v1/run/${token}/spec`);

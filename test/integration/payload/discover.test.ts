@@ -12,6 +12,7 @@ import { chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { requireTool } from "../../lib/tools.ts";
+import { waitFor } from "../../lib/wait.ts";
 import { sha256File } from "../../../shared/hash.ts";
 import { withMount } from "./loopdisk.ts";
 import { REPO } from "./run.ts";
@@ -96,8 +97,9 @@ test("an unknown machine discovers: inventory stored, draft validates, no disk w
   const { net, dir } = bed;
   await setMac(net, MAC);
   // "http: serving" is serve's ready signal; DHCP may bind a moment later.
-  for (let i = 0; i < 100 && !bed.srv.log().includes("dhcp: serving"); i++)
-    await new Promise((r) => setTimeout(r, 100));
+  await waitFor("dhcp: serving", () => bed!.srv.log().includes("dhcp: serving"), {
+    last: () => bed!.srv.log(),
+  });
   const script = await netboot(net, dir, BIOS_PXE, MAC).catch((err: Error) => {
     throw new Error(`${err.message}\nserve's log:\n${bed!.srv.log()}`);
   });

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { startTftpService } from "../../../server/app/tftp-service.ts";
+import { waitFor } from "../../lib/wait.ts";
 
 test("tftp service: down while the port is taken, up once it is free, down when stopped", async (t) => {
   const root = mkdtempSync(join(tmpdir(), "am-tftp-svc-"));
@@ -26,8 +27,7 @@ test("tftp service: down while the port is taken, up once it is free, down when 
   assert.match(down.detail!, new RegExp(`^cannot bind 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
   assert.equal(svc.stats(), undefined);
   await new Promise<void>((r) => blocker.close(() => r()));
-  for (let i = 0; i < 100 && svc.check().state !== "up"; i++)
-    await new Promise((r) => setTimeout(r, 20));
+  await waitFor("tftp up once the port is free", () => svc.check().state === "up");
   assert.deepEqual(svc.check(), {
     name: "tftp",
     state: "up",

@@ -11,6 +11,7 @@ import { startDhcpServer, type DhcpTraceEvent } from "../../../server/dhcp/index
 import { MsgType } from "../../../server/dhcp/options.ts";
 import { silentLog } from "../../../server/log.ts";
 import { FakeUdpNet } from "../../fakes/udp.ts";
+import { waitFor } from "../../lib/wait.ts";
 import { decodeOk, request } from "./build.ts";
 
 let dir = "";
@@ -41,16 +42,6 @@ function config(leaseFile: string) {
   };
 }
 
-/** Waits until `fn` returns something (the journal write before an ACK is async). */
-async function until<T>(fn: () => T | undefined): Promise<T> {
-  for (let i = 0; i < 200; i++) {
-    const v = fn();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error("timed out waiting");
-}
-
 test("DISCOVER -> OFFER -> REQUEST -> ACK through fake sockets, lease journalled", async () => {
   const net = new FakeUdpNet();
   const traces: DhcpTraceEvent[] = [];
@@ -66,7 +57,7 @@ test("DISCOVER -> OFFER -> REQUEST -> ACK through fake sockets, lease journalled
     assert.ok(net.sockets.every((s) => s.opts.reuseAddr && s.opts.broadcast));
     const bcast = net.at("0.0.0.0", 67);
     bcast.deliver(encode(request(MsgType.discover, bios)), client);
-    const [offer] = await until(() => (bcast.sent.length ? bcast.take() : undefined));
+    const [offer] = await waitFor("the OFFER", () => bcast.sent.length > 0 && bcast.take());
     assert.deepEqual(offer!.to, { address: "255.255.255.255", port: 68 });
     const o = decodeOk(offer!.msg);
     assert.equal(messageType(o), MsgType.offer);
@@ -77,7 +68,8 @@ test("DISCOVER -> OFFER -> REQUEST -> ACK through fake sockets, lease journalled
       encode(request(MsgType.request, { ...bios, requestedIp: o.yiaddr, serverId: "10.77.0.1" })),
       client,
     );
-    const [ack] = await until(() => (bcast.sent.length ? bcast.take() : undefined));
+    // The lease is journalled before the ACK goes out: that write is async.
+    const [ack] = await waitFor("the ACK", () => bcast.sent.length > 0 && bcast.take());
     const a = decodeOk(ack!.msg);
     assert.equal(messageType(a), MsgType.ack);
     assert.equal(a.yiaddr, "10.77.0.100");

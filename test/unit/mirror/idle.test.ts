@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { MirrorCache } from "../../../server/mirror/cache.ts";
 import { parseMirrorConfig } from "../../../server/mirror/config.ts";
 import type { Upstream } from "../../../server/mirror/upstream.ts";
+import { waitFor } from "../../lib/wait.ts";
 
 test("mirror cache: idle() waits for every fetch in flight, then settles even when it failed", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), "am-mirror-idle-"));
@@ -32,10 +33,11 @@ test("mirror cache: idle() waits for every fetch in flight, then settles even wh
     { upstream },
   );
   const snapshot = cache.ensureSnapshot().catch((err: Error) => err);
-  for (let i = 0; i < 100 && fetched.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  await waitFor("a download to start", () => fetched.length > 0);
   assert.equal(fetched.length, 1, `one download started: ${fetched.join(", ")}`);
   let idle = false;
   const waiting = cache.idle().then(() => (idle = true));
+  // A negative over time: nothing to poll for, the wait is what is tested.
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(idle, false, "still fetching: not idle");
   release();

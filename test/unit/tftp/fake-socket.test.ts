@@ -10,6 +10,7 @@ import { startTftpServer, type TftpTraceEvent } from "../../../server/tftp/index
 import { decode, encodeAck, encodeRequest, type Packet } from "../../../server/tftp/packet.ts";
 import { silentLog } from "../../../server/log.ts";
 import { FakeUdpNet, type FakeUdpSocket } from "../../fakes/udp.ts";
+import { waitFor } from "../../lib/wait.ts";
 import { FakeClock } from "./fakes.ts";
 
 let dir = "";
@@ -21,11 +22,8 @@ before(async () => {
 after(() => rm(dir, { recursive: true, force: true }));
 
 const peer = { address: "10.77.0.50", port: 2070 };
-/** Waits until `fn` holds (the server resolves the path and opens the socket asynchronously). */
-async function until(fn: () => boolean): Promise<void> {
-  for (let i = 0; i < 400 && !fn(); i++) await new Promise((r) => setTimeout(r, 5));
-  assert.ok(fn(), "timed out waiting");
-}
+// The server resolves the path and opens the transfer socket asynchronously:
+// the tests wait for what they look at (waitFor), not a fixed time.
 
 function packets(s: FakeUdpSocket): Packet[] {
   return s.take().map((x) => {
@@ -47,7 +45,7 @@ test("RRQ -> DATA/ACK lock-step -> done, on a connected socket of its own", asyn
   try {
     assert.equal(srv.port, 69);
     net.at("10.77.0.1", 69).deliver(encodeRequest("rrq", "undionly.kpxe", "octet"), peer);
-    await until(() => net.sockets[1]?.sent.length === 1);
+    await waitFor("the first DATA", () => net.sockets[1]?.sent.length === 1);
     const t = net.sockets[1]!;
     assert.deepEqual(t.opts.connect, peer, "the transfer socket is connected to the client");
     for (const block of [1, 2, 3]) {
@@ -79,7 +77,7 @@ test("a missing file gets ERROR 1 from a fresh port; the listening port stays qu
   try {
     const main = net.at("10.77.0.1", 69);
     main.deliver(encodeRequest("rrq", "nothere.efi", "octet"), peer);
-    await until(() => net.sockets[1]?.closed === true);
+    await waitFor("the transfer socket closed", () => net.sockets[1]?.closed === true);
     assert.equal(main.sent.length, 0);
     const refusal = net.sockets[1]!;
     assert.deepEqual(packets(refusal), [{ op: "error", code: 1, message: "file not found" }]);
@@ -113,7 +111,7 @@ for (const how of ["error", "close"] as const) {
     );
     // A transfer in flight is ended with the server.
     net.at("10.77.0.1", 69).deliver(encodeRequest("rrq", "undionly.kpxe", "octet"), peer);
-    await until(() => net.sockets[1]?.sent.length === 1);
+    await waitFor("the first DATA", () => net.sockets[1]?.sent.length === 1);
     const main = net.at("10.77.0.1", 69);
     if (how === "error") main.emit("error", new Error("recvmsg EIO"));
     else main.close();

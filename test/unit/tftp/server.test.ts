@@ -18,6 +18,7 @@ import {
   type Packet,
 } from "../../../server/tftp/packet.ts";
 import { TftpError, tftpGet } from "../../lib/tftp-client.ts";
+import { waitFor } from "../../lib/wait.ts";
 import { FakeClock } from "./fakes.ts";
 
 let dir = "";
@@ -113,8 +114,7 @@ test("write requests are refused with an ERROR; garbage is counted and dropped",
       sock.send(junk, server.port, "127.0.0.1");
     }
     // Counted as each datagram arrives: wait for the count, not a fixed time.
-    for (let i = 0; i < 200 && server.stats().malformed - before < 4; i++)
-      await new Promise((r) => setTimeout(r, 10));
+    await waitFor("4 malformed counted", () => server.stats().malformed - before >= 4);
     assert.equal(server.stats().malformed - before, 4);
     assert.deepEqual((await get("empty")).data, Buffer.alloc(0), "still serving");
   } finally {
@@ -124,8 +124,7 @@ test("write requests are refused with an ERROR; garbage is counted and dropped",
 
 test("stats and trace count transfers", async () => {
   // The final ACK reaches the server just after the client has its data.
-  for (let i = 0; i < 50 && server.stats().active > 0; i++)
-    await new Promise((r) => setTimeout(r, 10));
+  await waitFor("no transfer active", () => server.stats().active === 0);
   const s = server.stats();
   assert.ok(s.transfers >= 45);
   assert.ok(s.errors >= 5);
