@@ -13,21 +13,13 @@ import {
   SHARED_GRUB_CFG,
   SHARED_GRUBENV,
   sharedMount,
-  type Slot,
 } from "../render/grub-ab.ts";
+import type { Action } from "../plan/types.ts";
 import { mountsUnder } from "./chroot.ts";
 import { inTarget, writeTargetFile } from "./target-fs.ts";
 
 /** The bootloader action's `ab` (plan/types.ts). */
-export interface AbBoot {
-  slot: Slot;
-  /** The shared partition's device. */
-  shared: string;
-  sharedFs: "vfat" | "ext4";
-  tries: number;
-  /** No ab_default yet: the slot becomes the default without a trial. */
-  first: boolean;
-}
+export type AbBoot = NonNullable<Extract<Action, { kind: "bootloader" }>["ab"]>;
 
 type Run = (cmd: string[]) => Promise<unknown>;
 

@@ -7,7 +7,7 @@ import type { Handler } from "../run/executor.ts";
 import type { RunContext } from "../run/context.ts";
 import { inChroot } from "../run/runner.ts";
 import { orderWithEntryAfterCurrent, parseEfibootmgr, staleEntries } from "../render/efibootmgr.ts";
-import { mountShared, setAbBoot, type AbBoot } from "./boot-ab.ts";
+import { mountShared, setAbBoot } from "./boot-ab.ts";
 import { readUuid } from "./disk.ts";
 import { emergeInTarget } from "./emerge.ts";
 import { inTarget, writeTargetFile } from "./target-fs.ts";
@@ -91,7 +91,7 @@ export const bootloader: Handler<"bootloader"> = async (a, ctx) => {
   const rootUuid = await ensureByUuid(ctx, a.rootDevice);
   await setGrubCmdline(a.target, ctx.spec.kernel.cmdline);
   // Layout ab: GRUB and its modules live on the shared partition, not in the slot.
-  const ab = (a as { ab?: AbBoot }).ab;
+  const ab = a.ab;
   const shared = ab ? await mountShared(ctx, a.target, a.firmware, ab) : undefined;
   if (ab) await ensureByUuid(ctx, ab.shared);
   const bootDir = shared ? [`--boot-directory=${shared}`] : [];
