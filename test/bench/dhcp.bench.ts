@@ -14,7 +14,9 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ResultPromise } from "execa";
 import { createTestNet, type TestNet } from "../lib/netns.ts";
+import { startDnsmasq } from "../lib/dnsmasq.ts";
 import { requireTool } from "../lib/tools.ts";
+import { waitFor } from "../lib/wait.ts";
 import { baseConfig, startServerIn, type ServerProc } from "../integration/dhcp/server-proc.ts";
 
 const PERIOD = Number(process.env.PERIOD ?? 10);
@@ -121,8 +123,17 @@ async function kea(): Promise<Peer> {
     reject: false,
     env: { KEA_PIDFILE_DIR: dir, KEA_LOCKFILE_DIR: dir },
   });
-  await new Promise((r) => setTimeout(r, 1500));
-  if (proc.exitCode !== null) throw new Error(`kea-dhcp4 exited: ${String((await proc).stderr)}`);
+  // Kea logs nothing at WARN once it serves: ready is its socket on port 67.
+  await waitFor(
+    "kea-dhcp4 listening on :67",
+    async () => {
+      if (proc.exitCode !== null)
+        throw new Error(`kea-dhcp4 exited: ${String((await proc).stderr)}`);
+      const ss = await net.inServer("ss", ["-Hlun", "sport = :67"], { reject: false });
+      return String(ss.stdout).includes(":67");
+    },
+    { everyMs: 100 },
+  );
   return processPeer("kea", net, proc);
 }
 
@@ -130,23 +141,13 @@ async function dnsmasq(): Promise<Peer> {
   requireTool("dnsmasq");
   const net = await pairFor("d");
   const dir = freshDir("dnsmasq");
-  const proc: ResultPromise = net.inServer(
-    "dnsmasq",
-    [
-      "--conf-file=/dev/null",
-      "--port=0",
-      "--no-daemon",
-      "--interface=srv0",
-      "--bind-interfaces",
-      "--no-ping",
-      "--dhcp-authoritative",
-      "--dhcp-range=10.77.0.100,10.77.0.199,1h",
-      `--dhcp-leasefile=${join(dir, "leases")}`,
-    ],
-    { reject: false },
-  );
-  await new Promise((r) => setTimeout(r, 1000));
-  return processPeer("dnsmasq", net, proc);
+  const d = await startDnsmasq(net.inServer, {
+    iface: "srv0",
+    range: "10.77.0.100,10.77.0.199,1h",
+    leaseFile: join(dir, "leases"),
+    authoritative: true,
+  });
+  return processPeer("dnsmasq", net, d.proc);
 }
 
 async function step(p: Peer, rate: number): Promise<Step> {
