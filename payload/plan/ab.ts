@@ -243,6 +243,12 @@ function adoptAb(
   const swap = layout.swap
     ? notHome("layout.swap", findPartition(layout.swap, probe, "layout.swap")).part.path
     : undefined;
+  // Unreadable boot state must not read as "first install": that would write slot a blindly.
+  if (probe.ab?.error)
+    throw new PlanRefusal(
+      `layout.${sharedField}`,
+      `the boot state on ${shared.part.path} could not be read (${probe.ab.error}), so which slot is the default is unknown`,
+    );
   const choice = chooseSlot({ a: slots.a.part, b: slots.b.part }, probe.ab?.env);
   const target = slots[choice.slot];
   const field = `layout.slots.${choice.slot}`;

@@ -23,7 +23,6 @@ import type {
 } from "./types.ts";
 import { mountedAt, readGrubEnvIn, sharedRef } from "./ab.ts";
 import { chooseSlot } from "../plan/ab.ts";
-import { PlanRefusal } from "../plan/types.ts";
 
 export interface ProbeOptions {
   devices?: string[];
@@ -130,15 +129,20 @@ async function probeAb(
   const layout = spec.layout;
   const ref = sharedRef(spec);
   if (layout.mode !== "ab" || !layout.slots || !ref) return;
+  let shared: ProbedPartition;
   try {
-    const shared = findPartition(ref, probe, "layout.shared").part;
+    shared = findPartition(ref, probe, "layout.shared").part;
+  } catch {
+    return; // planInstall names the missing or ambiguous shared partition
+  }
+  try {
     probe.ab = {
       shared: shared.path,
       ...(await withFiles(r, shared, scratch, (dir) => readGrubEnvIn(dir))),
     };
   } catch (err) {
-    // planInstall names a missing shared partition; a mount that fails is said here.
-    if (!(err instanceof PlanRefusal)) probe.ab = { shared: "", error: (err as Error).message };
+    // A mount that fails: the plan refuses rather than guess which slot is the default.
+    probe.ab = { shared: shared.path, error: (err as Error).message };
   }
   try {
     const slots = {

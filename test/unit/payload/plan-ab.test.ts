@@ -224,3 +224,11 @@ test("probe: grub/grubenv read from the shared partition's files; absent is no s
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("ab adopt: a boot state that could not be read is refused, not taken for a first install", () => {
+  const p = probe("bios-ab-default-a");
+  p.ab = { shared: "/dev/sda2", error: "mount: unknown filesystem type" };
+  const r = refusal(() => resolveDevices(spec("ab-bios-adopt"), p));
+  assert.equal(r.field, "layout.boot");
+  assert.match(r.reason, /could not be read \(mount: unknown filesystem type\)/);
+});
