@@ -10,6 +10,8 @@ import type { Handler } from "../run/executor.ts";
 import { Sha256Tap } from "../../shared/hash.ts";
 import { openStaging } from "./fetch.ts";
 import { readOnlyOptions } from "../probe/index.ts";
+import { mountedAt } from "../probe/ab.ts";
+import type { ProbedSystem } from "../probe/types.ts";
 import { archiveOf, hashArchive, HOME_SYSIMGS } from "../sysimg/home.ts";
 
 /** A GET that met a pooled connection closing under it is simply asked again. */
@@ -47,10 +49,17 @@ async function useHomeCopy(
   home: NonNullable<Parameters<Handler<"fetch-sysimg">>[0]["home"]>,
   ctx: Parameters<Handler<"fetch-sysimg">>[1],
 ): Promise<string | undefined> {
-  const dir = `${a.staging.dir.replace(/\/+$/, "")}-sysimg-home`;
-  await mkdir(dir, { recursive: true });
-  await ctx.runner.run(["mount", "-o", readOnlyOptions(home.fstype), home.device, dir]);
-  let mounted = true;
+  // A live run (layout ab, from the running slot) has /home mounted read-write
+  // already, and a second, read-only mount of it would be refused (EBUSY):
+  // the image is read where the running system has it. Nothing is written.
+  const live = liveMount(ctx.probe, home.device);
+  const dir = live ?? `${a.staging.dir.replace(/\/+$/, "")}-sysimg-home`;
+  let mounted = false;
+  if (!live) {
+    await mkdir(dir, { recursive: true });
+    await ctx.runner.run(["mount", "-o", readOnlyOptions(home.fstype), home.device, dir]);
+    mounted = true;
+  }
   const cleanup = async () => {
     if (mounted) await ctx.runner.run(["umount", dir]);
     mounted = false;
@@ -104,4 +113,14 @@ async function fetchFromServer(
   }
   ctx.log(`system image ${a.image}: ${tap.bytes} bytes, sha256 ${want} ok`);
   ctx.staged = { stage3: file, stage3Bytes: tap.bytes, snapshot: "", dir, cleanup };
+}
+
+/** Where the running system has `device` mounted (a disk or a partition), if it does. */
+function liveMount(probe: ProbedSystem, device: string): string | undefined {
+  for (const d of probe.disks) {
+    if (d.path === device) return mountedAt(d);
+    const p = d.partitions.find((x) => x.path === device);
+    if (p) return mountedAt(p);
+  }
+  return undefined;
 }

@@ -47,7 +47,7 @@ function setup(t: { after: (fn: () => void) => void }, onHome: Buffer) {
     },
     step: "fetch-sysimg",
     log: (l: string) => logs.push(l),
-    probe: {},
+    probe: { disks: [] },
   } as unknown as RunContext;
   const action = (server: boolean): Action => ({
     kind: "fetch-sysimg",
@@ -98,4 +98,24 @@ test("one flipped byte and no server copy: fails naming both", async (t) => {
   );
   assert.deepEqual(s.fetched, []);
   assert.equal(s.ctx.staged, undefined);
+});
+
+test("a live run (layout ab, from the running slot): the image is read where /home is mounted, nothing is mounted or unmounted", async (t) => {
+  const s = setup(t, GOOD);
+  // The running system has /dev/vdb1 mounted read-write; a read-only second mount would be EBUSY.
+  (s.ctx as { probe: unknown }).probe = {
+    disks: [
+      {
+        path: "/dev/vdb",
+        mountpoints: [],
+        partitions: [{ path: "/dev/vdb1", mountpoints: [s.homeMount] }],
+      },
+    ],
+  };
+  await fetchSysimg(s.action(true), s.ctx, STEP);
+  assert.deepEqual(s.commands, []);
+  assert.deepEqual(s.fetched, []);
+  assert.equal(s.ctx.staged?.stage3, join(s.homeMount, HOME_SYSIMGS, `${NAME}.tar.zst`));
+  await s.ctx.staged!.cleanup();
+  assert.deepEqual(s.commands, [], "the running system's /home stays mounted");
 });
