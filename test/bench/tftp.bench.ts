@@ -19,6 +19,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { requireTool } from "../lib/tools.ts";
+import { waitFor } from "../lib/wait.ts";
 
 const HOST = "127.0.0.1";
 const OURS = 16969;
@@ -135,7 +136,11 @@ async function main() {
       [...pin.slice(1), "node", "--import", "tsx", "test/bench/tftp-floor.ts", root, String(FLOOR)],
       { reject: false },
     );
-    await new Promise((r) => setTimeout(r, 1500));
+    // Ready is each server's socket listening, not a guess at how long that takes.
+    await waitFor("the three TFTP servers listening", async () => {
+      const ss = await execa("ss", ["-Hlun"], { reject: false });
+      return [OURS, HPA, FLOOR].every((p) => String(ss.stdout).includes(`${HOST}:${p} `));
+    });
     console.log(
       `tftp bench: ${rounds} rounds, medians in ms; ratio = tftpd-hpa / ours; servers on CPU ${SERVER_CPU}`,
     );
