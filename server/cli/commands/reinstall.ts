@@ -90,6 +90,8 @@ export function registerReinstall(program: Command): void {
       const timeout = Number(o.timeout);
       if (!Number.isFinite(timeout) || timeout <= 0)
         throw new CliError("usage", `--timeout ${o.timeout}: a number of seconds above 0`);
+      if (o.via !== "ssh" && o.devices)
+        throw new CliError("usage", "--devices is the payload's, for --via ssh only");
       const c = client(cmd);
       const s = await c.json<Started>(
         "POST",
