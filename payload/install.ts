@@ -132,7 +132,14 @@ export async function runPhase1(o: Phase1Options): Promise<number> {
       handlers,
       cleanupFor(o.target ?? "/mnt/gentoo"),
     );
-    reporter.emit({ kind: "phase-done", message: "phase 1 done", summary: { steps: timings } });
+    // Layout ab: the slot this run wrote (the server's status shows both slots).
+    const boot = planned.steps.find((s) => s.action.kind === "bootloader")?.action;
+    const slot = boot?.kind === "bootloader" ? boot.ab?.slot : undefined;
+    reporter.emit({
+      kind: "phase-done",
+      message: slot ? `phase 1 done: slot ${slot} written` : "phase 1 done",
+      summary: { steps: timings, ...(slot ? { slot } : {}) },
+    });
     await reporter.flush();
   } catch (err) {
     if (!(err instanceof StepFailed))
