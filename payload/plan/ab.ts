@@ -6,9 +6,9 @@ import { AB_CREATE_DEFAULTS, type AbLayout, type InstallSpec } from "../spec/sch
 import type { ProbedDisk, ProbedPartition, ProbedSystem } from "../probe/types.ts";
 import { partitionPath } from "../probe/lsblk.ts";
 import { abState, type Slot } from "../render/grub-ab.ts";
-import { BIOS_BOOT_GUID, findPartition, type Located } from "./select.ts";
-import { MIN_ROOT_BYTES, checkNotMounted } from "./checks.ts";
-import { containerProblem, diskIdentity, type PartIdentity } from "./identity.ts";
+import { findPartition, type Located } from "./select.ts";
+import { MIN_ROOT_BYTES, checkBiosBoot, checkNotMounted, checkRootPartition } from "./checks.ts";
+import { diskIdentity, type PartIdentity } from "./identity.ts";
 import { PlanRefusal, type Action } from "./types.ts";
 
 const MiB = 1024 ** 2;
@@ -235,11 +235,7 @@ function adoptAb(
       `layout.${sharedField}`,
       `${shared.part.path} holds ${bootFs ?? "no filesystem"}; the shared partition must be vfat or ext4 (it is never formatted when adopting)`,
     );
-  if (!uefi && disk.pttype === "gpt" && !disk.partitions.some((p) => p.parttype === BIOS_BOOT_GUID))
-    throw new PlanRefusal(
-      "layout",
-      `BIOS boot from GPT disk ${disk.path} needs a BIOS boot partition (type ${BIOS_BOOT_GUID}) for grub-install; there is none`,
-    );
+  if (!uefi) checkBiosBoot(disk);
   const swap = layout.swap
     ? notHome("layout.swap", findPartition(layout.swap, probe, "layout.swap")).part.path
     : undefined;
@@ -251,27 +247,13 @@ function adoptAb(
     );
   const choice = chooseSlot({ a: slots.a.part, b: slots.b.part }, probe.ab?.env);
   const target = slots[choice.slot];
-  const field = `layout.slots.${choice.slot}`;
   // Running from a slot, these may be in use; from a RAM system, nothing on the disk may be.
   const allowed = choice.running
     ? [slots[choice.running].part.path, home.part.path, shared.part.path, ...(swap ? [swap] : [])]
     : [];
   checkNotMounted(disk, allowed);
   if (!choice.running && home.part.mountpoints.length) throw homeMounted(home);
-  if (target.disk.path !== disk.path)
-    throw new PlanRefusal(field, `${target.part.path} is not on the selected disk ${disk.path}`);
-  const inside = containerProblem(target.part.path, target.part.fstype ? [target.part.fstype] : []);
-  if (inside) throw new PlanRefusal(field, inside);
-  if (!target.part.partuuid)
-    throw new PlanRefusal(
-      field,
-      `${target.part.path} has no PARTUUID (blkid read none), so it could not be told apart from another partition right before it is formatted`,
-    );
-  if (target.part.sizeBytes < MIN_ROOT_BYTES)
-    throw new PlanRefusal(
-      field,
-      `${target.part.path} has ${target.part.sizeBytes} bytes, less than the ${MIN_ROOT_BYTES} a Gentoo root needs`,
-    );
+  const partuuid = checkRootPartition(target, disk, `layout.slots.${choice.slot}`);
   const old = slots[choice.other].part;
   return {
     root: target.part.path,
@@ -281,7 +263,7 @@ function adoptAb(
     formatSwap: false,
     // The keep-list comes from the slot left alone (the system being replaced).
     ...(old.fstype ? { oldRoot: old.path } : {}),
-    ids: { [target.part.path]: { partuuid: target.part.partuuid } },
+    ids: { [target.part.path]: { partuuid } },
     ab: {
       slot: choice.slot,
       other: choice.other,

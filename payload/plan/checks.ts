@@ -4,6 +4,8 @@ import type { InstallSpec } from "../spec/schema.ts";
 import { firmwareLicenseProblem, unacceptedFirmware } from "../spec/needs.ts";
 import type { ProbedDisk, ProbedSystem } from "../probe/types.ts";
 import { PlanRefusal, type StagingChoice } from "./types.ts";
+import { BIOS_BOOT_GUID, type Located } from "./select.ts";
+import { containerProblem } from "./identity.ts";
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -200,4 +202,39 @@ export function chooseStaging(probe: ProbedSystem, stateDir: string): StagingCho
     "staging",
     `nowhere to hold the downloads before paving: ${size(probe.availRamBytes)} RAM available (${size(RAM_HEADROOM)} of it kept for the RAM system), ${size(free)} free on /home; need ${size(need.bytes, Math.ceil)} (${need.how})`,
   );
+}
+
+/**
+ * A root partition of a kept table (keep's root, ab's slot to write): on the
+ * selected disk, no LUKS/LVM/RAID on it, a PARTUUID to tell it apart right
+ * before it is formatted (returned), room for a Gentoo root.
+ */
+export function checkRootPartition(loc: Located, disk: ProbedDisk, field: string): string {
+  const { part } = loc;
+  if (loc.disk.path !== disk.path)
+    throw new PlanRefusal(field, `${part.path} is not on the selected disk ${disk.path}`);
+  // Before the size: what is on it matters more than whether a root would fit.
+  const inside = containerProblem(part.path, part.fstype ? [part.fstype] : []);
+  if (inside) throw new PlanRefusal(field, inside);
+  if (!part.partuuid)
+    throw new PlanRefusal(
+      field,
+      `${part.path} has no PARTUUID (blkid read none), so it could not be told apart from another partition right before it is formatted`,
+    );
+  if (part.sizeBytes < MIN_ROOT_BYTES) {
+    throw new PlanRefusal(
+      field,
+      `${part.path} has ${part.sizeBytes} bytes, less than the ${MIN_ROOT_BYTES} a Gentoo root needs`,
+    );
+  }
+  return part.partuuid;
+}
+
+/** BIOS from a kept GPT table: grub-install embeds core.img in a BIOS boot partition. */
+export function checkBiosBoot(disk: ProbedDisk): void {
+  if (disk.pttype === "gpt" && !disk.partitions.some((p) => p.parttype === BIOS_BOOT_GUID))
+    throw new PlanRefusal(
+      "layout",
+      `BIOS boot from GPT disk ${disk.path} needs a BIOS boot partition (type ${BIOS_BOOT_GUID}) for grub-install; there is none`,
+    );
 }

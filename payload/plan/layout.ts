@@ -4,10 +4,10 @@
 import type { InstallSpec } from "../spec/schema.ts";
 import type { ProbedDisk, ProbedSystem } from "../probe/types.ts";
 import { partitionPath } from "../probe/lsblk.ts";
-import { BIOS_BOOT_GUID, findPartition, selectDisk, type Located } from "./select.ts";
+import { findPartition, selectDisk, type Located } from "./select.ts";
 import { homeMounted, resolveAb, type AbDevices } from "./ab.ts";
-import { MIN_ROOT_BYTES, checkNotMounted } from "./checks.ts";
-import { containerProblem, diskIdentity, type PartIdentity } from "./identity.ts";
+import { MIN_ROOT_BYTES, checkBiosBoot, checkNotMounted, checkRootPartition } from "./checks.ts";
+import { diskIdentity, type PartIdentity } from "./identity.ts";
 import { PlanRefusal, type Action } from "./types.ts";
 
 const MiB = 1024 ** 2;
@@ -66,37 +66,14 @@ export function resolveDevices(spec: InstallSpec, probe: ProbedSystem): Devices 
       throw new PlanRefusal(f, `${p} is the /home partition; /home would be inside what is paved`);
   };
   where("layout.root", root.part.path);
-  if (root.disk.path !== disk.path)
-    throw new PlanRefusal(
-      "layout.root",
-      `${root.part.path} is not on the selected disk ${disk.path}`,
-    );
-  // Before the size: what is on it matters more than whether a root would fit.
-  const inside = containerProblem(root.part.path, root.part.fstype ? [root.part.fstype] : []);
-  if (inside) throw new PlanRefusal("layout.root", inside);
-  if (!root.part.partuuid)
-    throw new PlanRefusal(
-      "layout.root",
-      `${root.part.path} has no PARTUUID (blkid read none), so it could not be told apart from another partition right before it is formatted`,
-    );
-  if (root.part.sizeBytes < MIN_ROOT_BYTES) {
-    throw new PlanRefusal(
-      "layout.root",
-      `${root.part.path} has ${root.part.sizeBytes} bytes, less than the ${MIN_ROOT_BYTES} a Gentoo root needs`,
-    );
-  }
+  const partuuid = checkRootPartition(root, disk, "layout.root");
   let esp: string | undefined;
   if (spec.firmware === "uefi") {
     if (!layout.esp)
       throw new PlanRefusal("layout.esp", "UEFI with a keep layout needs the existing ESP named");
     esp = findPartition(layout.esp, probe, "layout.esp").part.path;
     where("layout.esp", esp);
-  } else if (disk.pttype === "gpt" && !disk.partitions.some((p) => p.parttype === BIOS_BOOT_GUID)) {
-    throw new PlanRefusal(
-      "layout",
-      `BIOS boot from GPT disk ${disk.path} needs a BIOS boot partition (type ${BIOS_BOOT_GUID}) for grub-install; there is none`,
-    );
-  }
+  } else checkBiosBoot(disk);
   let swap: string | undefined;
   if (layout.swap) {
     swap = findPartition(layout.swap, probe, "layout.swap").part.path;
@@ -110,7 +87,7 @@ export function resolveDevices(spec: InstallSpec, probe: ProbedSystem): Devices 
     formatEsp: false,
     formatSwap: false,
     oldRoot: root.part.path,
-    ids: { [root.part.path]: { partuuid: root.part.partuuid } },
+    ids: { [root.part.path]: { partuuid } },
   };
 }
 
