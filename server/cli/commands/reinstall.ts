@@ -14,7 +14,8 @@ import type { AdminClient } from "../../app/client.ts";
 import { formatEvent } from "../../app/format.ts";
 import { waitForRun, type WaitResult } from "../../app/wait-run.ts";
 import { parseAction } from "../../policy/actions.ts";
-import { VIAS, type Via } from "../../policy/reinstall.ts";
+import { REMOTE, VIAS, type Via } from "../../policy/reinstall.ts";
+import type { RunFacts } from "../../policy/state-machine.ts";
 import { CliError } from "../exit-codes.ts";
 import {
   copyPayloadCommand,
@@ -160,8 +161,10 @@ async function startOnMachine(c: AdminClient, s: Started, o: Opts): Promise<void
     options: o.sshOption,
   };
   try {
-    if (s.payload) await startPayload(c, s, target, o);
-    else await ssh(target, "kexec", kexecCommand(s.kexec!));
+    if (s.payload) {
+      await startPayload(c, s, target, o);
+      await payloadSpoke(c, s, target);
+    } else await ssh(target, "kexec", kexecCommand(s.kexec!));
   } catch (err) {
     // The run never started: end it now rather than let it wait out its boot window.
     await c
@@ -174,6 +177,32 @@ async function startOnMachine(c: AdminClient, s: Started, o: Opts): Promise<void
       `${s.host}: run ${s.run} ${s.payload ? "payload started over ssh" : "kexec into the RAM image"} at ${s.address}`,
     );
 }
+
+/**
+ * The payload fetches its spec within seconds of starting; a run still
+ * `booting` after PAYLOAD_START_MS means it never spoke (no route to the
+ * server, a binary that does not run there): say what its log says.
+ */
+async function payloadSpoke(c: AdminClient, s: Started, target: SshTarget): Promise<void> {
+  const until = Date.now() + PAYLOAD_START_MS;
+  for (;;) {
+    const { runs } = await c.json<{ runs: RunFacts[] }>(
+      "GET",
+      `/api/v1/admin/hosts/${encodeURIComponent(s.host)}`,
+    );
+    const run = runs.find((r) => r.id === s.run);
+    if (run && run.status !== "booting") return;
+    if (Date.now() > until) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const log = await ssh(target, "reading its log", `tail -n 5 ${REMOTE.log}`).catch(() => "");
+  throw new CliError(
+    "failed",
+    `${s.host}: the payload did not reach the server within ${PAYLOAD_START_MS / 1000} s; ${REMOTE.log} on ${s.address} ends: ${log.trim().split("\n").join(" | ") || "(nothing)"}`,
+  );
+}
+
+const PAYLOAD_START_MS = 60_000;
 
 async function startPayload(c: AdminClient, s: Started, target: SshTarget, o: Opts): Promise<void> {
   const p = s.payload!;
