@@ -75,6 +75,20 @@ const serving = (spec: InstallSpec | undefined) =>
       ? new Response(JSON.stringify(spec), { headers: { "content-type": "application/json" } })
       : new Response("gone", { status: 403 })) as unknown as typeof fetch;
 
+/** The first-boot wrapper's call on root `r`, with the spec served (or a 403 without one). */
+function cli(r: string, run: Fake, spec: InstallSpec | undefined) {
+  const rep = recorder();
+  const code = runPhase2Cli({
+    server: "http://s",
+    token: "t",
+    root: r,
+    reporter: rep,
+    runner: run,
+    fetch: serving(spec),
+  });
+  return { rep, code };
+}
+
 const TRIAL_B = { ab_default: "a", ab_trial: "b", ab_tries: "1", ab_failed: "", ab_failed_why: "" };
 
 test("success on slot b: /boot/automagic mounted from fstab, b confirmed, phase-done says so", async () => {
@@ -185,17 +199,9 @@ test("layout ab but / is not a slot: confirm-slot fails and says why", async () 
 test("a failed step on trial slot b: one step-fail, the trial is given up, the wrapper is told to reboot", async () => {
   const r = root("boot/automagic", TRIAL_B);
   try {
-    const rep = recorder();
     const run = fakeRunner({ label: "gentoo-b", mounted: true, failOn: "rc-update" });
-    const code = await runPhase2Cli({
-      server: "http://s",
-      token: "t",
-      root: r,
-      reporter: rep,
-      runner: run,
-      fetch: serving(abSpec()),
-    });
-    assert.equal(code, 1);
+    const { rep, code } = cli(r, run, abSpec());
+    assert.equal(await code, 1);
     assert.deepEqual(
       rep.events.filter((e) => e.kind === "step-fail").map((e) => e.step),
       ["services"],
@@ -224,17 +230,9 @@ test("a failed step on trial slot b: one step-fail, the trial is given up, the w
 test("a failed step on a slot not on trial (first install): no fallback, the hook retries as today", async () => {
   const r = root("boot/automagic", { ab_default: "b", ab_trial: "" });
   try {
-    const rep = recorder();
     const run = fakeRunner({ label: "gentoo-b", mounted: true, failOn: "rc-update" });
-    const code = await runPhase2Cli({
-      server: "http://s",
-      token: "t",
-      root: r,
-      reporter: rep,
-      runner: run,
-      fetch: serving(abSpec()),
-    });
-    assert.equal(code, 1);
+    const { code } = cli(r, run, abSpec());
+    assert.equal(await code, 1);
     assert.deepEqual(editenv(run.calls, r), []);
     assert.ok(!existsSync(path.join(r, INSTALLED_STATE, AB_FALLBACK_FILE)));
   } finally {
@@ -245,17 +243,9 @@ test("a failed step on a slot not on trial (first install): no fallback, the hoo
 test("the spec cannot be fetched on trial slot b: the slot is known by its label and falls back", async () => {
   const r = root("boot/automagic", TRIAL_B);
   try {
-    const rep = recorder();
     const run = fakeRunner({ label: "gentoo-b", mounted: true });
-    const code = await runPhase2Cli({
-      server: "http://s",
-      token: "t",
-      root: r,
-      reporter: rep,
-      runner: run,
-      fetch: serving(undefined),
-    });
-    assert.equal(code, 1);
+    const { code } = cli(r, run, undefined);
+    assert.equal(await code, 1);
     const [set] = editenv(run.calls, r);
     assert.ok(
       set!.includes("ab_failed_why=spec: GET http://s/api/v1/run/t/spec: HTTP 403"),
@@ -275,14 +265,7 @@ test("not layout ab: a failure looks at no slot", async () => {
       ...abSpec(),
       layout: { mode: "keep", root: { partlabel: "root" } },
     } as InstallSpec;
-    await runPhase2Cli({
-      server: "http://s",
-      token: "t",
-      root: r,
-      reporter: recorder(),
-      runner: run,
-      fetch: serving(spec),
-    });
+    assert.equal(await cli(r, run, spec).code, 1);
     assert.ok(!run.calls.some((c) => c[0] === "findmnt" || c.includes("grub-editenv")));
   } finally {
     rmSync(r, { recursive: true, force: true });
