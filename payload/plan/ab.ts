@@ -72,6 +72,21 @@ export function chooseSlot(
   return { slot, other: otherSlot(slot), first, ...(running ? { running } : {}), why };
 }
 
+/**
+ * The slot whose root the keep-list is read from: the system being replaced,
+ * i.e. the slot left alone; on a first install into a table whose other slot
+ * is blank, the old OS in the slot about to be written (read before it is
+ * formatted, as `keep` does). None when neither holds a filesystem.
+ */
+export function keepListSlot(
+  slots: Record<Slot, Pick<ProbedPartition, "fstype">>,
+  choice: Pick<SlotChoice, "slot" | "other" | "first">,
+): Slot | undefined {
+  if (slots[choice.other].fstype) return choice.other;
+  if (choice.first && slots[choice.slot].fstype) return choice.slot;
+  return undefined;
+}
+
 /** What layout.ts's Devices carries under `ab`. */
 export interface AbDevices {
   slot: Slot;
@@ -254,15 +269,15 @@ function adoptAb(
   checkNotMounted(disk, allowed);
   if (!choice.running && home.part.mountpoints.length) throw homeMounted(home);
   const partuuid = checkRootPartition(target, disk, `layout.slots.${choice.slot}`);
-  const old = slots[choice.other].part;
+  const keepFrom = keepListSlot({ a: slots.a.part, b: slots.b.part }, choice);
+  const old = keepFrom ? slots[keepFrom].part : undefined;
   return {
     root: target.part.path,
     ...(uefi ? { esp: shared.part.path } : {}),
     ...(swap ? { swap } : {}),
     formatEsp: false,
     formatSwap: false,
-    // The keep-list comes from the slot left alone (the system being replaced).
-    ...(old.fstype ? { oldRoot: old.path } : {}),
+    ...(old ? { oldRoot: old.path } : {}),
     ids: { [target.part.path]: { partuuid } },
     ab: {
       slot: choice.slot,

@@ -22,7 +22,7 @@ import type {
   ProbedSystem,
 } from "./types.ts";
 import { mountedAt, readGrubEnvIn, sharedRef } from "./ab.ts";
-import { chooseSlot } from "../plan/ab.ts";
+import { chooseSlot, keepListSlot } from "../plan/ab.ts";
 
 export interface ProbeOptions {
   devices?: string[];
@@ -149,9 +149,11 @@ async function probeAb(
       a: findPartition(layout.slots.a, probe, "layout.slots.a").part,
       b: findPartition(layout.slots.b, probe, "layout.slots.b").part,
     };
-    const old = slots[chooseSlot(slots, probe.ab?.env).other];
-    if (old.fstype)
+    const from = keepListSlot(slots, chooseSlot(slots, probe.ab?.env));
+    if (from) {
+      const old = slots[from];
       probe.oldRoot = await withFiles(r, old, scratch, (dir) => oldRootFacts(old.path, dir));
+    }
   } catch {
     // the plan refuses with the reason; a slot that does not mount holds nothing to keep.
   }

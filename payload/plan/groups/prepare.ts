@@ -57,7 +57,7 @@ function readKeepList({ spec, probe, dev }: PlanContext): Step | undefined {
   return step({
     id: "read-keep-list",
     group: "prepare",
-    title: `read what is kept from the old root${dev.ab ? `, slot ${dev.ab.other}` : ""} (read-only)`,
+    title: `read what is kept from the old root${dev.ab ? `, slot ${dev.oldRoot === dev.root ? dev.ab.slot : dev.ab.other}` : ""} (read-only)`,
     device: dev.oldRoot,
     detail: [
       ...(keepNames.length ? [`password hashes of ${keepNames.join(", ")}`] : []),

@@ -6,7 +6,7 @@ import { parseInstallSpec, type InstallSpec } from "../../../payload/spec/schema
 import type { ProbedPartition, ProbedSystem } from "../../../payload/probe/types.ts";
 import { planInstall } from "../../../payload/plan/plan.ts";
 import { resolveDevices } from "../../../payload/plan/layout.ts";
-import { chooseSlot } from "../../../payload/plan/ab.ts";
+import { chooseSlot, keepListSlot } from "../../../payload/plan/ab.ts";
 import { planTree } from "../../../payload/plan/tree.ts";
 import { PlanRefusal, type Action } from "../../../payload/plan/types.ts";
 import { assertGolden, readJson } from "../../lib/golden.ts";
@@ -231,4 +231,37 @@ test("ab adopt: a boot state that could not be read is refused, not taken for a 
   const r = refusal(() => resolveDevices(spec("ab-bios-adopt"), p));
   assert.equal(r.field, "layout.boot");
   assert.match(r.reason, /could not be read \(mount: unknown filesystem type\)/);
+});
+
+test("keepListSlot: the slot left alone; on a first install with the other slot blank, the old OS in the slot written", () => {
+  const has = { fstype: "ext4" };
+  const blank = {};
+  const first = { slot: "a", other: "b", first: true } as const;
+  assert.equal(keepListSlot({ a: has, b: has }, first), "b");
+  assert.equal(keepListSlot({ a: has, b: blank }, first), "a");
+  assert.equal(keepListSlot({ a: blank, b: blank }, first), undefined);
+  // Not a first install: the slot written is never the keep-list's source, even if the other is blank.
+  assert.equal(
+    keepListSlot({ a: blank, b: has }, { slot: "b", other: "a", first: false }),
+    undefined,
+  );
+});
+
+test("ab adopt, first install, old OS in slot a and b blank: the keep-list reads slot a before it is formatted", () => {
+  const p = probe("bios-ab-default-a");
+  delete p.ab;
+  const b = (p.disks[0]!.partitions as ProbedPartition[]).find((x) => x.path === "/dev/sda5")!;
+  delete b.fstype;
+  p.oldRoot = { ...p.oldRoot!, device: "/dev/sda4" };
+  const steps = planInstall(spec("ab-bios-adopt"), p);
+  const keep = steps.find((s) => s.id === "read-keep-list")!;
+  assert.equal(keep.device, "/dev/sda4");
+  assert.match(keep.title, /slot a/);
+  assert.equal(steps.find((s) => s.id === "format-root")!.device, "/dev/sda4");
+  assert.ok(
+    steps.findIndex((s) => s.id === "read-keep-list") <
+      steps.findIndex((s) => s.id === "format-root"),
+    "read before it is formatted",
+  );
+  assert.equal(action(steps, "bootloader")[0]!.ab?.first, true);
 });
