@@ -26,6 +26,10 @@ function paves(host: HostEntry): string {
     return `it will PAVE ${disk}: a new partition table, everything on that disk is erased`;
   if (layout?.mode === "keep")
     return `it will PAVE ${disk}: the root partition is reformatted, the partition table and /home are kept`;
+  if (layout?.mode === "ab" && layout.wipe)
+    return `it will PAVE ${disk}: a new A/B partition table, everything on that disk is erased; slot a is written first`;
+  if (layout?.mode === "ab")
+    return `it will PAVE one root slot on ${disk}: the slot that is not the default is reformatted; the default slot, the partition table and /home are kept, and the new slot boots on trial`;
   return `it will PAVE ${disk}`;
 }
 
