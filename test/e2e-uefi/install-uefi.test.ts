@@ -1,15 +1,16 @@
 // The UEFI variant, and the proxy-DHCP variant of the whole install: OVMF
 // netboots (iPXE NIC ROM) beside a dnsmasq that owns the addresses while
 // automagic answers only the boot requests; the `qemu-uefi` host is installed
-// with systemd onto a blank disk (`create` layout: GPT, ESP, root) beside its
-// /home disk, boots through the UEFI entry the payload created (netboot stays
-// first in BootOrder; iPXE's `exit 1` for `local` makes OVMF move on to it),
-// finishes phase 2, and keeps /home. Before it, on SeaBIOS VMs in the same
+// with systemd onto a blank disk (layout `ab` with `wipe`: GPT, ESP, two root
+// slots; the first install goes to slot a) beside its /home disk, boots
+// through the UEFI entry the payload created (netboot stays first in
+// BootOrder; iPXE's `exit 1` for `local` makes OVMF move on to it), GRUB on
+// the ESP boots slot a, phase 2 confirms it, and /home is kept. Before it, on SeaBIOS VMs in the same
 // bed: an unknown MAC and the unarmed qemu-bios end at `local` with their
 // disks untouched, and an armed rescue of qemu-uefi touches no disk.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { makeRawDisk } from "../lib/qemu.ts";
 import { makeHomeDisk, type HomeDisk } from "../e2e/lib/disks.ts";
@@ -24,6 +25,16 @@ import { checkRescue, checkUnarmedMachines } from "../e2e/lib/safety-checks.ts";
 
 const MIN = 60_000;
 
+/** qemu-uefi's host file with its `create` layout made an A/B table on the same blank disk. */
+function asAb(text: string): string {
+  const create = /^layout:\n(?: {2}.*\n)+/m;
+  assert.match(text, create);
+  return text.replace(
+    create,
+    "layout:\n  mode: ab\n  wipe: { serial: AM-SYS-UEFI }\n  espSize: 256MiB\n  tries: 2\n",
+  );
+}
+
 describe("UEFI install end to end, proxy DHCP", { timeout: 85 * MIN }, () => {
   let b: InstallBed;
   let home: HomeDisk;
@@ -35,8 +46,11 @@ describe("UEFI install end to end, proxy DHCP", { timeout: 85 * MIN }, () => {
       taps: ["tap0", "tap1", "tap2"],
       dhcpMode: "proxy",
       prepare: async (work) => {
-        await makeRawDisk(join(work, "uefi-sys.img"), 8 * 1024 * 1024 * 1024);
+        // Two root slots of at least 4 GiB each beside the ESP.
+        await makeRawDisk(join(work, "uefi-sys.img"), 10 * 1024 * 1024 * 1024);
         home = await makeHomeDisk(join(work, "uefi-home.img"), work, 500);
+        const file = join(work, "hosts", "qemu-uefi.yaml");
+        await writeFile(file, asAb(await readFile(file, "utf8")));
       },
     });
   });
@@ -59,7 +73,7 @@ describe("UEFI install end to end, proxy DHCP", { timeout: 85 * MIN }, () => {
     }));
 
   test(
-    "OVMF + proxy DHCP: arm -> netboot -> create layout -> reboot via the UEFI entry -> phase 2 -> done",
+    "OVMF + proxy DHCP: arm -> netboot -> A/B table on a blank disk, slot a -> reboot via the UEFI entry -> GRUB on the ESP boots slot a -> phase 2 confirms it -> done",
     { timeout: 75 * MIN },
     async () => {
       const m: Machine = {
@@ -89,6 +103,14 @@ describe("UEFI install end to end, proxy DHCP", { timeout: 85 * MIN }, () => {
         await ssh("findmnt -n -o FSTYPE /efi || findmnt -n -o FSTYPE /boot/efi"),
         /vfat/,
       );
+      // Layout ab: two slots named on the fresh GPT, the first install in a, confirmed.
+      const names = await ssh("lsblk -n -o PARTLABEL /dev/vda");
+      assert.match(names, /^automagic-a$/m, names);
+      assert.match(names, /^automagic-b$/m, names);
+      assert.equal((await ssh("findmnt -n -o LABEL /")).trim(), "gentoo-a");
+      const env = await ssh("grub-editenv /efi/grub/grubenv list");
+      assert.match(env, /^ab_default=a$/m, env);
+      assert.doesNotMatch(env, /^ab_trial=[ab]$/m, env);
       // BootOrder and the entries' descriptions straight from efivarfs (the
       // installed system need not carry efibootmgr).
       const g = "8be4df61-93ca-11d2-aa0d-00e098032b8c";

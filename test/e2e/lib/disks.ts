@@ -64,7 +64,7 @@ const AB_SLOT_A_OFFSET = ROOT_OFFSET + AB_BOOT_MIB * MiB;
 export async function makeAbBiosSystemDisk(
   file: string,
   workDir: string,
-  slotMiB = 3584,
+  slotMiB = 4608,
 ): Promise<OldRoot> {
   requireTool("sgdisk");
   const bytes = AB_SLOT_A_OFFSET + 2 * slotMiB * MiB + MiB;
