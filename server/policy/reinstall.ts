@@ -66,11 +66,15 @@ export function decideReinstall(a: ReinstallAsk): ReinstallDecision {
   return { ok: true, address };
 }
 
-/** Where `reinstall --via ssh|kexec` puts its files on the machine (a tmpfs on systemd and Debian). */
+/**
+ * Where `reinstall --via ssh|kexec` puts its files on the machine: on the
+ * running root, not /run, which OpenRC, Debian and systemd mount noexec (the
+ * payload is an executable).
+ */
 export const REMOTE = {
-  dir: "/run/automagic",
-  payload: "/run/automagic/automagic-install",
-  token: "/run/automagic/reinstall-token",
+  dir: "/var/lib/automagic/reinstall",
+  payload: "/var/lib/automagic/reinstall/automagic-install",
+  token: "/var/lib/automagic/reinstall/token",
   log: "/var/log/automagic-reinstall.log",
 } as const;
 

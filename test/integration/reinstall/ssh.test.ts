@@ -1,6 +1,6 @@
 // `automagic reinstall HOST --via ssh|kexec` with real OpenSSH: sshd runs in
 // a network namespace the test creates (the "machine", 10.77.0.2, with its
-// own tmpfs on /run/automagic and /var/log), a real `automagic serve` in the
+// own tmpfs on /run/automagic, the reinstall folder and /var/log), a real `automagic serve` in the
 // other (10.77.0.1), and the CLI beside it.
 // - ssh: the real single-file payload (built here from payload/main.ts)
 //   arrives byte-identical, starts detached with the token from its 0600
@@ -31,6 +31,7 @@ import { bundlePayload } from "../../../image-builder/payload/bundle.ts";
 import { assemblePayload } from "../../../image-builder/payload/assemble.ts";
 import { ensureRuntime } from "../../../image-builder/payload/runtime.ts";
 import { defaultPaths } from "../../../image-builder/paths.ts";
+import { REMOTE } from "../../../server/policy/reinstall.ts";
 import {
   BIN,
   REPO,
@@ -135,7 +136,9 @@ before(async () => {
   );
   mkdirSync("/run/sshd", { recursive: true });
   mkdirSync("/run/automagic", { recursive: true });
-  // Its own /run/automagic and /var/log: nothing the payload writes lands on this machine's.
+  // An empty mountpoint on this machine; the files go to the tmpfs mounted on it.
+  mkdirSync(REMOTE.dir, { recursive: true });
+  // Its own /run/automagic, reinstall folder and /var/log: nothing the payload writes lands on this machine's.
   sshd = execa(
     "ip",
     [
@@ -148,7 +151,7 @@ before(async () => {
       "private",
       "sh",
       "-c",
-      `mount -t tmpfs tmpfs /run/automagic && mount -t tmpfs tmpfs /var/log && exec /usr/sbin/sshd -D -e -f ${dir}/sshd_config`,
+      `mount -t tmpfs tmpfs /run/automagic && mount -t tmpfs tmpfs ${REMOTE.dir} && mount -t tmpfs tmpfs /var/log && exec /usr/sbin/sshd -D -e -f ${dir}/sshd_config`,
     ],
     { reject: false, all: true, buffer: false },
   );
@@ -232,12 +235,8 @@ test("reinstall --via ssh: the payload arrives intact, runs with the token file,
   assert.match(doc.reason ?? "", /plan/);
   assert.match(r.stderr, /failed: /);
 
-  assert.deepEqual(
-    onMachine("/run/automagic/automagic-install"),
-    readFileSync(binary),
-    "byte-identical",
-  );
-  const token = `/proc/${sshd.pid}/root/run/automagic/reinstall-token`;
+  assert.deepEqual(onMachine(REMOTE.payload), readFileSync(binary), "byte-identical");
+  const token = `/proc/${sshd.pid}/root${REMOTE.token}`;
   const { statSync } = await import("node:fs");
   assert.equal(statSync(token).mode & 0o777, 0o600);
   const log = onMachine("/var/log/automagic-reinstall.log").toString();
@@ -288,8 +287,8 @@ test("reinstall --via kexec: kernel and initrd fetched with the token, kexec -l 
   assert.equal(r.exitCode, 0, r.stderr);
   const doc = JSON.parse(r.stdout) as { run: number; outcome: string };
   assert.equal(doc.outcome, "started");
-  assert.deepEqual(onMachine("/run/automagic/vmlinuz").toString(), "test-kernel");
-  assert.equal(onMachine("/run/automagic/initrd.img").length, 64 * 1024);
+  assert.deepEqual(onMachine(`${REMOTE.dir}/vmlinuz`).toString(), "test-kernel");
+  assert.equal(onMachine(`${REMOTE.dir}/initrd.img`).length, 64 * 1024);
   // kexec -l at once; kexec -e a second later, after ssh returned
   let calls: string[][] = [];
   for (let i = 0; i < 50 && calls.length < 2; i++) {

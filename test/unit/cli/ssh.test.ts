@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { kexecCommand, shq, sshArgv, startPayloadCommand } from "../../../server/cli/ssh.ts";
+import { REMOTE } from "../../../server/policy/reinstall.ts";
 import { readTokenFile } from "../../../payload/run/token-file.ts";
 
 test("ssh argv: BatchMode always; accept-new, key and -o only when asked", () => {
@@ -46,11 +47,13 @@ test("shq: one shell word, whatever the text", async () => {
 });
 
 test("remote commands: the payload detached with its log; kexec with the exact command line", () => {
-  const start = startPayloadCommand(["/run/automagic/automagic-install", "--action", "deploy:a b"]);
-  assert.match(start, /cat > \/run\/automagic\/reinstall-token && chmod 0600/);
+  const start = startPayloadCommand([REMOTE.payload, "--action", "deploy:a b"]);
+  assert.ok(start.includes(`cat > ${REMOTE.token} && chmod 0600`), start);
+  // Not /run: OpenRC, Debian and systemd mount it noexec.
+  assert.ok(REMOTE.payload.startsWith("/var/lib/automagic/"), REMOTE.payload);
   assert.match(
     start,
-    /\(setsid nohup \/run\/automagic\/automagic-install --action 'deploy:a b' >> \/var\/log\/automagic-reinstall\.log 2>&1 < \/dev\/null &\)/,
+    /\(setsid nohup \/var\/lib\/automagic\/reinstall\/automagic-install --action 'deploy:a b' >> \/var\/log\/automagic-reinstall\.log 2>&1 < \/dev\/null &\)/,
   );
   const k = kexecCommand({
     kernelUrl: "http://s/api/v1/run/T/image/vmlinuz",

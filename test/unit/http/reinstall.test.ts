@@ -55,7 +55,7 @@ test("reinstall --via ssh: refused unless the layout is ab; else a run pinned to
     "--server",
     "http://127.0.0.1:8080",
     "--token-file",
-    "/run/automagic/reinstall-token",
+    "/var/lib/automagic/reinstall/token",
     "--action",
     "install",
     "--reboot",
