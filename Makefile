@@ -5,13 +5,13 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 AUTOMAGIC := ./bin/automagic
 
-.PHONY: help setup check typecheck lint format-check test unit integration e2e e2e-uefi bench chaos image fixture demo release clean
+.PHONY: help setup check typecheck lint format-check test unit integration e2e e2e-uefi e2e-ab bench chaos image fixture demo release clean
 
 help:
 	@echo "make demo   - install everything, build the image and fixture mirror, netboot a QEMU machine that installs itself"
 	@echo "make test   - install everything, then check + unit + integration + e2e"
 	@echo "make check  - typecheck + lint + format check"
-	@echo "make unit | integration | e2e | e2e-uefi | bench | chaos | image | fixture"
+	@echo "make unit | integration | e2e | e2e-uefi | e2e-ab | bench | chaos | image | fixture"
 	@echo "make release - dist/automagic-<version>-linux-x64.tar.gz: the server to install as a service"
 
 # serve's run-time packages, then the test, bench, demo and image-building tools.
@@ -42,6 +42,11 @@ e2e:
 # The UEFI (OVMF, systemd, create layout) install in proxy-DHCP mode; also part of `make test`.
 e2e-uefi:
 	bash test/run.sh e2e-uefi
+
+# A BIOS machine with two root slots: install into a, then `reinstall --via ssh`
+# into b while a runs. Not part of `make test` yet (CI's time budget).
+e2e-ab:
+	bash test/run.sh e2e-ab
 
 test: setup check
 	bash test/run.sh all

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs test suites with node's built-in runner (TypeScript through tsx).
-#   test/run.sh unit|integration|e2e|e2e-uefi|all
+#   test/run.sh unit|integration|e2e|e2e-uefi|e2e-ab|all
 # unit: pure, no root. integration: root, network namespaces, loop devices.
 # e2e: QEMU machines netbooting from the server inside a namespace.
 set -euo pipefail
@@ -18,6 +18,8 @@ case "$level" in
   integration) run_suite integration --test-concurrency=1 ;;
   e2e) run_suite e2e --test-concurrency=1 ;;
   e2e-uefi) run_suite e2e-uefi --test-concurrency=1 ;;
+  # The BIOS A/B install and the reinstall over ssh: not in `all` (CI's time).
+  e2e-ab) run_suite e2e-ab --test-concurrency=1 ;;
   all)
     run_suite unit
     run_suite integration --test-concurrency=1
@@ -46,5 +48,5 @@ case "$level" in
     cat var/e2e.log var/e2e-uefi.log
     exit "$rc"
     ;;
-  *) echo "usage: test/run.sh unit|integration|e2e|e2e-uefi|all" >&2; exit 2 ;;
+  *) echo "usage: test/run.sh unit|integration|e2e|e2e-uefi|e2e-ab|all" >&2; exit 2 ;;
 esac
